@@ -1,0 +1,1 @@
+"""Strata's key-value engine: an LSM tree whose only durable state is objects in a store."""

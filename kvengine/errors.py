@@ -1,0 +1,86 @@
+"""Exceptions raised by the engine and its storage layer.
+
+Every error the engine raises is a :class:`StrataError`; nothing from fsspec, gcsfs, s3fs,
+adlfs, msgpack or the operating system reaches a caller untranslated::
+
+    StrataError                  base; ``retryable`` says whether trying again may help
+    ├── InvalidArgument          bad input (empty or oversized key, wrong type); fix the call
+    ├── Closed                   the DB or store was closed; open a new one
+    ├── Fenced                   a newer writer or compactor took over; this process must stop
+    ├── Corruption               an object failed its checksum or format check (names the object)
+    └── StoreError               the object store failed a request
+        ├── ObjectNotFound       the object does not exist (404); never retried
+        ├── StorePermissionDenied  credentials lack access (401/403); never retried
+        ├── StoreConfigError     the URL, options or backend cannot work (unknown protocol, no
+        │                        atomic create-only on a store opened for several writers)
+        └── StoreUnavailable     transient: timeout, reset connection, 429, 5xx (retryable)
+
+Messages are for people and are not API; the class and ``retryable`` are.
+"""
+
+from __future__ import annotations
+
+
+class StrataError(Exception):
+    """Base of every error raised by ``kvengine``."""
+
+    retryable: bool = False
+
+
+class InvalidArgument(StrataError, ValueError):
+    """An argument is out of range or of the wrong type; the call had no effect."""
+
+
+class Closed(StrataError):
+    """The object was closed; open a new one."""
+
+
+class Fenced(StrataError):
+    """A newer writer (or compactor) owns the database; this instance can no longer write.
+
+    Nothing written after the fence is visible to anyone. Reopen to become the writer again.
+    """
+
+
+class Corruption(StrataError):
+    """An object is corrupt or truncated: a checksum, magic number or length did not match.
+
+    ``object_name`` is the store path of the bad object.
+    """
+
+    def __init__(self, object_name: str, detail: str) -> None:
+        super().__init__(f"corrupt object {object_name!r}: {detail}")
+        self.object_name = object_name
+        self.detail = detail
+
+
+class StoreError(StrataError):
+    """A request to the object store failed.
+
+    ``path`` is the object the request was about (store-relative), if any.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ObjectNotFound(StoreError, FileNotFoundError):
+    """The object does not exist."""
+
+
+class StorePermissionDenied(StoreError, PermissionError):
+    """The store refused the credentials (401/403)."""
+
+
+class StoreConfigError(StoreError):
+    """The store cannot be used as configured (bad URL, missing backend, unsafe options)."""
+
+
+class StoreUnavailable(StoreError):
+    """A transient failure: timeout, reset connection, throttling (429) or a server error (5xx).
+
+    The retrying store retries these; one reaching a caller means the retry budget ran out.
+    """
+
+    retryable = True

@@ -1,0 +1,228 @@
+"""The object store over any fsspec filesystem (GCS, S3, Azure, local disk, and others).
+
+Create-only writes must be atomic for fencing to hold, and how that is done is a fact about
+each backend (see docs/object-stores.md):
+
+* GCS (gcsfs): ``pipe_file(mode="create")`` sends ``ifGenerationMatch=0``;
+* S3 (s3fs): ``pipe_file(mode="create")`` sends ``If-None-Match: *``;
+* Azure (adlfs): ``pipe_file(mode="create")`` uploads with ``overwrite=False``;
+* local disk: the object is written in full to a temporary file, then ``os.link``-ed into
+  place, which fails if the name exists; no reader ever sees a partial object.
+
+fsspec's generic create mode (check existence, then write) is not atomic and is never used: on
+any other filesystem ``atomic_create`` is ``False``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
+
+from kvengine.errors import Closed, ObjectNotFound
+from kvengine.store.base import (
+    DELETE,
+    GET,
+    HEAD,
+    LIST,
+    PUT,
+    ObjectInfo,
+    check_path,
+    check_prefix,
+)
+from kvengine.store.translate import is_conflict, translate
+
+T = TypeVar("T")
+
+#: fsspec protocols whose ``pipe_file(mode="create")`` is a server-side conditional write.
+NATIVE_CREATE_PROTOCOLS = frozenset({"gs", "gcs", "s3", "s3a", "az", "abfs", "abfss"})
+#: Directory (under the root) for local temporary files; dot-names are never listed.
+_LOCAL_TMP_DIR = ".tmp"
+
+
+def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
+    proto = fs.protocol
+    return (proto,) if isinstance(proto, str) else tuple(proto)
+
+
+class FsspecStore:
+    """An :class:`~kvengine.store.base.ObjectStore` over ``fs`` rooted at ``root``.
+
+    ``timeout_s`` bounds every request of an async (network) filesystem; a request that runs
+    out of time raises ``StoreUnavailable``, and its effect is unknown.
+    """
+
+    def __init__(
+        self,
+        fs: AbstractFileSystem,
+        root: str,
+        *,
+        timeout_s: float = 60.0,
+        url: str | None = None,
+    ) -> None:
+        self.fs = fs
+        self.root = str(fs._strip_protocol(root)).rstrip("/")
+        self.timeout_s = timeout_s
+        self._local = isinstance(fs, LocalFileSystem)
+        self._async = bool(getattr(fs, "async_impl", False))
+        self.atomic_create = self._local or bool(
+            NATIVE_CREATE_PROTOCOLS.intersection(_protocols(fs))
+        )
+        self.url = url or f"{_protocols(fs)[0]}://{self.root}"
+        self._closed = False
+        if self._local:
+            os.makedirs(os.path.join(self.root, _LOCAL_TMP_DIR), exist_ok=True)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _full(self, path: str) -> str:
+        return f"{self.root}/{path}" if self.root else path
+
+    def _call(self, op: str, path: str | None, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Run one backend request with the timeout, translating its exceptions."""
+        if self._closed:
+            raise Closed(f"store {self.url} is closed")
+        if self._async:
+            kw["timeout"] = self.timeout_s
+        try:
+            return fn(*args, **kw)
+        except _Conflict:
+            raise
+        except Exception as exc:
+            raise translate(exc, op, path, self.url) from exc
+
+    # -- the interface ----------------------------------------------------------------------
+
+    def put(self, path: str, data: bytes) -> None:
+        check_path(path)
+        if self._local:
+            self._call(PUT, path, self._local_write, path, data, replace=True)
+        else:
+            self._call(PUT, path, self.fs.pipe_file, self._full(path), data)
+
+    def put_if_absent(self, path: str, data: bytes) -> bool:
+        check_path(path)
+        if not self.atomic_create:
+            # Not atomic: only reachable through open_store(single_writer=True).
+            if self._exists(path):
+                return False
+            self.put(path, data)
+            return True
+        if self._local:
+            return self._call(PUT, path, self._local_write, path, data, replace=False)
+        try:
+            self._call(PUT, path, self._create_remote, path, data)
+        except _Conflict:
+            return False
+        return True
+
+    def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        check_path(path)
+        if start == end and start is not None:
+            self.head(path)  # an empty range still says whether the object exists
+            return b""
+        data = self._call(GET, path, self.fs.cat_file, self._full(path), start=start, end=end)
+        return bytes(data)
+
+    def head(self, path: str) -> ObjectInfo:
+        check_path(path)
+        full = self._full(path)
+        self.fs.invalidate_cache(full)
+        info = self._call(HEAD, path, self.fs.info, full)
+        if info.get("type") != "file":
+            raise ObjectNotFound(f"no object {path!r} in {self.url}", path=path)
+        return ObjectInfo(path, int(info["size"]))
+
+    def list(self, prefix: str = "", start_after: str | None = None) -> list[ObjectInfo]:
+        check_prefix(prefix)
+        directory, _, name_prefix = prefix.rpartition("/")
+        base = self._full(directory) if directory else self.root
+        self.fs.invalidate_cache(base)
+        kw: dict[str, Any] = {"detail": True}
+        if self._async:
+            kw["prefix"] = name_prefix  # pushed to the server (GCS/S3/Azure list by prefix)
+        try:
+            found = self._call(LIST, prefix or None, self.fs.find, base, **kw)
+        except ObjectNotFound:
+            return []
+        cut = len(self.root) + 1 if self.root else 0
+        out = []
+        for full, info in found.items():
+            rel = str(full)[cut:]
+            if info.get("type") != "file" or not rel.startswith(prefix):
+                continue
+            if start_after is not None and rel <= start_after:
+                continue
+            if any(s.startswith(".") for s in rel.split("/")):
+                continue  # adapters' own temporary files
+            out.append(ObjectInfo(rel, int(info["size"])))
+        out.sort(key=lambda o: o.path)
+        return out
+
+    def delete(self, path: str) -> None:
+        check_path(path)
+        with contextlib.suppress(ObjectNotFound):
+            self._call(DELETE, path, self.fs.rm_file, self._full(path))
+
+    def close(self) -> None:
+        self._closed = True
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self.head(path)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def _create_remote(self, path: str, data: bytes, **kw: Any) -> None:
+        try:
+            self.fs.pipe_file(self._full(path), data, mode="create", **kw)
+        except Exception as exc:
+            if is_conflict(exc):
+                raise _Conflict from exc
+            raise
+
+    def _local_write(self, path: str, data: bytes, *, replace: bool) -> bool:
+        """Write a whole temporary file, then move (``replace``) or link (create-only) it in."""
+        final = self._full(path)
+        tmp = os.path.join(self.root, _LOCAL_TMP_DIR, uuid.uuid4().hex)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            if replace:
+                os.replace(tmp, final)
+            else:
+                try:
+                    os.link(tmp, final)
+                except FileExistsError:
+                    return False
+            _fsync_dir(os.path.dirname(final))
+            return True
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+class _Conflict(Exception):
+    """A create-only write lost: the object exists. Never leaves this module."""
+
+    def __init__(self) -> None:
+        super().__init__("object exists")
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,123 @@
+"""Retries with exponential backoff and full jitter around any ObjectStore.
+
+Only failures marked ``retryable`` (timeouts, reset connections, 429, 5xx) are retried; a missing
+object, a permission error or a lost create-only race never is. Retrying is done by tenacity.
+
+A create-only write whose outcome is unknown may have landed: a timeout after the server stored
+the object, or a backend that retries internally and then reports its own earlier success as a
+conflict (botocore answers 412 to the retry of a PUT that got a 500 after landing). So whenever a
+create-only write reports "exists", the object is read back and compared: the same bytes mean the
+write is ours (``True``), other bytes mean another writer won (``False``). Callers make every
+create-only payload unique to its writer (the engine embeds a random writer id), so equal bytes
+can only come from this writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from kvengine.errors import ObjectNotFound, StrataError
+from kvengine.store.base import ObjectInfo, ObjectStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry: at most ``attempts`` tries and ``total_s`` seconds per request; waits
+    drawn uniformly from ``[0, min(max_wait_s, base_wait_s * 2**n)]`` (full jitter)."""
+
+    attempts: int = 6
+    base_wait_s: float = 0.1
+    max_wait_s: float = 5.0
+    total_s: float = 120.0
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, StrataError) and exc.retryable
+
+
+class RetryingStore:
+    """An ObjectStore that retries the transient failures of ``inner``."""
+
+    def __init__(
+        self,
+        inner: ObjectStore,
+        policy: RetryPolicy | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.inner = inner
+        self.policy = policy or RetryPolicy()
+        self.atomic_create = inner.atomic_create
+        self.url = inner.url
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.retries = 0
+        self.verified_creates = 0
+
+    def _retry(self, op: Callable[[], T]) -> T:
+        p = self.policy
+        retrying = Retrying(
+            stop=stop_after_attempt(p.attempts) | stop_after_delay(p.total_s),
+            wait=wait_random_exponential(multiplier=p.base_wait_s, max=p.max_wait_s),
+            retry=retry_if_exception(_is_retryable),
+            sleep=self._sleep,
+            before_sleep=self._note_retry,
+            reraise=True,
+        )
+        return retrying(op)
+
+    def _note_retry(self, state: RetryCallState) -> None:
+        with self._lock:
+            self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        log.info("retrying after attempt %d: %s", state.attempt_number, exc)
+
+    def put(self, path: str, data: bytes) -> None:
+        self._retry(lambda: self.inner.put(path, data))
+
+    def put_if_absent(self, path: str, data: bytes) -> bool:
+        if self._retry(lambda: self.inner.put_if_absent(path, data)):
+            return True
+        # "Exists" may be our own earlier attempt that landed: compare the stored bytes.
+        try:
+            stored = self._retry(lambda: self.inner.get(path))
+        except ObjectNotFound:
+            return False  # deleted since; it was not ours to keep either way
+        if stored == data:
+            with self._lock:
+                self.verified_creates += 1
+            log.info("create-only put of %r was ambiguous and is ours (read back)", path)
+            return True
+        return False
+
+    def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        return self._retry(lambda: self.inner.get(path, start, end))
+
+    def head(self, path: str) -> ObjectInfo:
+        return self._retry(lambda: self.inner.head(path))
+
+    def list(self, prefix: str = "", start_after: str | None = None) -> list[ObjectInfo]:
+        return self._retry(lambda: self.inner.list(prefix, start_after))
+
+    def delete(self, path: str) -> None:
+        self._retry(lambda: self.inner.delete(path))
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,277 @@
+"""The conformance suite every object-store backend must pass.
+
+A backend's test module subclasses :class:`StoreConformance` and provides the fixture
+``target``: a ``(url, storage_options)`` pair naming a fresh, empty root for one test.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from kvengine.errors import Closed, InvalidArgument, ObjectNotFound, StoreUnavailable
+from kvengine.store import (
+    DELETE,
+    GET,
+    LIST,
+    PUT,
+    FaultyStore,
+    ObjectStore,
+    RetryPolicy,
+    Store,
+    open_store,
+)
+
+FAST_RETRY = RetryPolicy(attempts=4, base_wait_s=0.001, max_wait_s=0.01, total_s=30)
+Target = tuple[str, dict[str, Any]]
+
+
+class StoreConformance:
+    """Behaviour every ObjectStore adapter must have, checked through ``open_store``."""
+
+    @pytest.fixture
+    def store(self, target: Target) -> Store:
+        url, options = target
+        return open_store(url, retry=FAST_RETRY, **options)
+
+    @pytest.fixture
+    def faulty(self, target: Target) -> tuple[Store, FaultyStore]:
+        url, options = target
+        holder: list[FaultyStore] = []
+
+        def wrap(inner: ObjectStore) -> ObjectStore:
+            holder.append(FaultyStore(inner))
+            return holder[0]
+
+        store = open_store(url, retry=FAST_RETRY, wrap=wrap, **options)
+        return store, holder[0]
+
+    # -- whole objects -------------------------------------------------------------------------
+
+    def test_round_trip_and_overwrite(self, store: Store) -> None:
+        store.put("a/obj", b"first")
+        assert store.get("a/obj") == b"first"
+        store.put("a/obj", b"second, longer")
+        assert store.get("a/obj") == b"second, longer"
+        assert store.head("a/obj").size == len(b"second, longer")
+
+    def test_empty_and_binary_objects(self, store: Store) -> None:
+        data = bytes(range(256)) * 17
+        store.put("bin", data)
+        store.put("empty", b"")
+        assert store.get("bin") == data
+        assert store.get("empty") == b""
+        assert store.head("empty").size == 0
+
+    def test_large_object(self, store: Store) -> None:
+        data = uuid.uuid4().bytes * (6 * 1024 * 1024 // 16)
+        store.put("big", data)
+        assert store.head("big").size == len(data)
+        assert store.get("big", 5_000_000, 5_000_100) == data[5_000_000:5_000_100]
+        assert store.get("big") == data
+
+    def test_ranged_reads(self, store: Store) -> None:
+        data = bytes(range(100))
+        store.put("r", data)
+        assert store.get("r", 10, 20) == data[10:20]
+        assert store.get("r", 90) == data[90:]
+        assert store.get("r", None, 5) == data[:5]
+        assert store.get("r", 95, 1000) == data[95:]
+        assert store.get("r", 0, 100) == data
+        assert store.get("r", 7, 7) == b""
+
+    def test_missing_object(self, store: Store) -> None:
+        with pytest.raises(ObjectNotFound) as info:
+            store.get("nope")
+        assert info.value.path == "nope"
+        with pytest.raises(ObjectNotFound):
+            store.head("nope")
+        with pytest.raises(ObjectNotFound):
+            store.get("nope", 0, 0)
+        with pytest.raises(FileNotFoundError):  # ObjectNotFound is also a FileNotFoundError
+            store.get("dir/nope", 1, 2)
+
+    def test_delete(self, store: Store) -> None:
+        store.put("d/x", b"1")
+        store.delete("d/x")
+        with pytest.raises(ObjectNotFound):
+            store.get("d/x")
+        store.delete("d/x")  # deleting a missing object is fine
+        assert store.list("d/") == []
+
+    def test_invalid_paths(self, store: Store) -> None:
+        for bad in ["", "/abs", "a//b", "a/../b", ".hidden", "a/.tmp/x", "a/"]:
+            with pytest.raises(InvalidArgument):
+                store.put(bad, b"x")
+
+    # -- listing -------------------------------------------------------------------------------
+
+    def test_list_order_prefix_start_after(self, store: Store) -> None:
+        names = [
+            "wal/00000000000000000010",
+            "wal/00000000000000000002",
+            "wal/00000000000000000001",
+            "manifest/00000000000000000001",
+            "sst/a/1",
+            "sst/b/2",
+            "walrus",
+        ]
+        for i, name in enumerate(names):
+            store.put(name, b"x" * i)
+        assert [o.path for o in store.list()] == sorted(names)
+        wal = store.list("wal/")
+        assert [o.path for o in wal] == sorted(n for n in names if n.startswith("wal/"))
+        assert [o.size for o in wal] == [2, 1, 0]
+        assert [o.path for o in store.list("wal")] == sorted(
+            n for n in names if n.startswith("wal")
+        )
+        assert [o.path for o in store.list("wal/0000000000000000000")] == [
+            "wal/00000000000000000001",
+            "wal/00000000000000000002",
+        ]
+        after = store.list("wal/", start_after="wal/00000000000000000001")
+        assert [o.path for o in after] == ["wal/00000000000000000002", "wal/00000000000000000010"]
+        assert store.list("wal/", start_after="wal/00000000000000000010") == []
+        assert [o.path for o in store.list("sst/")] == ["sst/a/1", "sst/b/2"]
+        assert store.list("nothing/") == []
+        assert store.list("wal/", start_after="a") == wal
+
+    def test_list_sees_new_and_deleted_objects(self, store: Store) -> None:
+        assert store.list("m/") == []
+        store.put("m/1", b"1")
+        assert [o.path for o in store.list("m/")] == ["m/1"]
+        store.put_if_absent("m/2", b"2")
+        assert [o.path for o in store.list("m/")] == ["m/1", "m/2"]
+        store.delete("m/1")
+        assert [o.path for o in store.list("m/")] == ["m/2"]
+
+    # -- create-only ---------------------------------------------------------------------------
+
+    def test_put_if_absent(self, store: Store) -> None:
+        assert store.atomic_create
+        assert store.put_if_absent("c/1", b"mine") is True
+        assert store.put_if_absent("c/1", b"theirs") is False
+        assert store.get("c/1") == b"mine"
+
+    def test_create_race_has_one_winner(self, store: Store) -> None:
+        threads = 16
+        for round_ in range(3):
+            name = f"race/{round_}"
+            barrier = threading.Barrier(threads)
+            results = [False] * threads
+
+            def race(
+                i: int,
+                name: str = name,
+                barrier: threading.Barrier = barrier,
+                results: list[bool] = results,
+            ) -> None:
+                barrier.wait()
+                results[i] = store.put_if_absent(name, f"writer-{i}".encode())
+
+            run_threads(threads, race)
+            assert sum(results) == 1, results
+            assert store.get(name) == f"writer-{results.index(True)}".encode()
+
+    # -- retries, verification and counts --------------------------------------------------------
+
+    def test_transient_errors_are_retried(self, faulty: tuple[Store, FaultyStore]) -> None:
+        store, faults = faulty
+        store.put("t", b"data")
+        faults.fail_next(GET, count=2)
+        before = store.stats()
+        assert store.get("t") == b"data"
+        delta = store.stats() - before
+        assert delta.requests[GET] == 3
+        assert delta.errors[GET] == 2
+        faults.fail_next(PUT, after_effect=True)
+        store.put("t", b"again")  # an overwrite is safe to repeat
+        assert store.get("t") == b"again"
+
+    def test_retry_budget_runs_out(self, faulty: tuple[Store, FaultyStore]) -> None:
+        store, faults = faulty
+        faults.fail_next(LIST, count=FAST_RETRY.attempts)
+        with pytest.raises(StoreUnavailable):
+            store.list()
+        assert store.stats().requests[LIST] == FAST_RETRY.attempts
+
+    def test_no_retry_on_conflict_or_missing(self, store: Store) -> None:
+        store.put("n", b"1")
+        before = store.stats()
+        assert store.put_if_absent("n", b"2") is False
+        with pytest.raises(ObjectNotFound):
+            store.get("absent")
+        delta = store.stats() - before
+        # one conditional PUT (412), one GET to compare bytes, one GET for the missing object
+        assert delta.requests[PUT] == 1
+        assert delta.requests[GET] == 2
+        assert store.retries == 0
+
+    def test_ambiguous_create_is_resolved_by_reading_back(
+        self, faulty: tuple[Store, FaultyStore]
+    ) -> None:
+        store, faults = faulty
+        # The PUT lands, then the caller sees a failure; the retry finds the object there.
+        faults.fail_next(PUT, after_effect=True)
+        assert store.put_if_absent("amb/1", b"payload-unique-to-writer") is True
+        assert store.verified_creates == 1
+        assert store.get("amb/1") == b"payload-unique-to-writer"
+        # Someone else's object with other bytes is a loss, even after an ambiguous attempt.
+        store.put("amb/2", b"other writer")
+        faults.fail_next(PUT, after_effect=True)
+        assert store.put_if_absent("amb/2", b"mine") is False
+
+    def test_request_counts(self, store: Store) -> None:
+        before = store.stats()
+        store.put("s/1", b"abc")
+        store.put_if_absent("s/2", b"de")
+        store.get("s/1")
+        store.get("s/1", 0, 1)
+        store.head("s/1")
+        store.list("s/")
+        store.delete("s/2")
+        delta = store.stats() - before
+        assert {k: v for k, v in delta.requests.items()} == {
+            PUT: 2,
+            GET: 2,
+            "HEAD": 1,
+            LIST: 1,
+            DELETE: 1,
+        }
+        assert delta.bytes_written == 5
+        assert delta.bytes_read == 4
+        assert delta.total_requests == 7
+        assert delta.cost_usd("gcs-standard") == pytest.approx((3 * 5.0 + 3 * 0.4) / 1e6)
+
+    def test_closed_store(self, store: Store) -> None:
+        store.close()
+        with pytest.raises(Closed):
+            store.put("x", b"1")
+
+
+def unique_root(base: str) -> str:
+    """A fresh prefix under ``base`` for one test."""
+    return f"{base.rstrip('/')}/t-{uuid.uuid4().hex[:12]}"
+
+
+def run_threads(n: int, fn: Callable[[int], None]) -> None:
+    """Run ``fn(i)`` for i in range(n) on n threads and re-raise the first error."""
+    errors: list[BaseException] = []
+
+    def body(i: int) -> None:
+        try:
+            fn(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
