@@ -168,6 +168,8 @@ class FsspecStore:
         check_path(path)
         with contextlib.suppress(ObjectNotFound):
             self._call(DELETE, path, self.fs.rm_file, self._full(path))
+        if self._local:
+            self._prune_local_dirs(path)
 
     def close(self) -> None:
         self._closed = True
@@ -180,6 +182,16 @@ class FsspecStore:
         except ObjectNotFound:
             return False
         return True
+
+    def _prune_local_dirs(self, path: str) -> None:
+        """Remove directories left empty by a delete: object stores have no directories."""
+        parts = path.split("/")[:-1]
+        while parts:
+            try:
+                os.rmdir(self._full("/".join(parts)))
+            except OSError:
+                return  # not empty (or already gone): stop climbing
+            parts.pop()
 
     def _create_remote(self, path: str, data: bytes, **kw: Any) -> None:
         try:
