@@ -1,1 +1,47 @@
-"""Strata's key-value engine: an LSM tree whose only durable state is objects in a store."""
+"""Strata's key-value engine: an LSM tree whose only durable state is objects in a store.
+
+>>> from kvengine import DB
+>>> with DB.open("memory://doc") as db:
+...     db.put(b"k", b"v")
+...     db.get(b"k")
+b'v'
+"""
+
+from kvengine.batch import WriteBatch
+from kvengine.db import DB, Snapshot
+from kvengine.errors import (
+    Closed,
+    Corruption,
+    Fenced,
+    InvalidArgument,
+    ObjectNotFound,
+    StoreConfigError,
+    StoreError,
+    StorePermissionDenied,
+    StoreUnavailable,
+    StrataError,
+)
+from kvengine.options import Options
+from kvengine.store import ObjectStore, RetryPolicy, Store, StoreStats, open_store
+
+__all__ = [
+    "DB",
+    "Closed",
+    "Corruption",
+    "Fenced",
+    "InvalidArgument",
+    "ObjectNotFound",
+    "ObjectStore",
+    "Options",
+    "RetryPolicy",
+    "Snapshot",
+    "Store",
+    "StoreConfigError",
+    "StoreError",
+    "StorePermissionDenied",
+    "StoreStats",
+    "StoreUnavailable",
+    "StrataError",
+    "WriteBatch",
+    "open_store",
+]

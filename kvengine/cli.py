@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from kvengine.db import DB
 from kvengine.doctor import diagnose
-from kvengine.errors import StrataError
+from kvengine.errors import Fenced, StrataError
 from kvengine.store import open_store
 
 console = Console()
@@ -82,3 +86,170 @@ def doctor(url: str, options: tuple[str, ...], samples: int) -> None:
     )
     console.print("[green]verdict: safe for Strata" if report.ok else "[red]verdict: NOT SAFE")
     sys.exit(0 if report.ok else 1)
+
+
+def _open_db(url: str, options: tuple[str, ...], read_only: bool) -> DB:
+    try:
+        return DB.open(url, read_only=read_only, **parse_options(options))
+    except Fenced as exc:
+        err_console.print(f"[red]fenced: {exc}")
+        sys.exit(3)
+    except StrataError as exc:
+        err_console.print(f"[red]cannot open {url}: {exc}")
+        sys.exit(2)
+
+
+def _run(fn: Callable[[], None]) -> None:
+    """Run a command body, turning engine errors into messages and exit codes."""
+    try:
+        fn()
+    except Fenced as exc:
+        err_console.print(f"[red]fenced: {exc}")
+        sys.exit(3)
+    except StrataError as exc:
+        err_console.print(f"[red]{type(exc).__name__}: {exc}")
+        sys.exit(2)
+
+
+def _bytes_arg(text: str, hex_input: bool) -> bytes:
+    return bytes.fromhex(text) if hex_input else text.encode()
+
+
+def _show(data: bytes, hex_output: bool) -> str:
+    if hex_output:
+        return data.hex()
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data.hex()
+
+
+hex_option = click.option("--hex", "hex_io", is_flag=True, help="Keys and values are hex.")
+
+
+@main.command()
+@click.argument("url")
+@storage_option
+def info(url: str, options: tuple[str, ...]) -> None:
+    """Manifest id, epochs, WAL and SST counts and bytes."""
+    db = _open_db(url, options, read_only=True)
+    with db:
+        s = db.stats()
+        wal = db.store.list("wal/")
+        table = Table(title=f"Strata database {url}")
+        table.add_column("property")
+        table.add_column("value", justify="right")
+        rows = [
+            ("manifest id", s["manifest_id"]),
+            ("writer epoch", s["writer_epoch"]),
+            ("compactor epoch", db._manifest.manifest.compactor_epoch),
+            ("last sequence number", s["last_seq"]),
+            ("WAL objects", len(wal)),
+            ("WAL bytes", sum(o.size for o in wal)),
+            ("L0 SSTs", s["l0_ssts"]),
+            ("sorted runs", s["sorted_runs"]),
+            ("SSTs", s["ssts"]),
+            ("SST bytes", s["sst_bytes"]),
+        ]
+        for name, value in rows:
+            table.add_row(name, str(value))
+        console.print(table)
+
+
+@main.command()
+@click.argument("url")
+@click.argument("key")
+@storage_option
+@hex_option
+def get(url: str, key: str, options: tuple[str, ...], hex_io: bool) -> None:
+    """Print the value of KEY; exit 1 if there is none."""
+    db = _open_db(url, options, read_only=True)
+    with db:
+        value = db.get(_bytes_arg(key, hex_io))
+    if value is None:
+        err_console.print("not found")
+        sys.exit(1)
+    click.echo(_show(value, hex_io))
+
+
+@main.command()
+@click.argument("url")
+@click.argument("key")
+@click.argument("value")
+@storage_option
+@hex_option
+def put(url: str, key: str, value: str, options: tuple[str, ...], hex_io: bool) -> None:
+    """Set KEY to VALUE (durably)."""
+    db = _open_db(url, options, read_only=False)
+    with db:
+        _run(lambda: db.put(_bytes_arg(key, hex_io), _bytes_arg(value, hex_io)))
+
+
+@main.command()
+@click.argument("url")
+@click.argument("key")
+@storage_option
+@hex_option
+def delete(url: str, key: str, options: tuple[str, ...], hex_io: bool) -> None:
+    """Delete KEY (durably)."""
+    db = _open_db(url, options, read_only=False)
+    with db:
+        _run(lambda: db.delete(_bytes_arg(key, hex_io)))
+
+
+@main.command()
+@click.argument("url")
+@storage_option
+@hex_option
+@click.option("--from", "start", help="First key (inclusive).")
+@click.option("--to", "end", help="Last key (exclusive).")
+@click.option("--prefix", help="Only keys starting with this.")
+@click.option("--limit", type=int, help="At most this many pairs.")
+@click.option("--reverse", is_flag=True, help="Descending key order.")
+def scan(
+    url: str,
+    options: tuple[str, ...],
+    hex_io: bool,
+    start: str | None,
+    end: str | None,
+    prefix: str | None,
+    limit: int | None,
+    reverse: bool,
+) -> None:
+    """Print key<TAB>value for a key range."""
+    db = _open_db(url, options, read_only=True)
+    with db:
+        if prefix is not None:
+            pairs = db.scan_prefix(_bytes_arg(prefix, hex_io), reverse=reverse)
+        else:
+            pairs = db.scan(
+                None if start is None else _bytes_arg(start, hex_io),
+                None if end is None else _bytes_arg(end, hex_io),
+                reverse=reverse,
+            )
+        for i, (k, v) in enumerate(pairs):
+            if limit is not None and i >= limit:
+                break
+            click.echo(f"{_show(k, hex_io)}\t{_show(v, hex_io)}")
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@main.command()
+@click.argument("url")
+@storage_option
+def manifest(url: str, options: tuple[str, ...]) -> None:
+    """Print the latest manifest as JSON."""
+    db = _open_db(url, options, read_only=True)
+    with db:
+        fm = db._manifest
+        doc = {"manifest_id": fm.manifest_id, "manifest": _jsonable(fm.manifest)}
+    click.echo(json.dumps(doc, indent=2))

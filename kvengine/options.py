@@ -1,0 +1,54 @@
+"""Tunables of a database, with units in their names. Defaults suit object storage: few, large
+requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from kvengine.errors import InvalidArgument
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a :class:`~kvengine.DB` behaves. All fields have defaults; see docs/architecture.md."""
+
+    #: Non-durable writes are made durable by a WAL PUT at most this long after they are made.
+    flush_interval_ms: int = 100
+    #: A WAL buffer larger than this is PUT without waiting for the interval.
+    wal_buffer_bytes: int = 4 * 1024 * 1024
+    #: A memtable larger than this is frozen and written as an L0 SST.
+    l0_sst_size: int = 64 * 1024 * 1024
+    #: Writes wait while frozen, unflushed memtables hold more than this.
+    max_unflushed_bytes: int = 256 * 1024 * 1024
+    #: Target size of an SST data block before compression.
+    block_bytes: int = 4096
+    #: Compression of SST data blocks.
+    compression: Literal["zstd", "lz4", "none"] = "zstd"
+    #: Bloom filter bits per key (about 1% false positives at 10).
+    bloom_bits_per_key: int = 10
+    #: Bytes of decoded blocks, indexes and filters kept in memory.
+    block_cache_bytes: int = 64 * 1024 * 1024
+    #: Compact when this many L0 SSTs have accumulated (0 turns compaction off).
+    l0_compaction_trigger: int = 8
+    #: Target size of SSTs written by compaction.
+    sst_target_bytes: int = 64 * 1024 * 1024
+    #: Each object-store request is abandoned (and retried) after this long.
+    request_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        positive = (
+            "flush_interval_ms",
+            "wal_buffer_bytes",
+            "l0_sst_size",
+            "max_unflushed_bytes",
+            "block_bytes",
+            "sst_target_bytes",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise InvalidArgument(f"Options.{name} must be positive, got {getattr(self, name)}")
+        if self.compression not in ("zstd", "lz4", "none"):
+            raise InvalidArgument(f"unknown compression {self.compression!r}")
+        if self.l0_compaction_trigger < 0 or self.block_cache_bytes < 0:
+            raise InvalidArgument("l0_compaction_trigger and block_cache_bytes must be >= 0")

@@ -1,0 +1,7 @@
+"""SSTables: immutable sorted files of entries (format: docs/formats/sst.md)."""
+
+from kvengine.sst.builder import SSTBuilder, SSTInfo
+from kvengine.sst.cache import BlockCache
+from kvengine.sst.reader import SSTReader
+
+__all__ = ["BlockCache", "SSTBuilder", "SSTInfo", "SSTReader"]

@@ -1,0 +1,53 @@
+"""Bloom filters: "no" for most keys an SST does not hold, without reading it.
+
+``k`` bit positions per key come from double hashing (``h1 + i*h2``) of a 64-bit BLAKE2b
+digest of the key. Encoded as ``k (1 byte) | bit array``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+
+from kvengine.errors import Corruption
+
+
+def _hashes(key: bytes) -> tuple[int, int]:
+    digest = hashlib.blake2b(key, digest_size=8).digest()
+    return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little") | 1
+
+
+def build_filter(keys: Iterable[bytes], count: int, bits_per_key: int) -> bytes:
+    """A filter over ``keys`` (``count`` of them) with about ``bits_per_key`` bits each."""
+    nbits = max(64, count * max(1, bits_per_key))
+    nbits = (nbits + 7) // 8 * 8
+    k = max(1, min(30, round(bits_per_key * math.log(2))))
+    bits = bytearray(nbits // 8)
+    for key in keys:
+        h1, h2 = _hashes(key)
+        for i in range(k):
+            pos = (h1 + i * h2) % nbits
+            bits[pos >> 3] |= 1 << (pos & 7)
+    return bytes([k]) + bytes(bits)
+
+
+class BloomFilter:
+    """A decoded filter; ``may_contain`` is False only for keys certainly not added."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        if len(data) < 2 or not 1 <= data[0] <= 30:
+            raise Corruption(name, "bloom filter is malformed")
+        self._k = data[0]
+        self._bits = data[1:]
+        self._nbits = len(self._bits) * 8
+        self.size = len(data)
+
+    def may_contain(self, key: bytes) -> bool:
+        h1, h2 = _hashes(key)
+        bits, nbits = self._bits, self._nbits
+        for i in range(self._k):
+            pos = (h1 + i * h2) % nbits
+            if not bits[pos >> 3] & (1 << (pos & 7)):
+                return False
+        return True

@@ -1,0 +1,149 @@
+"""Reading an SST: footer, then index and filter (one ranged read in the common case), then
+data blocks one ranged read each, all cached."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+
+import msgpack
+
+from kvengine.errors import Corruption
+from kvengine.record import MAX_SEQ, Entry
+from kvengine.sst.block import DataBlock, decode_data_block, unframe
+from kvengine.sst.bloom import BloomFilter
+from kvengine.sst.builder import SSTInfo
+from kvengine.sst.cache import BlockCache
+from kvengine.sst.footer import FOOTER_BYTES, Footer
+
+#: Bytes read from the end of an SST on open, hoping to get footer, index and filter at once.
+TAIL_READ_BYTES = 64 * 1024
+
+ReadRange = Callable[[int, int], bytes]
+
+
+class SSTReader:
+    """Point reads and range scans of one SST. Thread-safe."""
+
+    def __init__(
+        self,
+        name: str,
+        read: ReadRange,
+        info: SSTInfo,
+        index: list[tuple[bytes, int, int]],
+        bloom: BloomFilter,
+        cache: BlockCache | None,
+    ) -> None:
+        self.name = name
+        self.info = info
+        self._read = read
+        self._last_keys = [entry[0] for entry in index]
+        self._handles = [(entry[1], entry[2]) for entry in index]
+        self._bloom = bloom
+        self._cache = cache
+
+    @classmethod
+    def open(
+        cls, name: str, size: int, read: ReadRange, *, cache: BlockCache | None = None
+    ) -> SSTReader:
+        """Open SST ``name`` of ``size`` bytes, read through ``read(start, end)``."""
+        if size < FOOTER_BYTES:
+            raise Corruption(name, f"SST of {size} bytes is too short for a footer")
+        tail_start = max(0, size - TAIL_READ_BYTES)
+        tail = read(tail_start, size)
+        if len(tail) != size - tail_start:
+            raise Corruption(name, f"SST is shorter than its recorded size {size}")
+        footer = Footer.decode(name, tail[-FOOTER_BYTES:], size)
+        if footer.filter_offset < tail_start:
+            meta = read(footer.filter_offset, size - FOOTER_BYTES)
+        else:
+            meta = tail[footer.filter_offset - tail_start : -FOOTER_BYTES]
+        if len(meta) != footer.filter_length + footer.index_length:
+            raise Corruption(name, "SST filter and index were not read whole")
+        bloom = BloomFilter(name, unframe(name, meta[: footer.filter_length], "bloom filter"))
+        index_contents = unframe(name, meta[footer.filter_length :], "index block")
+        try:
+            first, last, count, min_seq, max_seq, blocks = msgpack.unpackb(
+                index_contents, raw=False
+            )
+            index = [(bytes(k), int(off), int(length)) for k, off, length in blocks]
+        except (ValueError, TypeError, msgpack.UnpackException) as exc:
+            raise Corruption(name, f"index block does not decode: {exc}") from exc
+        end = footer.filter_offset
+        for (_, off, length), nxt in zip(index, [*(i[1] for i in index[1:]), end], strict=True):
+            if off + length != nxt:
+                raise Corruption(name, "index block handles do not tile the data section")
+        info = SSTInfo(first, last, count, min_seq, max_seq, size)
+        return cls(name, read, info, index, bloom, cache)
+
+    # -- blocks -----------------------------------------------------------------------------
+
+    def _block(self, i: int) -> DataBlock:
+        offset, length = self._handles[i]
+        if self._cache is not None:
+            cached = self._cache.get(self.name, offset)
+            if cached is not None:
+                block: DataBlock = cached
+                return block
+        framed = self._read(offset, offset + length)
+        if len(framed) != length:
+            raise Corruption(self.name, f"data block at offset {offset} was cut short")
+        block = decode_data_block(self.name, unframe(self.name, framed, "data block"), offset)
+        if self._cache is not None:
+            self._cache.put(self.name, offset, block, block.size + 64 * len(block.keys))
+        return block
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def may_contain(self, key: bytes) -> bool:
+        """False if the SST certainly has no entry for ``key`` (no I/O)."""
+        return self._bloom.may_contain(key)
+
+    def get(self, key: bytes, max_seq: int = MAX_SEQ) -> Entry | None:
+        """The newest entry of ``key`` with sequence number <= ``max_seq``, tombstones too."""
+        if not self._bloom.may_contain(key):
+            return None
+        i = bisect.bisect_left(self._last_keys, key)
+        while i < len(self._handles):
+            block = self._block(i)
+            keys = block.keys
+            j = bisect.bisect_left(keys, key)
+            while j < len(keys) and keys[j] == key:
+                if block.seqs[j] <= max_seq:
+                    return block.entry(j)
+                j += 1
+            if j < len(keys):
+                return None
+            i += 1  # this key's older versions continue in the next block
+        return None
+
+    def scan(
+        self, start: bytes | None = None, end: bytes | None = None, *, reverse: bool = False
+    ) -> Iterator[Entry]:
+        """Every entry with ``start <= key < end`` in record order, or its exact reverse."""
+        if reverse:
+            return self._scan_reverse(start, end)
+        return self._scan_forward(start, end)
+
+    def _scan_forward(self, start: bytes | None, end: bytes | None) -> Iterator[Entry]:
+        i = 0 if start is None else bisect.bisect_left(self._last_keys, start)
+        while i < len(self._handles):
+            block = self._block(i)
+            j = 0 if start is None else bisect.bisect_left(block.keys, start)
+            for k in range(j, len(block.keys)):
+                if end is not None and block.keys[k] >= end:
+                    return
+                yield block.entry(k)
+            i += 1
+
+    def _scan_reverse(self, start: bytes | None, end: bytes | None) -> Iterator[Entry]:
+        n = len(self._handles)
+        i = n - 1 if end is None else min(n - 1, bisect.bisect_left(self._last_keys, end))
+        while i >= 0:
+            block = self._block(i)
+            j = len(block.keys) if end is None else bisect.bisect_left(block.keys, end)
+            for k in range(j - 1, -1, -1):
+                if start is not None and block.keys[k] < start:
+                    return
+                yield block.entry(k)
+            i -= 1

@@ -1,0 +1,118 @@
+"""The only module that names, writes and reads WAL and SST objects.
+
+Object names (docs/formats.md):
+
+* ``wal/<20-digit id>``: one WAL object per group commit, ids consecutive from 1;
+* ``sst/<20-digit id>.sst``: one SSTable.
+
+Both kinds are written create-only, so a zombie writer can never replace an object that a
+newer writer made. SST readers (index and filter decoded once) and decoded blocks are cached.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cachetools import LRUCache
+
+from kvengine.errors import ObjectNotFound
+from kvengine.manifest.model import SSTMeta
+from kvengine.options import Options
+from kvengine.sst import BlockCache, SSTBuilder, SSTInfo, SSTReader
+from kvengine.store.base import ObjectStore
+from kvengine.wal import WalObject, decode_wal
+
+WAL_PREFIX = "wal/"
+SST_PREFIX = "sst/"
+_DIGITS = 20
+
+
+def wal_path(wal_id: int) -> str:
+    return f"{WAL_PREFIX}{wal_id:0{_DIGITS}d}"
+
+
+def sst_path(sst_id: int) -> str:
+    return f"{SST_PREFIX}{sst_id:0{_DIGITS}d}.sst"
+
+
+class TableStore:
+    """WAL and SST objects of one database, over its object store. Thread-safe."""
+
+    def __init__(self, store: ObjectStore, options: Options) -> None:
+        self.store = store
+        self.options = options
+        self.cache = BlockCache(options.block_cache_bytes)
+        self._readers: LRUCache[int, SSTReader] = LRUCache(maxsize=4096)
+        self._lock = threading.Lock()
+
+    # -- WAL ------------------------------------------------------------------------------
+
+    def write_wal(self, wal_id: int, data: bytes) -> bool:
+        """Create WAL object ``wal_id``; False if it exists (another writer took the id)."""
+        return self.store.put_if_absent(wal_path(wal_id), data)
+
+    def read_wal(self, wal_id: int) -> WalObject | None:
+        """WAL object ``wal_id``, or None if there is none; ``Corruption`` if damaged."""
+        path = wal_path(wal_id)
+        try:
+            data = self.store.get(path)
+        except ObjectNotFound:
+            return None
+        return decode_wal(path, data)
+
+    def list_wal_ids(self, after: int) -> list[int]:
+        """Ids of stored WAL objects greater than ``after``, ascending."""
+        start = wal_path(after) if after > 0 else None
+        ids = []
+        for obj in self.store.list(WAL_PREFIX, start_after=start):
+            name = obj.path[len(WAL_PREFIX) :]
+            if len(name) == _DIGITS and name.isdigit():
+                ids.append(int(name))
+        return ids
+
+    # -- SST ------------------------------------------------------------------------------
+
+    def new_builder(self) -> SSTBuilder:
+        """An SST builder with this database's block size, compression and filter settings."""
+        opts = self.options
+        return SSTBuilder(
+            block_bytes=opts.block_bytes,
+            compression=opts.compression,
+            bloom_bits_per_key=opts.bloom_bits_per_key,
+        )
+
+    def write_sst(self, sst_id: int, data: bytes, info: SSTInfo) -> SSTMeta | None:
+        """Create SST ``sst_id`` from a finished builder's output; None if the id is taken."""
+        if not self.store.put_if_absent(sst_path(sst_id), data):
+            return None
+        return SSTMeta(
+            sst_id=sst_id,
+            size=info.size,
+            first_key=info.first_key,
+            last_key=info.last_key,
+            entries=info.entries,
+            min_seq=info.min_seq,
+            max_seq=info.max_seq,
+        )
+
+    def reader(self, meta: SSTMeta) -> SSTReader:
+        """A reader of SST ``meta`` (its footer, index and filter read once, then cached)."""
+        with self._lock:
+            reader = self._readers.get(meta.sst_id)
+        if reader is not None:
+            return reader
+        path = sst_path(meta.sst_id)
+        store = self.store
+
+        def read(start: int, end: int) -> bytes:
+            return store.get(path, start, end)
+
+        reader = SSTReader.open(path, meta.size, read, cache=self.cache)
+        with self._lock:
+            self._readers[meta.sst_id] = reader
+        return reader
+
+    def delete_sst(self, sst_id: int) -> None:
+        with self._lock:
+            self._readers.pop(sst_id, None)
+        self.store.delete(sst_path(sst_id))

@@ -1,0 +1,166 @@
+"""Behaviour of the DB facade on the in-memory store (other backends: test_db_backends.py)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from kvengine import DB, Closed, InvalidArgument, Options, WriteBatch
+from kvengine.store import PUT, open_store
+
+SMALL = Options(l0_sst_size=4096, block_bytes=512, l0_compaction_trigger=3)
+
+
+def fresh_url() -> str:
+    return f"memory://{uuid.uuid4().hex}"
+
+
+def test_put_get_delete_and_reopen() -> None:
+    url = fresh_url()
+    with DB.open(url) as db:
+        db.put(b"a", b"1")
+        db.put(b"b", b"2")
+        db.delete(b"a")
+        assert db.get(b"a") is None
+        assert db.get(b"b") == b"2"
+    with DB.open(url) as db:
+        assert db.get(b"a") is None
+        assert db.get(b"b") == b"2"
+
+
+def test_write_batch_is_atomic_and_ordered() -> None:
+    with DB.open(fresh_url()) as db:
+        db.put(b"x", b"old")
+        batch = WriteBatch().put(b"x", b"1").put(b"y", b"2").delete(b"x").put(b"z", b"3")
+        db.write(batch)
+        assert list(db.scan()) == [(b"y", b"2"), (b"z", b"3")]
+
+
+def test_scan_bounds_reverse_prefix() -> None:
+    with DB.open(fresh_url(), options=SMALL) as db:
+        for i in range(300):
+            db.put(b"k%04d" % i, b"v%d" % i, durable=False)
+        db.flush()
+        for i in range(0, 300, 7):
+            db.delete(b"k%04d" % i, durable=False)
+        keys = [b"k%04d" % i for i in range(300) if i % 7]
+        assert [k for k, _ in db.scan()] == keys
+        assert [k for k, _ in db.scan(reverse=True)] == keys[::-1]
+        assert [k for k, _ in db.scan(b"k0100", b"k0110")] == [
+            k for k in keys if b"k0100" <= k < b"k0110"
+        ]
+        assert [k for k, _ in db.scan_prefix(b"k001")] == [k for k in keys if k.startswith(b"k001")]
+        assert [k for k, _ in db.scan(None, b"k0003", reverse=True)] == [b"k0002", b"k0001"]
+
+
+def test_snapshot_is_stable_across_writes_flushes_and_compactions() -> None:
+    with DB.open(fresh_url(), options=SMALL) as db:
+        for i in range(100):
+            db.put(b"k%03d" % i, b"a", durable=False)
+        with db.snapshot() as snap:
+            for i in range(100):
+                db.put(b"k%03d" % i, b"b" * 50, durable=False)
+            db.delete(b"k000")
+            db.flush()
+            assert db.stats()["ssts"] >= 1
+            assert snap.get(b"k000") == b"a"
+            assert [v for _, v in snap.scan()] == [b"a"] * 100
+            assert db.get(b"k000") is None
+        with pytest.raises(Closed):
+            snap.get(b"k001")
+
+
+def test_flush_writes_ssts_and_compaction_merges_them() -> None:
+    url = fresh_url()
+    with DB.open(url, options=SMALL) as db:
+        for round_ in range(8):
+            for i in range(50):
+                db.put(b"key%03d" % i, b"round%d" % round_, durable=False)
+            db.flush()
+        stats = db.stats()
+        assert stats["sorted_runs"] >= 1
+        assert stats["l0_ssts"] < 3
+        assert all(v == b"round7" for _, v in db.scan())
+    with DB.open(url, options=SMALL) as db:
+        assert dict(db.scan()) == {b"key%03d" % i: b"round7" for i in range(50)}
+
+
+def test_durable_put_costs_one_wal_put_and_non_durable_rides_along() -> None:
+    with DB.open(fresh_url(), options=Options(flush_interval_ms=60_000)) as db:
+        before = db.stats()["requests"][PUT]
+        db.put(b"a", b"1")
+        assert db.stats()["requests"][PUT] - before == 1
+        for i in range(100):
+            db.put(b"n%d" % i, b"x", durable=False)
+        assert db.stats()["requests"][PUT] - before == 1  # nothing sent yet
+        db.put(b"b", b"2")  # carries the 100 non-durable writes too
+        assert db.stats()["requests"][PUT] - before == 2
+
+
+def test_concurrent_durable_writers_share_wal_puts() -> None:
+    with DB.open(open_store(fresh_url())) as db:
+        before = db.stats()["wal_puts"]
+
+        def writer(t: int) -> None:
+            for i in range(20):
+                db.put(b"t%02d-%03d" % (t, i), b"v")
+
+        threads = [threading.Thread(target=writer, args=(t,)) for t in range(16)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert len(list(db.scan())) == 16 * 20
+        assert db.stats()["wal_puts"] - before <= 16 * 20
+
+
+def test_bad_input() -> None:
+    with DB.open(fresh_url()) as db:
+        for bad_key in [b"", "text", 5, None, b"x" * (64 * 1024 + 1)]:
+            with pytest.raises(InvalidArgument):
+                db.put(bad_key, b"v")  # type: ignore[arg-type]
+            with pytest.raises(InvalidArgument):
+                db.get(bad_key)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument):
+            db.put(b"k", "not bytes")  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument):
+            db.write([(b"k", b"v")])  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument):
+            list(db.scan("a", None))  # type: ignore[arg-type]
+        assert db.get(b"k") is None
+    with pytest.raises(Closed):
+        db.put(b"k", b"v")
+    with pytest.raises(Closed):
+        db.get(b"k")
+
+
+def test_read_only_sees_durable_data_and_refreshes() -> None:
+    url = fresh_url()
+    with DB.open(url, options=SMALL) as writer:
+        writer.put(b"a", b"1")
+        reader = DB.open(url, read_only=True)
+        assert reader.get(b"a") == b"1"
+        writer.put(b"b", b"2")
+        for i in range(200):
+            writer.put(b"c%03d" % i, b"x" * 40, durable=False)
+        writer.flush()
+        assert reader.get(b"b") is None
+        reader.refresh()
+        assert reader.get(b"b") == b"2"
+        assert len(list(reader.scan_prefix(b"c"))) == 200
+        with pytest.raises(InvalidArgument):
+            reader.put(b"z", b"1")
+        epoch = writer.stats()["writer_epoch"]
+        assert reader.stats()["writer_epoch"] == epoch  # the reader claimed nothing
+        reader.close()
+
+
+def test_stats_shape() -> None:
+    with DB.open(fresh_url()) as db:
+        db.put(b"a", b"1")
+        s = db.stats()
+        for key in ("requests", "bytes_written", "cost_usd", "memtable_bytes", "l0_ssts", "ssts"):
+            assert key in s
+        assert s["cost_usd"]["gcs-standard"] > 0

@@ -1,0 +1,136 @@
+"""A hypothesis state machine drives the DB and a dict side by side; every read must agree."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    precondition,
+    rule,
+)
+
+from kvengine import DB, Options, Snapshot, WriteBatch
+
+KEYS = st.binary(min_size=1, max_size=6).map(lambda b: b"k" + b)
+VALUES = st.binary(max_size=40)
+OPTS = Options(
+    l0_sst_size=2048,
+    block_bytes=128,
+    l0_compaction_trigger=3,
+    sst_target_bytes=2048,
+    compression="lz4",
+)
+
+
+def model_scan(
+    model: dict[bytes, bytes], start: bytes | None, end: bytes | None, reverse: bool
+) -> list[tuple[bytes, bytes]]:
+    items = sorted(
+        (k, v)
+        for k, v in model.items()
+        if (start is None or k >= start) and (end is None or k < end)
+    )
+    return items[::-1] if reverse else items
+
+
+class DBMachine(RuleBasedStateMachine):
+    snapshots = Bundle("snapshots")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.url = f"memory://{uuid.uuid4().hex}"
+        self.db = DB.open(self.url, options=OPTS)
+        self.model: dict[bytes, bytes] = {}
+        self.open_snapshots: list[Snapshot] = []
+
+    @rule(key=KEYS, value=VALUES, durable=st.booleans())
+    def put(self, key: bytes, value: bytes, durable: bool) -> None:
+        self.db.put(key, value, durable=durable)
+        self.model[key] = value
+
+    @rule(key=KEYS)
+    def delete(self, key: bytes) -> None:
+        self.db.delete(key, durable=False)
+        self.model.pop(key, None)
+
+    @rule(ops=st.lists(st.tuples(st.booleans(), KEYS, VALUES), max_size=8))
+    def batch(self, ops: list[tuple[bool, bytes, bytes]]) -> None:
+        batch = WriteBatch()
+        for is_put, key, value in ops:
+            if is_put:
+                batch.put(key, value)
+                self.model[key] = value
+            else:
+                batch.delete(key)
+                self.model.pop(key, None)
+        self.db.write(batch)
+
+    @rule(data=st.data())
+    def bulk(self, data: st.DataObject) -> None:
+        n = data.draw(st.integers(10, 60))
+        for i in range(n):
+            key, value = b"bulk%03d" % i, b"x" * data.draw(st.integers(0, 60))
+            self.db.put(key, value, durable=False)
+            self.model[key] = value
+
+    @rule(key=KEYS)
+    def get(self, key: bytes) -> None:
+        assert self.db.get(key) == self.model.get(key)
+
+    @rule(start=st.none() | KEYS, end=st.none() | KEYS, reverse=st.booleans())
+    def scan(self, start: bytes | None, end: bytes | None, reverse: bool) -> None:
+        got = list(self.db.scan(start, end, reverse=reverse))
+        assert got == model_scan(self.model, start, end, reverse)
+
+    @rule(target=snapshots)
+    def take_snapshot(self) -> tuple[Snapshot, dict[bytes, bytes]]:
+        snap = self.db.snapshot()
+        self.open_snapshots.append(snap)
+        return snap, dict(self.model)
+
+    @rule(entry=snapshots, reverse=st.booleans())
+    def read_snapshot(self, entry: tuple[Snapshot, dict[bytes, bytes]], reverse: bool) -> None:
+        snap, frozen = entry
+        if snap in self.open_snapshots:
+            assert list(snap.scan(reverse=reverse)) == model_scan(frozen, None, None, reverse)
+
+    @rule(entry=consumes(snapshots))
+    def release_snapshot(self, entry: tuple[Snapshot, dict[bytes, bytes]]) -> None:
+        snap, _ = entry
+        if snap in self.open_snapshots:
+            self.open_snapshots.remove(snap)
+        snap.close()
+
+    @rule()
+    def flush(self) -> None:
+        self.db.flush()
+
+    @precondition(lambda self: not self.open_snapshots)
+    @rule()
+    def reopen(self) -> None:
+        self.db.close()
+        self.db = DB.open(self.url, options=OPTS)
+
+    @invariant()
+    def sizes_agree(self) -> None:
+        assert sum(1 for _ in self.db.scan()) == len(self.model)
+
+    def teardown(self) -> None:
+        for snap in self.open_snapshots:
+            snap.close()
+        self.db.close()
+
+
+DBMachine.TestCase.settings = settings(
+    max_examples=40,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestDBModel = DBMachine.TestCase
