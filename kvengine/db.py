@@ -53,8 +53,10 @@ class DB:
         wal: WalWriter | None,
         writer_id: bytes,
         last_wal_id: int,
+        owns_store: bool = True,
     ) -> None:
         self._store = store
+        self._owns_store = owns_store
         self._tables = tables
         self._manifest = manifest
         self._version = version
@@ -97,6 +99,7 @@ class DB:
         """
         options = options or Options()
         store = _as_store(target, options, storage_options)
+        owns_store = not isinstance(target, ObjectStore)
         tables = TableStore(store, options)
         mstore = ManifestStore(store)
         writer_id = os.urandom(16)
@@ -151,6 +154,7 @@ class DB:
             wal=wal,
             writer_id=writer_id,
             last_wal_id=replayed.last_wal_id,
+            owns_store=owns_store,
         )
 
     # -- writes ----------------------------------------------------------------------------
@@ -406,7 +410,8 @@ class DB:
             raise Closed("the database is closed")
 
     def close(self) -> None:
-        """Make buffered writes durable, stop background work and release the store."""
+        """Make buffered writes durable and stop background work; close the store if the
+        database opened it (a store passed to :meth:`open` stays open)."""
         if self._closed:
             return
         error: StrataError | None = None
@@ -422,7 +427,8 @@ class DB:
             self._state.notify_all()
         if self._flusher is not None:
             self._flusher.join()
-        self._store.close()
+        if self._owns_store:
+            self._store.close()
         if error is not None and not isinstance(error, Fenced):
             raise error
 

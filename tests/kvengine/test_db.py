@@ -164,3 +164,12 @@ def test_stats_shape() -> None:
         for key in ("requests", "bytes_written", "cost_usd", "memtable_bytes", "l0_ssts", "ssts"):
             assert key in s
         assert s["cost_usd"]["gcs-standard"] > 0
+
+
+def test_a_store_passed_in_stays_open() -> None:
+    store = open_store(fresh_url())
+    with DB.open(store) as db:
+        db.put(b"a", b"1")
+    assert store.list("wal/")  # still usable
+    with DB.open(store) as db:
+        assert db.get(b"a") == b"1"
