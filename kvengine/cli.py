@@ -142,7 +142,7 @@ def info(url: str, options: tuple[str, ...]) -> None:
         rows = [
             ("manifest id", s["manifest_id"]),
             ("writer epoch", s["writer_epoch"]),
-            ("compactor epoch", db._manifest.manifest.compactor_epoch),
+            ("compactor epoch", db.manifest[1].compactor_epoch),
             ("last sequence number", s["last_seq"]),
             ("WAL objects", len(wal)),
             ("WAL bytes", sum(o.size for o in wal)),
@@ -250,6 +250,6 @@ def manifest(url: str, options: tuple[str, ...]) -> None:
     """Print the latest manifest as JSON."""
     db = _open_db(url, options, read_only=True)
     with db:
-        fm = db._manifest
-        doc = {"manifest_id": fm.manifest_id, "manifest": _jsonable(fm.manifest)}
+        manifest_id, contents = db.manifest
+        doc = {"manifest_id": manifest_id, "manifest": _jsonable(contents)}
     click.echo(json.dumps(doc, indent=2))

@@ -401,6 +401,11 @@ class DB:
         }
 
     @property
+    def manifest(self) -> tuple[int, Manifest]:
+        """The id and contents of the manifest version this process last read or wrote."""
+        return self._manifest.manifest_id, self._manifest.manifest
+
+    @property
     def store(self) -> Store:
         """The object store under this database."""
         return self._store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -13,9 +14,11 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
+    run_state_machine_as_test,
 )
 
 from kvengine import DB, Options, Snapshot, WriteBatch
+from tests.emulators import Emulator
 
 KEYS = st.binary(min_size=1, max_size=6).map(lambda b: b"k" + b)
 VALUES = st.binary(max_size=40)
@@ -42,10 +45,15 @@ def model_scan(
 class DBMachine(RuleBasedStateMachine):
     snapshots = Bundle("snapshots")
 
+    #: where each run's database lives: (url prefix, storage options); tests set it
+    target: tuple[str, dict[str, object]] = ("memory://", {})
+
     def __init__(self) -> None:
         super().__init__()
-        self.url = f"memory://{uuid.uuid4().hex}"
-        self.db = DB.open(self.url, options=OPTS)
+        prefix, self.storage = self.target
+        sep = "" if prefix.endswith("/") else "/"
+        self.url = f"{prefix}{sep}sm-{uuid.uuid4().hex[:12]}"
+        self.db = DB.open(self.url, options=OPTS, **self.storage)
         self.model: dict[bytes, bytes] = {}
         self.open_snapshots: list[Snapshot] = []
 
@@ -115,7 +123,7 @@ class DBMachine(RuleBasedStateMachine):
     @rule()
     def reopen(self) -> None:
         self.db.close()
-        self.db = DB.open(self.url, options=OPTS)
+        self.db = DB.open(self.url, options=OPTS, **self.storage)
 
     @invariant()
     def sizes_agree(self) -> None:
@@ -127,10 +135,33 @@ class DBMachine(RuleBasedStateMachine):
         self.db.close()
 
 
-DBMachine.TestCase.settings = settings(
-    max_examples=40,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-TestDBModel = DBMachine.TestCase
+def run_machine(target: tuple[str, dict[str, object]], examples: int) -> None:
+    DBMachine.target = target
+    try:
+        run_state_machine_as_test(
+            DBMachine,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=40,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow],
+            ),
+        )
+    finally:
+        DBMachine.target = ("memory://", {})
+
+
+def test_model_on_memory() -> None:
+    run_machine(("memory://", {}), 60)
+
+
+def test_model_on_local_disk(tmp_path: Path) -> None:
+    run_machine((str(tmp_path), {}), 15)
+
+
+def test_model_on_gcs(gcs_server: Emulator) -> None:
+    run_machine((gcs_server.url_prefix, dict(gcs_server.storage_options)), 5)
+
+
+def test_model_on_s3(s3_server: Emulator) -> None:
+    run_machine((s3_server.url_prefix, dict(s3_server.storage_options)), 5)
