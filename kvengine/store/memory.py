@@ -69,7 +69,7 @@ class MemoryStore:
             b.store(path, data)
             return True
 
-    def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+    def _lookup(self, path: str) -> bytes:
         check_path(path)
         b = self._bucket
         with b.lock:
@@ -77,17 +77,13 @@ class MemoryStore:
             data = b.objects.get(path)
         if data is None:
             raise ObjectNotFound(f"no object {path!r} in {self.url}", path=path)
-        return slice_bytes(data, start, end)
+        return data
+
+    def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        return slice_bytes(self._lookup(path), start, end)
 
     def head(self, path: str) -> ObjectInfo:
-        check_path(path)
-        b = self._bucket
-        with b.lock:
-            self._check_open()
-            data = b.objects.get(path)
-        if data is None:
-            raise ObjectNotFound(f"no object {path!r} in {self.url}", path=path)
-        return ObjectInfo(path, len(data))
+        return ObjectInfo(path, len(self._lookup(path)))
 
     def list(self, prefix: str = "", start_after: str | None = None) -> list[ObjectInfo]:
         check_prefix(prefix)
