@@ -1,0 +1,266 @@
+"""PEP 249 Connection and Cursor."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from dialect.database import Database
+from dialect.errors import (
+    Error,
+    InterfaceError,
+    ProgrammingError,
+    translate_engine_errors,
+)
+from dialect.execute import Outcome, StatementSession, bind, prepare
+from dialect.transaction import Transaction
+
+Params = Sequence[Any] | Mapping[str, Any] | None  # Any: values to bind
+
+
+class Connection:
+    """A connection to one Strata database; use :func:`dialect.connect`.
+
+    Statements run in a transaction that starts with the first statement and ends with
+    :meth:`commit` or :meth:`rollback` (or after each statement when ``autocommit`` is true).
+    The transaction reads a snapshot and sees its own writes; ``commit`` applies its writes
+    as one atomic, durable batch. Schema changes commit the open transaction first and take
+    effect at once. Not safe to share between threads (``threadsafety = 1``).
+    """
+
+    def __init__(self, database: Database, autocommit: bool = False) -> None:
+        self._database = database
+        self._txn: Transaction | None = None
+        self._session = StatementSession(database, self)
+        self.autocommit = autocommit
+        self._closed = False
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def transaction(self) -> Transaction:
+        """The open transaction, begun if there is none."""
+        self._check()
+        if self._txn is None:
+            if self._database.read_only:
+                self._database.refresh()
+            self._txn = self._database.begin()
+        return self._txn
+
+    def commit(self) -> None:
+        """Apply the transaction's writes atomically and durably. ``OperationalError`` if
+        another transaction committed a write to the same row first (nothing is applied)."""
+        self._check()
+        txn, self._txn = self._txn, None
+        if txn is None:
+            return
+        try:
+            self._database.commit(txn)
+        finally:
+            self._database.end(txn)
+
+    def rollback(self) -> None:
+        """Discard the transaction's writes."""
+        self._check()
+        txn, self._txn = self._txn, None
+        if txn is not None:
+            self._database.end(txn)
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def cursor(self) -> Cursor:
+        self._check()
+        return Cursor(self)
+
+    def execute(self, sql: str, parameters: Params = None) -> Cursor:
+        """Shortcut: a new cursor with ``sql`` executed (as in sqlite3)."""
+        return self.cursor().execute(sql, parameters)
+
+    def _run(self, sql: str, params: Params) -> Outcome:
+        self._check()
+        if not isinstance(sql, str):
+            raise ProgrammingError(f"SQL must be a str, got {type(sql).__name__}")
+        prepared = prepare(sql)
+        values = bind(prepared, params)
+        with translate_engine_errors():
+            if prepared.is_ddl:
+                self.commit()
+                return self._session.run(prepared, values)
+            txn = self.transaction()
+            savepoint = txn.savepoint()
+            try:
+                outcome = self._session.run(prepared, values)
+            except BaseException:
+                txn.rollback_to(savepoint)
+                if self.autocommit:
+                    self.rollback()
+                raise
+            txn.release()
+            if self.autocommit:
+                self.commit()
+            return outcome
+
+    def refresh(self) -> None:
+        """Read-only connections: see what the writer has made durable since."""
+        self._check()
+        self.rollback()
+        self._database.refresh()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Roll back any open transaction and release the database."""
+        if self._closed:
+            return
+        try:
+            self.rollback()
+        finally:
+            self._closed = True
+            self._database.release()
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the connection is closed")
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Commit if the block succeeded, roll back if it raised; then close."""
+        try:
+            if et is None and not self._closed:
+                self.commit()
+        finally:
+            self.close()
+
+    # PEP 249 optional extension: errors as connection attributes
+    Error = Error
+    ProgrammingError = ProgrammingError
+    InterfaceError = InterfaceError
+
+
+class Cursor:
+    """Runs statements and holds their results (fetched in full when the statement runs)."""
+
+    arraysize: int = 1
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.description: tuple[tuple[str, str | None, None, None, None, None, None], ...] | None
+        self.description = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[tuple[Any, ...]] = []
+        self._pos = 0
+        self._closed = False
+
+    def execute(self, sql: str, parameters: Params = None) -> Cursor:
+        """Run one statement with its parameters bound (qmark ``?`` or named ``:name``)."""
+        self._check()
+        outcome = self.connection._run(sql, parameters)
+        self._take(outcome)
+        return self
+
+    def executemany(self, sql: str, seq_of_parameters: Sequence[Params]) -> Cursor:
+        """Run one statement once per parameter set; ``rowcount`` is the total."""
+        self._check()
+        total = 0
+        outcome = Outcome()
+        for params in seq_of_parameters:
+            outcome = self.connection._run(sql, params)
+            if outcome.rows is not None:
+                raise ProgrammingError("executemany() cannot run a query")
+            total += max(outcome.rowcount, 0)
+        self._take(outcome)
+        self.rowcount = total
+        return self
+
+    def _take(self, outcome: Outcome) -> None:
+        self._rows = outcome.rows or []
+        self._pos = 0
+        self.rowcount = outcome.rowcount
+        if outcome.lastrowid is not None:
+            self.lastrowid = outcome.lastrowid
+        if outcome.names is None:
+            self.description = None
+        else:
+            types = outcome.types or [None] * len(outcome.names)
+            self.description = tuple(
+                (name, code, None, None, None, None, None)
+                for name, code in zip(outcome.names, types, strict=True)
+            )
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        self._check_result()
+        if self._pos >= len(self._rows):
+            return None
+        row = self._rows[self._pos]
+        self._pos += 1
+        return row
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        self._check_result()
+        n = self.arraysize if size is None else size
+        rows = self._rows[self._pos : self._pos + n]
+        self._pos += len(rows)
+        return rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        self._check_result()
+        rows = self._rows[self._pos :]
+        self._pos = len(self._rows)
+        return rows
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    def setinputsizes(self, sizes: Any) -> None:  # Any: ignored, as PEP 249 allows
+        """Accepted and ignored."""
+
+    def setoutputsize(self, size: int, column: int | None = None) -> None:
+        """Accepted and ignored."""
+
+    def close(self) -> None:
+        self._closed = True
+        self._rows = []
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the cursor is closed")
+        self.connection._check()
+
+    def _check_result(self) -> None:
+        self._check()
+        if self.description is None:
+            raise ProgrammingError("the last statement returned no rows to fetch")
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(
+    target: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    autocommit: bool = False,
+    durable: bool = True,
+    **storage_options: Any,  # Any: passed to the fsspec backend unchanged
+) -> Connection:
+    """Connect to the Strata database at ``target`` (a local path, ``gs://…``, ``s3://…``,
+    ``memory://…``, any fsspec URL), creating it if empty. One engine is shared by every
+    connection to the same target in this process. ``read_only=True`` opens a reader that
+    never writes and sees what is durable (refreshed at each transaction). ``durable=False``
+    makes commits return before their WAL PUT (they are stored within 100 ms)."""
+    database = Database.acquire(target, read_only, durable, storage_options)
+    return Connection(database, autocommit=autocommit)

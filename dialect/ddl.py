@@ -1,0 +1,328 @@
+"""Schema changes: CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE ADD COLUMN / RENAME.
+
+Schema changes are applied at once and durably, outside any transaction (a connection commits
+its open transaction first, as MySQL and Oracle do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Protocol
+
+from sqlglot import exp
+
+import kvengine
+from dialect.catalog import ROWID, TYPE_ALIASES, Catalog, Column, ForeignKey, Index, Table
+from dialect.database import Database
+from dialect.errors import IntegrityError, NotSupportedError, OperationalError, ProgrammingError
+from dialect.keycodec import encode_key, prefix_end
+from dialect.layout import index_prefix, table_prefix
+from dialect.tablerows import RowCodec
+
+_BATCH_OPS = 1000
+
+
+class DDLSession(Protocol):
+    @property
+    def database(self) -> Database: ...
+
+    def codec(self, table: Table) -> RowCodec: ...
+
+
+def _column_def(node: exp.ColumnDef, col_id: int) -> tuple[Column, list[str]]:
+    """The column and the names of its column-level constraints (PRIMARY KEY, UNIQUE, ...)."""
+    name = node.name
+    kind = node.args.get("kind")
+    if kind is None:
+        canonical, declared, params = "ANY", "", []
+    else:
+        type_name = kind.this.value if hasattr(kind.this, "value") else str(kind.this)
+        declared = kind.sql(dialect="sqlite")
+        canonical = TYPE_ALIASES.get(type_name.upper(), "")
+        if not canonical:
+            raise NotSupportedError(f"unsupported column type {declared} for column {name}")
+        params = [
+            int(p.this.this)
+            for p in kind.expressions
+            if isinstance(p, exp.DataTypeParam)
+            and isinstance(p.this, exp.Literal)
+            and not p.this.is_string
+        ]
+    col = Column(id=col_id, name=name, type=canonical, declared=declared or "ANY")
+    if canonical == "TEXT" and params:
+        col = replace(col, length=params[0])
+    if canonical == "NUMERIC" and params:
+        col = replace(col, precision=params[0], scale=params[1] if len(params) > 1 else 0)
+    flags: list[str] = []
+    for constraint in node.args.get("constraints") or []:
+        c = constraint.args.get("kind")
+        if isinstance(c, exp.PrimaryKeyColumnConstraint):
+            flags.append("pk")
+        elif isinstance(c, exp.NotNullColumnConstraint):
+            if not c.args.get("allow_null"):
+                col = replace(col, not_null=True)
+        elif isinstance(c, exp.UniqueColumnConstraint):
+            flags.append("unique")
+        elif isinstance(c, exp.DefaultColumnConstraint):
+            col = replace(col, default_sql=c.this.sql())
+        elif isinstance(c, exp.AutoIncrementColumnConstraint):
+            flags.append("autoincrement")
+        elif isinstance(c, exp.Reference):
+            flags.append("ref:" + c.sql())
+        elif isinstance(c, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
+            continue
+        else:
+            raise NotSupportedError(f"unsupported column constraint: {constraint.sql()}")
+    return col, flags
+
+
+def _names(node: exp.Expression) -> tuple[str, ...]:
+    return tuple(e.name for e in node.expressions)
+
+
+def create_table(session: DDLSession, node: exp.Create) -> None:
+    db = session.database
+    schema = node.this
+    if node.args.get("expression") is not None or not isinstance(schema, exp.Schema):
+        raise NotSupportedError("CREATE TABLE ... AS SELECT is not supported")
+    name = schema.this.name
+    with db.lock:
+        catalog = db.catalog
+        if catalog.table(name) is not None:
+            if node.args.get("exists"):
+                return
+            raise ProgrammingError(f"table {name} already exists")
+        columns: list[Column] = []
+        pk: list[str] = []
+        uniques: list[tuple[str, ...]] = []
+        fks: list[ForeignKey] = []
+        for item in schema.expressions:
+            if isinstance(item, exp.ColumnDef):
+                col, flags = _column_def(item, len(columns) + 1)
+                if any(c.name.lower() == col.name.lower() for c in columns):
+                    raise ProgrammingError(f"duplicate column name: {col.name}")
+                columns.append(col)
+                if "pk" in flags:
+                    pk.append(col.name)
+                if "unique" in flags:
+                    uniques.append((col.name,))
+                for f in flags:
+                    if f.startswith("ref:"):
+                        ref = next(
+                            c.args["kind"]
+                            for c in item.args["constraints"]
+                            if isinstance(c.args.get("kind"), exp.Reference)
+                        )
+                        target = ref.this
+                        fks.append(
+                            ForeignKey(
+                                (col.name,),
+                                target.this.name,
+                                tuple(e.name for e in target.expressions),
+                            )
+                        )
+            elif isinstance(item, exp.PrimaryKey):
+                if pk:
+                    raise ProgrammingError(f"table {name} has more than one primary key")
+                pk = list(_names(item))
+            elif isinstance(item, exp.UniqueColumnConstraint):
+                uniques.append(_names(item.this))
+            elif isinstance(item, exp.ForeignKey):
+                ref = item.args["reference"].this
+                fks.append(ForeignKey(_names(item), ref.this.name, _names(ref)))
+            elif isinstance(item, exp.Identifier):
+                columns.append(Column(len(columns) + 1, item.name, "ANY", "ANY"))
+            else:
+                raise NotSupportedError(f"unsupported table constraint: {item.sql()}")
+        if not columns:
+            raise ProgrammingError(f"table {name} has no columns")
+        by_name = {c.name.lower(): c for c in columns}
+        for key_col in pk:
+            if key_col.lower() not in by_name:
+                raise ProgrammingError(f"primary key column {key_col} is not in table {name}")
+        pk = [by_name[k.lower()].name for k in pk]
+        autoincrement = len(pk) == 1 and by_name[pk[0].lower()].type == "INTEGER"
+        if not pk:
+            columns.append(Column(len(columns) + 1, ROWID, "INTEGER", "INTEGER", hidden=True))
+            pk = [ROWID]
+            autoincrement = True
+        columns = [
+            replace(c, not_null=True) if c.name in pk and not autoincrement else c for c in columns
+        ]
+        indexes = []
+        next_index = catalog.next_index_id
+        for i, cols in enumerate(uniques):
+            for c in cols:
+                if c.lower() not in by_name:
+                    raise ProgrammingError(f"UNIQUE column {c} is not in table {name}")
+            if [c.lower() for c in cols] == [p.lower() for p in pk]:
+                continue  # the primary key is unique already
+            indexes.append(Index(next_index, f"uq_{name}_{i + 1}", tuple(cols), True, True))
+            next_index += 1
+        table = Table(
+            catalog.next_table_id,
+            name,
+            tuple(columns),
+            tuple(pk),
+            autoincrement,
+            tuple(indexes),
+            tuple(fks),
+            len(columns) + 1,
+        )
+        new = catalog.with_table(table)
+        db.set_catalog(replace(new, next_index_id=max(new.next_index_id, next_index)))
+
+
+def _delete_range(db: Database, start: bytes) -> None:
+    """Delete every key starting with ``start``, in batches."""
+    end = prefix_end(start)
+    while True:
+        with db.db.snapshot() as snap:
+            keys = [k for k, _ in zip(snap.scan(start, end), range(_BATCH_OPS), strict=False)]
+        if not keys:
+            return
+        batch = kvengine.WriteBatch()
+        for k, _v in keys:
+            batch.delete(k)
+        db.write_direct(batch)
+
+
+def drop_table(session: DDLSession, node: exp.Drop) -> None:
+    db = session.database
+    for t in node.expressions:
+        with db.lock:
+            table = db.catalog.table(t.name)
+            if table is None:
+                if node.args.get("exists"):
+                    continue
+                raise ProgrammingError(f"no such table: {t.name}")
+            db.set_catalog(db.catalog.without_table(table.id))
+            _delete_range(db, table_prefix(table.id))
+            for ix in table.indexes:
+                _delete_range(db, index_prefix(ix.id))
+            db.drop_counter(table.id)
+
+
+def _rows(db: Database, codec: RowCodec) -> Iterator[tuple[object, ...]]:
+    prefix = table_prefix(codec.table.id)
+    with db.db.snapshot() as snap:
+        for key, value in snap.scan(prefix, prefix_end(prefix)):
+            yield codec.decode(key, value)
+
+
+def create_index(session: DDLSession, node: exp.Create) -> None:
+    db = session.database
+    ix_node = node.this
+    name = ix_node.name
+    table_node = ix_node.args.get("table")
+    if table_node is None:
+        raise ProgrammingError("CREATE INDEX needs ON <table>")
+    params = ix_node.args.get("params")
+    cols = [o.this if isinstance(o, exp.Ordered) else o for o in params.args.get("columns", [])]
+    if not cols or not all(isinstance(c, exp.Column) for c in cols):
+        raise NotSupportedError("indexes on expressions are not supported")
+    with db.lock:
+        catalog = db.catalog
+        if catalog.index(name) is not None:
+            if node.args.get("exists"):
+                return
+            raise ProgrammingError(f"index {name} already exists")
+        table = catalog.table(table_node.name)
+        if table is None:
+            raise ProgrammingError(f"no such table: {table_node.name}")
+        names = []
+        for c in cols:
+            col = table.column(c.name)
+            if col is None:
+                raise ProgrammingError(f"no such column: {c.name}")
+            names.append(col.name)
+        index = Index(catalog.next_index_id, name, tuple(names), bool(node.args.get("unique")))
+        new_table = replace(table, indexes=(*table.indexes, index))
+        codec = RowCodec(new_table)
+        seen: set[bytes] = set()
+        batch = kvengine.WriteBatch()
+        for row in _rows(db, codec):
+            values = codec.index_values(index, row)
+            if index.unique and None not in values:
+                k = encode_key(values)
+                if k in seen:
+                    raise IntegrityError(
+                        f"UNIQUE constraint failed: {table.name}.{', '.join(names)}"
+                    )
+                seen.add(k)
+            batch.put(codec.index_entry(index, row), b"")
+            if len(batch) >= _BATCH_OPS:
+                db.write_direct(batch)
+                batch = kvengine.WriteBatch()
+        if len(batch):
+            db.write_direct(batch)
+        db.set_catalog(catalog.with_table(new_table))
+
+
+def drop_index(session: DDLSession, node: exp.Drop) -> None:
+    db = session.database
+    for t in node.expressions:
+        with db.lock:
+            found = db.catalog.index(t.name)
+            if found is None:
+                if node.args.get("exists"):
+                    continue
+                raise ProgrammingError(f"no such index: {t.name}")
+            table, index = found
+            if index.implicit:
+                raise OperationalError(f"index {index.name} belongs to a UNIQUE constraint")
+            new_table = replace(table, indexes=tuple(i for i in table.indexes if i.id != index.id))
+            db.set_catalog(db.catalog.with_table(new_table))
+            _delete_range(db, index_prefix(index.id))
+
+
+def alter_table(session: DDLSession, node: exp.Alter) -> None:
+    db = session.database
+    with db.lock:
+        catalog: Catalog = db.catalog
+        table = catalog.table(node.this.name)
+        if table is None:
+            raise ProgrammingError(f"no such table: {node.this.name}")
+        for action in node.args.get("actions") or []:
+            if isinstance(action, exp.ColumnDef):
+                col, flags = _column_def(action, table.next_column_id)
+                if table.column(col.name) is not None:
+                    raise ProgrammingError(f"duplicate column name: {col.name}")
+                if flags and any(f in ("pk", "unique") for f in flags):
+                    raise NotSupportedError("ADD COLUMN cannot add a PRIMARY KEY or UNIQUE column")
+                if col.not_null and col.default_sql is None:
+                    raise OperationalError("cannot add a NOT NULL column with no default value")
+                table = replace(
+                    table, columns=(*table.columns, col), next_column_id=table.next_column_id + 1
+                )
+            elif isinstance(action, exp.AlterRename):
+                new_name = action.this.name
+                if catalog.table(new_name) is not None:
+                    raise ProgrammingError(f"there is already a table named {new_name}")
+                table = replace(table, name=new_name)
+            elif isinstance(action, exp.RenameColumn):
+                old, new = action.this.name, action.args["to"].name
+                existing = table.column(old)
+                if existing is None:
+                    raise ProgrammingError(f"no such column: {old}")
+                pk = tuple(new if p.lower() == old.lower() else p for p in table.pk)
+                table = replace(
+                    table,
+                    columns=tuple(
+                        replace(c, name=new) if c.id == col.id else c for c in table.columns
+                    ),
+                    pk=pk,
+                    indexes=tuple(
+                        replace(
+                            i,
+                            columns=tuple(
+                                new if c.lower() == old.lower() else c for c in i.columns
+                            ),
+                        )
+                        for i in table.indexes
+                    ),
+                )
+            else:
+                raise NotSupportedError(f"unsupported ALTER TABLE action: {action.sql()}")
+        db.set_catalog(catalog.with_table(table))

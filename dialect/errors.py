@@ -1,0 +1,80 @@
+"""The PEP 249 exception tree, and the one translation from engine errors to it::
+
+    Exception
+    ├── Warning
+    └── Error
+        ├── InterfaceError           misuse of the driver (closed cursor or connection)
+        └── DatabaseError
+            ├── DataError            a value of the wrong type or out of range
+            ├── OperationalError     the store failed, a write conflict, a fenced writer
+            ├── IntegrityError       NOT NULL, primary key or UNIQUE violated
+            ├── InternalError        a bug or corrupt data (Corruption)
+            ├── ProgrammingError     bad SQL, unknown table or column, wrong parameter count
+            └── NotSupportedError    valid SQL that Strata does not run
+
+SQLAlchemy maps driver errors by these exact class names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import kvengine
+
+
+class Warning(Exception):
+    """Important warnings (PEP 249)."""
+
+
+class Error(Exception):
+    """Base of every error the driver raises."""
+
+
+class InterfaceError(Error):
+    """The driver was used wrongly: a closed connection or cursor, a missing result set."""
+
+
+class DatabaseError(Error):
+    """An error about the database."""
+
+
+class DataError(DatabaseError):
+    """A value does not fit its column: wrong type, out of range, too long."""
+
+
+class OperationalError(DatabaseError):
+    """The database could not do its work: store failures, write conflicts, fencing."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated: NOT NULL, primary key or UNIQUE."""
+
+
+class InternalError(DatabaseError):
+    """The database found itself inconsistent (a corrupt object, a bug)."""
+
+
+class ProgrammingError(DatabaseError):
+    """The statement is wrong: bad SQL, unknown names, wrong number of parameters."""
+
+
+class NotSupportedError(DatabaseError):
+    """Valid SQL that Strata does not support; the message names the construct."""
+
+
+@contextlib.contextmanager
+def translate_engine_errors() -> Iterator[None]:
+    """Re-raise ``kvengine`` errors as the PEP 249 class a caller expects."""
+    try:
+        yield
+    except kvengine.Fenced as exc:
+        raise OperationalError(f"fenced: another writer opened this database: {exc}") from exc
+    except kvengine.Corruption as exc:
+        raise InternalError(str(exc)) from exc
+    except kvengine.Closed as exc:
+        raise InterfaceError(str(exc)) from exc
+    except kvengine.InvalidArgument as exc:
+        raise DataError(str(exc)) from exc
+    except kvengine.StrataError as exc:
+        raise OperationalError(str(exc)) from exc

@@ -1,0 +1,25 @@
+"""Where SQL data lives in the key space (docs/sql-format.md#layout).
+
+* ``\\x00catalog`` — the catalog; ``\\x00seq`` + table id — the table's id counter;
+* ``t`` + table id (4 bytes, big-endian) + encoded primary key — a row;
+* ``i`` + index id (4 bytes) + encoded index columns + encoded primary key — an index entry.
+"""
+
+from __future__ import annotations
+
+import struct
+
+_ID = struct.Struct(">I")
+COUNTER_PREFIX = b"\x00seq"
+
+
+def table_prefix(table_id: int) -> bytes:
+    return b"t" + _ID.pack(table_id)
+
+
+def index_prefix(index_id: int) -> bytes:
+    return b"i" + _ID.pack(index_id)
+
+
+def counter_key(table_id: int) -> bytes:
+    return COUNTER_PREFIX + _ID.pack(table_id)

@@ -1,0 +1,71 @@
+"""Rows of a table as key-value pairs: the row key from the primary key, the value from the
+other columns, and index entries (docs/sql-format.md#layout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dialect.catalog import Index, Table
+from dialect.errors import InternalError
+from dialect.keycodec import decode_key, encode_key
+from dialect.layout import index_prefix, table_prefix
+from dialect.rowcodec import decode_row, encode_row
+
+Row = tuple[Any, ...]  # Any: SQL values, in the order of table.columns
+
+
+class RowCodec:
+    """Encodes and decodes the rows of one table (positions resolved once)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        names = [c.name.lower() for c in table.columns]
+        self.pk_pos = [names.index(p.lower()) for p in table.pk]
+        pk = set(self.pk_pos)
+        self.value_cols = [(i, c.id) for i, c in enumerate(table.columns) if i not in pk]
+        self.prefix = table_prefix(table.id)
+        self.width = len(table.columns)
+
+    def key(self, row: Row) -> bytes:
+        return self.prefix + encode_key([row[i] for i in self.pk_pos])
+
+    def value(self, row: Row) -> bytes:
+        return encode_row({cid: row[i] for i, cid in self.value_cols if row[i] is not None})
+
+    def decode(self, key: bytes, value: bytes) -> Row:
+        try:
+            pk = decode_key(key[len(self.prefix) :])
+            stored = decode_row(value)
+        except ValueError as exc:
+            raise InternalError(f"row {key!r} of {self.table.name} does not decode: {exc}") from exc
+        out: list[Any] = [None] * self.width
+        for i, v in zip(self.pk_pos, pk, strict=False):
+            out[i] = v
+        for i, cid in self.value_cols:
+            out[i] = stored.get(cid)
+        return tuple(out)
+
+    def index_entry(self, index: Index, row: Row) -> bytes:
+        """The key of ``row``'s entry in ``index``: indexed values, then the primary key."""
+        cols = [
+            self.table.columns.index(c)
+            for c in (self.table.column(n) for n in index.columns)
+            if c is not None
+        ]
+        return index_prefix(index.id) + encode_key(
+            [*(row[i] for i in cols), *(row[i] for i in self.pk_pos)]
+        )
+
+    def index_values(self, index: Index, row: Row) -> tuple[Any, ...]:
+        return tuple(row[self._pos(n)] for n in index.columns)
+
+    def _pos(self, name: str) -> int:
+        for i, c in enumerate(self.table.columns):
+            if c.name.lower() == name.lower():
+                return i
+        raise KeyError(name)
+
+    def pk_from_index_entry(self, index: Index, key: bytes) -> bytes:
+        """The row key an index entry points to."""
+        values = decode_key(key[len(index_prefix(index.id)) :])
+        return self.prefix + encode_key(values[len(index.columns) :])
