@@ -190,7 +190,7 @@ def _delete_range(db: Database, start: bytes) -> None:
 
 def drop_table(session: DDLSession, node: exp.Drop) -> None:
     db = session.database
-    for t in node.expressions:
+    for t in node.args.get("tables") or node.expressions:
         with db.lock:
             table = db.catalog.table(t.name)
             if table is None:
@@ -262,7 +262,7 @@ def create_index(session: DDLSession, node: exp.Create) -> None:
 
 def drop_index(session: DDLSession, node: exp.Drop) -> None:
     db = session.database
-    for t in node.expressions:
+    for t in node.args.get("tables") or node.expressions:
         with db.lock:
             found = db.catalog.index(t.name)
             if found is None:

@@ -73,6 +73,8 @@ class Compiler:
     aggregates: dict[int, int] = field(default_factory=dict)
     #: expressions (by SQL text) that are GROUP BY keys -> their position
     group_keys: dict[str, int] = field(default_factory=dict)
+    #: result-column aliases usable by name (in HAVING and ORDER BY, as SQLite allows)
+    aliases: dict[str, exp.Expression] = field(default_factory=dict)
     uses_outer: bool = False
 
     def compile(self, node: exp.Expression) -> Fn:
@@ -126,6 +128,12 @@ class Compiler:
         pos = self.scope.find(table, name)
         if pos is not None:
             return lambda r: r[pos]
+        if table is None and name.lower() in self.aliases:
+            aliased = self.aliases.pop(name.lower())  # no self-reference while compiling it
+            try:
+                return self.compile(aliased)
+            finally:
+                self.aliases[name.lower()] = aliased
         for depth, outer in enumerate(reversed(self.outer), start=1):
             opos = outer.find(table, name)
             if opos is not None:

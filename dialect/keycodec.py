@@ -67,9 +67,13 @@ def _decimal(v: decimal.Decimal) -> bytes:
         raise ValueError(f"{v} cannot be stored in a key")
     if v == 0:
         return bytes([DEC_ZERO])
-    sign, digits, exponent = v.normalize().as_tuple()
+    sign, digit_tuple, exponent = v.as_tuple()  # exact: normalize() would round to 28 digits
     assert isinstance(exponent, int)
-    text = "".join(map(str, digits)).encode()
+    digits = "".join(map(str, digit_tuple)).lstrip("0")
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    text = digits.encode()
     # value = 0.<digits> x 10**e
     e = exponent + len(digits)
     body = _U32.pack(e + _SIGN32) + text + b"\x00"

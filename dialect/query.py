@@ -361,6 +361,9 @@ def run_select(session: Session, node: exp.Expression, outer: list[Scope] | None
         )
         plan.append(f"GROUP BY {len(group_exprs)} key(s), {len(agg_nodes)} aggregate(s)")
 
+    compiler.aliases = {
+        item.alias.lower(): item.this for item in select_items if isinstance(item, exp.Alias)
+    }
     names: list[str] = []
     types: list[str | None] = []
     projections: list[Callable[[Row], SQLValue]] = []
