@@ -1,0 +1,143 @@
+"""Bad input gets the right PEP 249 error and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+import dialect
+from dialect import Connection
+
+
+def test_module_globals() -> None:
+    assert dialect.apilevel == "2.0"
+    assert dialect.paramstyle == "qmark"
+    assert dialect.threadsafety in (1, 2)
+    for name in [
+        "Warning",
+        "Error",
+        "InterfaceError",
+        "DatabaseError",
+        "DataError",
+        "OperationalError",
+        "IntegrityError",
+        "InternalError",
+        "ProgrammingError",
+        "NotSupportedError",
+    ]:
+        assert issubclass(getattr(dialect, name), Exception)
+    assert issubclass(dialect.IntegrityError, dialect.DatabaseError)
+    assert issubclass(dialect.DatabaseError, dialect.Error)
+    assert dialect.NUMBER == "INTEGER" and dialect.DATETIME == "TIMESTAMP"
+    assert dialect.Binary("x") == b"x"
+
+
+def test_bad_sql_is_a_programming_error(mem: Connection) -> None:
+    with pytest.raises(dialect.ProgrammingError, match="syntax error"):
+        mem.execute("SELEC 1 FROM")
+    with pytest.raises(dialect.ProgrammingError, match="no such table"):
+        mem.execute("SELECT * FROM nope")
+    mem.execute("CREATE TABLE t (a INT)")
+    with pytest.raises(dialect.ProgrammingError, match="no such column"):
+        mem.execute("SELECT b FROM t")
+    with pytest.raises(dialect.ProgrammingError, match="one statement"):
+        mem.execute("SELECT 1; SELECT 2")
+
+
+def test_unsupported_sql_is_named(mem: Connection) -> None:
+    mem.execute("CREATE TABLE t (a INT)")
+    with pytest.raises(dialect.NotSupportedError, match="RIGHT"):
+        mem.execute("SELECT * FROM t RIGHT JOIN t AS u ON t.a = u.a")
+    with pytest.raises(dialect.NotSupportedError, match="WITH"):
+        mem.execute("WITH x AS (SELECT 1) SELECT * FROM x")
+    with pytest.raises(dialect.NotSupportedError):
+        mem.execute("CREATE VIEW v AS SELECT 1")
+
+
+def test_parameter_count(mem: Connection) -> None:
+    mem.execute("CREATE TABLE t (a INT, b INT)")
+    with pytest.raises(dialect.ProgrammingError, match="bindings"):
+        mem.execute("INSERT INTO t VALUES (?, ?)", (1,))
+    with pytest.raises(dialect.ProgrammingError, match="bindings"):
+        mem.execute("INSERT INTO t VALUES (?, ?)", (1, 2, 3))
+    with pytest.raises(dialect.ProgrammingError, match="missing"):
+        mem.execute("INSERT INTO t VALUES (:a, :b)", {"a": 1})
+    with pytest.raises(dialect.ProgrammingError, match="columns"):
+        mem.execute("INSERT INTO t VALUES (1)")
+
+
+def test_wrong_types_are_data_errors(mem: Connection) -> None:
+    mem.execute("CREATE TABLE t (i INT, s VARCHAR(3), d DATE, b BLOB, f REAL)")
+    for sql, params in [
+        ("INSERT INTO t (i) VALUES (?)", ("x",)),
+        ("INSERT INTO t (i) VALUES (?)", (1.5,)),
+        ("INSERT INTO t (s) VALUES (?)", (5,)),
+        ("INSERT INTO t (s) VALUES (?)", ("long",)),
+        ("INSERT INTO t (d) VALUES (?)", ("not a date",)),
+        ("INSERT INTO t (b) VALUES (?)", ("text",)),
+        ("INSERT INTO t (f) VALUES (?)", ("1.0",)),
+        ("INSERT INTO t (i) VALUES (?)", (2**70,)),
+    ]:
+        with pytest.raises(dialect.DataError):
+            mem.execute(sql, params)
+    assert mem.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
+
+
+def test_constraints_are_integrity_errors(mem: Connection) -> None:
+    mem.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+    mem.execute("INSERT INTO t VALUES (1, 'a')")
+    with pytest.raises(dialect.IntegrityError, match=r"UNIQUE constraint failed: t\.id"):
+        mem.execute("INSERT INTO t VALUES (1, 'b')")
+    with pytest.raises(dialect.IntegrityError, match="UNIQUE"):
+        mem.execute("INSERT INTO t VALUES (2, 'a')")
+    with pytest.raises(dialect.IntegrityError, match="NOT NULL"):
+        mem.execute("INSERT INTO t (id) VALUES (3)")
+    assert mem.execute("SELECT * FROM t").fetchall() == [(1, "a")]
+
+
+INJECTIONS = ["'; DROP TABLE t; --", "1 OR 1=1", "x' OR 'x'='x", "\x00", "Robert'); --"]
+
+
+@pytest.mark.parametrize("evil", INJECTIONS)
+def test_parameters_are_never_spliced(mem: Connection, evil: str) -> None:
+    mem.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)")
+    mem.execute("INSERT INTO t (s) VALUES (?)", (evil,))
+    assert mem.execute("SELECT s FROM t WHERE s = ?", (evil,)).fetchall() == [(evil,)]
+    assert mem.execute("SELECT COUNT(*) FROM t WHERE s = ?", ("nothing",)).fetchone() == (0,)
+    assert mem.execute("SELECT COUNT(*) FROM t").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("evil", INJECTIONS)
+def test_injection_as_identifier_is_rejected(mem: Connection, evil: str) -> None:
+    mem.execute("CREATE TABLE t (a INT)")
+    with pytest.raises(dialect.DatabaseError):
+        mem.execute(f"SELECT * FROM {evil}")
+    assert mem.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
+
+
+def test_closed_objects(mem: Connection) -> None:
+    cur = mem.cursor()
+    cur.close()
+    with pytest.raises(dialect.InterfaceError):
+        cur.execute("SELECT 1")
+    with pytest.raises(dialect.ProgrammingError):
+        mem.cursor().fetchall()  # nothing executed
+    mem.close()
+    with pytest.raises(dialect.InterfaceError):
+        mem.execute("SELECT 1")
+
+
+def test_cursor_interface(mem: Connection) -> None:
+    mem.execute("CREATE TABLE t (a INT)")
+    mem.cursor().executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(5)])
+    cur = mem.cursor()
+    cur.arraysize = 2
+    assert cur.execute("SELECT a FROM t").fetchone() == (0,)
+    assert cur.fetchmany() == [(1,), (2,)]
+    assert list(cur) == [(3,), (4,)]
+    assert cur.fetchone() is None
+    assert cur.execute("SELECT a FROM t WHERE a < 2").rowcount == -1
+    assert cur.description == (("a", "INTEGER", None, None, None, None, None),)
+    assert (
+        mem.cursor().executemany("UPDATE t SET a = a + ? WHERE a = ?", [(10, 1), (10, 2)]).rowcount
+        == 2
+    )
