@@ -38,3 +38,53 @@ def test_errors_form_one_hierarchy() -> None:
         obj = getattr(kvengine, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, kvengine.StrataError)
+
+
+def test_dialect_exports() -> None:
+    import dialect
+
+    assert sorted(dialect.__all__) == sorted(
+        [
+            "BINARY",
+            "DATETIME",
+            "NUMBER",
+            "ROWID",
+            "STRING",
+            "Binary",
+            "Connection",
+            "Cursor",
+            "DataError",
+            "DatabaseError",
+            "Date",
+            "DateFromTicks",
+            "Error",
+            "IntegrityError",
+            "InterfaceError",
+            "InternalError",
+            "NotSupportedError",
+            "OperationalError",
+            "ProgrammingError",
+            "Time",
+            "TimeFromTicks",
+            "Timestamp",
+            "TimestampFromTicks",
+            "Warning",
+            "apilevel",
+            "connect",
+            "paramstyle",
+            "threadsafety",
+        ]
+    )
+
+
+def test_dialect_uses_only_the_engine_surface() -> None:
+    """dialect imports kvengine's public names only (STYLE: layers import one way)."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).parents[1] / "dialect"
+    for path in root.glob("*.py"):
+        for line in path.read_text().splitlines():
+            m = re.match(r"\s*(from|import) kvengine(\.\w+)*", line)
+            if m:
+                assert line.strip() in ("import kvengine",), f"{path.name}: {line.strip()}"
