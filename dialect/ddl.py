@@ -15,10 +15,16 @@ from sqlglot import exp
 import kvengine
 from dialect.catalog import ROWID, TYPE_ALIASES, Catalog, Column, ForeignKey, Index, Table
 from dialect.database import Database
-from dialect.errors import IntegrityError, NotSupportedError, OperationalError, ProgrammingError
+from dialect.errors import (
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+)
 from dialect.keycodec import encode_key, prefix_end
 from dialect.layout import index_prefix, table_prefix
-from dialect.tablerows import RowCodec
+from dialect.tablerows import RowCodec, constant_default
 
 _BATCH_OPS = 1000
 
@@ -293,6 +299,12 @@ def alter_table(session: DDLSession, node: exp.Alter) -> None:
                     raise NotSupportedError("ADD COLUMN cannot add a PRIMARY KEY or UNIQUE column")
                 if col.not_null and col.default_sql is None:
                     raise OperationalError("cannot add a NOT NULL column with no default value")
+                try:
+                    constant_default(col)
+                except (ValueError, DataError) as exc:
+                    raise OperationalError(
+                        f"cannot add a column with a non-constant or invalid default: {exc}"
+                    ) from exc
                 table = replace(
                     table, columns=(*table.columns, col), next_column_id=table.next_column_id + 1
                 )

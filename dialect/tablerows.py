@@ -3,15 +3,47 @@ other columns, and index entries (docs/sql-format.md#layout)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from dialect.catalog import Index, Table
+import sqlglot
+from sqlglot import exp
+
+from dialect.catalog import Column, Index, Table
 from dialect.errors import InternalError
 from dialect.keycodec import decode_key, encode_key
 from dialect.layout import index_prefix, table_prefix
 from dialect.rowcodec import decode_row, encode_row
+from dialect.values import coerce
 
 Row = tuple[Any, ...]  # Any: SQL values, in the order of table.columns
+
+
+def constant_default(column: Column) -> Any:  # Any: a SQL value
+    """The value of a column's DEFAULT if it is a constant (a literal, NULL, TRUE/FALSE or a
+    negated number); None otherwise."""
+    if column.default_sql is None:
+        return None
+    node = sqlglot.parse_one(column.default_sql)
+    negate = isinstance(node, exp.Neg)
+    if negate:
+        node = node.this
+    value: Any
+    if isinstance(node, exp.Literal):
+        value = (
+            node.this
+            if node.is_string
+            else (int(node.this) if node.this.lstrip("-").isdigit() else float(node.this))
+        )
+    elif isinstance(node, exp.Boolean):
+        value = bool(node.this)
+    elif isinstance(node, exp.Null):
+        return None
+    else:
+        raise ValueError(f"DEFAULT {column.default_sql} is not a constant")
+    if negate:
+        value = -value
+    return coerce(value, column)
 
 
 class RowCodec:
@@ -25,12 +57,24 @@ class RowCodec:
         self.value_cols = [(i, c.id) for i, c in enumerate(table.columns) if i not in pk]
         self.prefix = table_prefix(table.id)
         self.width = len(table.columns)
+        # Columns with a DEFAULT store NULL explicitly, so that a missing id can only mean a
+        # row written before ADD COLUMN, which reads as the default.
+        self.keep_null = {c.id for c in table.columns if c.default_sql is not None}
+        self.missing: dict[int, Any] = {}
+        for c in table.columns:
+            if c.default_sql is not None:
+                # a non-constant default cannot be missing: ADD COLUMN refuses those
+                with contextlib.suppress(ValueError):
+                    self.missing[c.id] = constant_default(c)
 
     def key(self, row: Row) -> bytes:
         return self.prefix + encode_key([row[i] for i in self.pk_pos])
 
     def value(self, row: Row) -> bytes:
-        return encode_row({cid: row[i] for i, cid in self.value_cols if row[i] is not None})
+        keep = self.keep_null
+        return encode_row(
+            {cid: row[i] for i, cid in self.value_cols if row[i] is not None or cid in keep}
+        )
 
     def decode(self, key: bytes, value: bytes) -> Row:
         try:
@@ -41,8 +85,9 @@ class RowCodec:
         out: list[Any] = [None] * self.width
         for i, v in zip(self.pk_pos, pk, strict=False):
             out[i] = v
+        missing = self.missing
         for i, cid in self.value_cols:
-            out[i] = stored.get(cid)
+            out[i] = stored[cid] if cid in stored else missing.get(cid)
         return tuple(out)
 
     def index_entry(self, index: Index, row: Row) -> bytes:

@@ -274,3 +274,18 @@ def test_insert_select(conn: Connection) -> None:
     cur = conn.execute("INSERT INTO names SELECT name FROM people WHERE age IS NOT NULL")
     assert cur.rowcount == 3
     assert conn.execute("SELECT n FROM names").fetchall() == [("ada",), ("alan",), ("grace",)]
+
+
+def test_add_column_with_default_reads_default_for_old_rows(conn: Connection) -> None:
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT DEFAULT 'x')")
+    conn.execute("INSERT INTO t (id) VALUES (1)")
+    conn.execute("INSERT INTO t VALUES (2, NULL)")
+    conn.execute("ALTER TABLE t ADD COLUMN n INT NOT NULL DEFAULT -3")
+    conn.execute("INSERT INTO t (id, v, n) VALUES (3, 'y', 4)")
+    assert conn.execute("SELECT id, v, n FROM t ORDER BY id").fetchall() == [
+        (1, "x", -3),
+        (2, None, -3),
+        (3, "y", 4),
+    ]
+    with pytest.raises(dialect.OperationalError):
+        conn.execute("ALTER TABLE t ADD COLUMN ts TIMESTAMP DEFAULT CURRENT_TIMESTAMP")
