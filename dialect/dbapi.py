@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from dialect.catalog import Catalog
 from dialect.database import Database
 from dialect.errors import (
     Error,
@@ -106,6 +107,12 @@ class Connection:
         self._check()
         self.rollback()
         self._database.refresh()
+
+    @property
+    def catalog(self) -> Catalog:
+        """The database's current schema (for reflection, e.g. by the SQLAlchemy dialect)."""
+        self._check()
+        return self._database.catalog
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ def _column_def(node: exp.ColumnDef, col_id: int) -> tuple[Column, list[str]]:
         canonical, declared, params = "ANY", "", []
     else:
         type_name = kind.this.value if hasattr(kind.this, "value") else str(kind.this)
-        declared = kind.sql(dialect="sqlite")
+        declared = kind.sql()
         canonical = TYPE_ALIASES.get(type_name.upper(), "")
         if not canonical:
             raise NotSupportedError(f"unsupported column type {declared} for column {name}")
@@ -101,9 +101,15 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
             raise ProgrammingError(f"table {name} already exists")
         columns: list[Column] = []
         pk: list[str] = []
-        uniques: list[tuple[str, ...]] = []
+        uniques: list[tuple[tuple[str, ...], str | None]] = []
         fks: list[ForeignKey] = []
+        items: list[tuple[exp.Expression, str | None]] = []
         for item in schema.expressions:
+            if isinstance(item, exp.Constraint):  # CONSTRAINT name <constraint>
+                items.extend((sub, item.name) for sub in item.expressions)
+            else:
+                items.append((item, None))
+        for item, constraint_name in items:
             if isinstance(item, exp.ColumnDef):
                 col, flags = _column_def(item, len(columns) + 1)
                 if any(c.name.lower() == col.name.lower() for c in columns):
@@ -112,7 +118,7 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
                 if "pk" in flags:
                     pk.append(col.name)
                 if "unique" in flags:
-                    uniques.append((col.name,))
+                    uniques.append(((col.name,), None))
                 for f in flags:
                     if f.startswith("ref:"):
                         ref = next(
@@ -133,7 +139,7 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
                     raise ProgrammingError(f"table {name} has more than one primary key")
                 pk = list(_names(item))
             elif isinstance(item, exp.UniqueColumnConstraint):
-                uniques.append(_names(item.this))
+                uniques.append((_names(item.this), constraint_name))
             elif isinstance(item, exp.ForeignKey):
                 ref = item.args["reference"].this
                 fks.append(ForeignKey(_names(item), ref.this.name, _names(ref)))
@@ -158,13 +164,14 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
         ]
         indexes = []
         next_index = catalog.next_index_id
-        for i, cols in enumerate(uniques):
+        for i, (cols, unique_name) in enumerate(uniques):
             for c in cols:
                 if c.lower() not in by_name:
                     raise ProgrammingError(f"UNIQUE column {c} is not in table {name}")
             if [c.lower() for c in cols] == [p.lower() for p in pk]:
                 continue  # the primary key is unique already
-            indexes.append(Index(next_index, f"uq_{name}_{i + 1}", tuple(cols), True, True))
+            index_name = unique_name or f"uq_{name}_{i + 1}"
+            indexes.append(Index(next_index, index_name, tuple(cols), True, True))
             next_index += 1
         table = Table(
             catalog.next_table_id,

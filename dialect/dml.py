@@ -171,8 +171,8 @@ def insert(session: DMLSession, node: exp.Insert) -> tuple[int, int | None]:
         )
     elif isinstance(source, exp.Select | exp.Union | exp.Except | exp.Intersect | exp.Subquery):
         rows = list(run_select(session, source).rows)
-    elif source is None:
-        rows = [[]]
+    elif source is None and node.args.get("default"):
+        rows = [[]]  # INSERT ... DEFAULT VALUES
         positions = []
     else:
         raise NotSupportedError(f"unsupported INSERT source: {source.sql()[:60]}")

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.errors import SqlglotError
+from sqlglot.tokens import Tokenizer
 
 from dialect import ddl, dml
 from dialect import plan as planner
@@ -46,6 +47,28 @@ class Prepared:
         return isinstance(self.ast, exp.Select | exp.Union | exp.Except | exp.Intersect)
 
 
+_QMARK = "__strata_q"
+
+
+def _number_qmarks(sql: str) -> tuple[str, int]:
+    """``sql`` with its ``?`` markers (outside strings and comments) renamed ``:__strata_qN``
+    in text order, so each placeholder in the tree knows its position; and their count."""
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except SqlglotError as exc:
+        raise ProgrammingError(f"syntax error: {exc}") from exc
+    marks = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
+    if not marks:
+        return sql, 0
+    out, last = [], 0
+    for i, tok in enumerate(marks):
+        out.append(sql[last : tok.start])
+        out.append(f":{_QMARK}{i}")
+        last = tok.end + 1
+    out.append(sql[last:])
+    return "".join(out), len(marks)
+
+
 @functools.lru_cache(maxsize=1024)
 def prepare(sql: str) -> Prepared:
     """Parse ``sql`` (one statement). ``ProgrammingError`` for bad SQL, with sqlglot's message
@@ -54,6 +77,7 @@ def prepare(sql: str) -> Prepared:
     m = _EXPLAIN.match(sql)
     if m:
         explain, sql = True, sql[m.end() :]
+    sql, qmarks = _number_qmarks(sql)
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
     except SqlglotError as exc:
@@ -66,18 +90,19 @@ def prepare(sql: str) -> Prepared:
     if isinstance(ast, exp.Command):
         raise NotSupportedError(f"unsupported statement: {ast.sql()[:60]}")
     names: list[str] = []
-    count = 0
-    for node in ast.find_all(exp.Placeholder, bfs=False):  # depth-first: text order
-        if node.this:
-            name = str(node.this)
-            if name not in names:
-                names.append(name)
-            node.meta["param_index"] = names.index(name)
-        else:
-            node.meta["param_index"] = count
-            count += 1
-    if names and count:
+    for node in ast.find_all(exp.Placeholder):
+        name = str(node.this or "")
+        if name.startswith(_QMARK):
+            node.meta["param_index"] = int(name[len(_QMARK) :])
+            continue
+        if not name:
+            raise NotSupportedError(f"unsupported parameter marker in {sql[:60]!r}")
+        if name not in names:
+            names.append(name)
+        node.meta["param_index"] = names.index(name)
+    if names and qmarks:
         raise ProgrammingError("a statement cannot mix ? and :name parameters")
+    count = qmarks if not names else len(names)
     return Prepared(
         cast(exp.Expression, ast), explain, count if not names else len(names), tuple(names)
     )

@@ -289,3 +289,15 @@ def test_add_column_with_default_reads_default_for_old_rows(conn: Connection) ->
     ]
     with pytest.raises(dialect.OperationalError):
         conn.execute("ALTER TABLE t ADD COLUMN ts TIMESTAMP DEFAULT CURRENT_TIMESTAMP")
+
+
+def test_placeholders_bind_in_text_order(conn: Connection) -> None:
+    """The tree keeps LIMIT before WHERE; parameters must still bind left to right."""
+    setup_people(conn)
+    rows = conn.execute(
+        "SELECT name FROM people WHERE id > ? ORDER BY name LIMIT ? OFFSET ?", (1, 2, 1)
+    ).fetchall()
+    assert rows == [("grace",), ("linus",)]
+    assert conn.execute("SELECT '?', ? FROM people WHERE id = ?", ("z", 1)).fetchall() == [
+        ("?", "z")
+    ]

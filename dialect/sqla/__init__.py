@@ -1,0 +1,1 @@
+"""The SQLAlchemy dialect for Strata (``strata://`` and ``strata+<protocol>://`` URLs)."""

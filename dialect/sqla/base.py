@@ -1,0 +1,295 @@
+"""The SQLAlchemy dialect: what is true of Strata whatever the store (compilers, types,
+capabilities, isolation levels and reflection from the catalog).
+
+Reflection reads ``dialect.catalog`` through the DB-API connection; nothing here touches
+engine keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import types as sqltypes
+from sqlalchemy.engine import default, reflection
+from sqlalchemy.engine.interfaces import (
+    IsolationLevel,
+    ReflectedCheckConstraint,
+    ReflectedColumn,
+    ReflectedForeignKeyConstraint,
+    ReflectedIndex,
+    ReflectedPrimaryKeyConstraint,
+    ReflectedUniqueConstraint,
+)
+from sqlalchemy.sql import compiler
+
+from dialect.catalog import ROWID, Catalog, Table
+
+# declared type name -> SQLAlchemy type, for reflection
+_TYPES: dict[str, type[sqltypes.TypeEngine[Any]]] = {
+    "INT": sqltypes.INTEGER,
+    "INTEGER": sqltypes.INTEGER,
+    "BIGINT": sqltypes.BIGINT,
+    "SMALLINT": sqltypes.SMALLINT,
+    "TINYINT": sqltypes.SMALLINT,
+    "REAL": sqltypes.REAL,
+    "FLOAT": sqltypes.FLOAT,
+    "DOUBLE": sqltypes.DOUBLE,
+    "DOUBLE PRECISION": sqltypes.DOUBLE_PRECISION,
+    "NUMERIC": sqltypes.NUMERIC,
+    "DECIMAL": sqltypes.DECIMAL,
+    "TEXT": sqltypes.TEXT,
+    "VARCHAR": sqltypes.VARCHAR,
+    "NVARCHAR": sqltypes.NVARCHAR,
+    "CHAR": sqltypes.CHAR,
+    "NCHAR": sqltypes.NCHAR,
+    "CLOB": sqltypes.CLOB,
+    "BLOB": sqltypes.BLOB,
+    "BINARY": sqltypes.BINARY,
+    "VARBINARY": sqltypes.VARBINARY,
+    "BOOLEAN": sqltypes.BOOLEAN,
+    "BOOL": sqltypes.BOOLEAN,
+    "DATE": sqltypes.DATE,
+    "TIME": sqltypes.TIME,
+    "TIMESTAMP": sqltypes.TIMESTAMP,
+    "DATETIME": sqltypes.DATETIME,
+    "JSON": sqltypes.JSON,
+}
+
+
+class StrataTypeCompiler(compiler.GenericTypeCompiler):
+    """Type names as the driver's SQL understands them."""
+
+    def visit_JSON(self, type_: sqltypes.JSON, **kw: Any) -> str:
+        return "JSON"
+
+    def visit_uuid(self, type_: sqltypes.Uuid[Any], **kw: Any) -> str:
+        return "VARCHAR(36)" if not type_.native_uuid else "TEXT"
+
+    def visit_big_integer(self, type_: sqltypes.BigInteger, **kw: Any) -> str:
+        return "BIGINT"
+
+
+class StrataCompiler(compiler.SQLCompiler):
+    """SQLite-compatible statement rendering."""
+
+    def limit_clause(self, select: Any, **kw: Any) -> str:  # Any: a Select
+        text = ""
+        if select._limit_clause is not None:
+            text += "\n LIMIT " + self.process(select._limit_clause, **kw)
+        if select._offset_clause is not None:
+            if select._limit_clause is None:
+                text += "\n LIMIT -1"
+            text += " OFFSET " + self.process(select._offset_clause, **kw)
+        return text
+
+    def visit_true(self, expr: Any, **kw: Any) -> str:
+        return "1"
+
+    def visit_false(self, expr: Any, **kw: Any) -> str:
+        return "0"
+
+
+class StrataDDLCompiler(compiler.DDLCompiler):
+    """DDL rendering; foreign keys are emitted (and kept for reflection, not enforced)."""
+
+
+class StrataIdentifierPreparer(compiler.IdentifierPreparer):
+    pass
+
+
+class StrataExecutionContext(default.DefaultExecutionContext):
+    pass
+
+
+class StrataDialect(default.DefaultDialect):
+    """Strata through SQLAlchemy. Capability flags say what the driver really does."""
+
+    name = "strata"
+    driver = "strata"
+    supports_statement_cache = True
+    default_paramstyle = "qmark"
+    statement_compiler = StrataCompiler
+    ddl_compiler = StrataDDLCompiler
+    type_compiler_cls = StrataTypeCompiler
+    preparer = StrataIdentifierPreparer
+    execution_ctx_cls = StrataExecutionContext
+
+    supports_alter = False  # ALTER TABLE adds/renames columns only: no constraints
+    supports_native_boolean = True
+    supports_native_decimal = True
+    supports_sane_rowcount = True
+    supports_sane_multi_rowcount = True
+    supports_multivalues_insert = True
+    supports_default_values = True
+    supports_default_metavalue = False
+    supports_empty_insert = False
+    supports_sequences = False
+    supports_native_enum = False
+    supports_comments = False
+    supports_server_side_cursors = False
+    insert_returning = False
+    update_returning = False
+    delete_returning = False
+    postfetch_lastrowid = True
+    supports_is_distinct_from = False
+    tuple_in_values = False
+    max_identifier_length = 128
+    default_schema_name = "main"
+
+    # Transactions read a snapshot and fail on write-write conflicts: snapshot isolation, which
+    # PostgreSQL also calls REPEATABLE READ.
+    _isolation_levels: tuple[IsolationLevel, ...] = ("AUTOCOMMIT", "REPEATABLE READ")
+
+    # -- isolation -----------------------------------------------------------------------
+
+    def get_isolation_level_values(self, dbapi_connection: Any) -> list[IsolationLevel]:
+        return list(self._isolation_levels)
+
+    def get_isolation_level(self, dbapi_connection: Any) -> IsolationLevel:
+        return "AUTOCOMMIT" if dbapi_connection.autocommit else "REPEATABLE READ"
+
+    def set_isolation_level(self, dbapi_connection: Any, level: IsolationLevel) -> None:
+        dbapi_connection.autocommit = level == "AUTOCOMMIT"
+
+    def get_default_isolation_level(self, dbapi_conn: Any) -> IsolationLevel:
+        return "REPEATABLE READ"
+
+    def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
+        return (0, 1, 0)
+
+    def _get_default_schema_name(self, connection: Any) -> str:
+        return "main"
+
+    # -- reflection ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _catalog(connection: Any) -> Catalog:
+        catalog: Catalog = connection.connection.dbapi_connection.catalog
+        return catalog
+
+    def _table(self, connection: Any, table_name: str, schema: str | None) -> Table:
+        from sqlalchemy import exc
+
+        table = self._catalog(connection).table(table_name)
+        if table is None or schema not in (None, "main"):
+            raise exc.NoSuchTableError(table_name)
+        return table
+
+    def has_table(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> bool:
+        return schema in (None, "main") and self._catalog(connection).table(table_name) is not None
+
+    @reflection.cache
+    def get_schema_names(self, connection: Any, **kw: Any) -> list[str]:
+        return ["main"]
+
+    @reflection.cache
+    def get_table_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
+        return sorted(t.name for t in self._catalog(connection).tables)
+
+    @reflection.cache
+    def get_view_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
+        return []
+
+    @reflection.cache
+    def get_columns(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> list[ReflectedColumn]:
+        table = self._table(connection, table_name, schema)
+        out: list[ReflectedColumn] = []
+        for col in table.visible_columns:
+            base = col.declared.split("(")[0].strip().upper()
+            type_cls: Any = _TYPES.get(base, sqltypes.NullType)  # Any: a type class
+            if col.length is not None and type_cls in (
+                sqltypes.VARCHAR,
+                sqltypes.CHAR,
+                sqltypes.NVARCHAR,
+                sqltypes.NCHAR,
+            ):
+                type_: Any = type_cls(col.length)
+            elif col.precision is not None and type_cls in (sqltypes.NUMERIC, sqltypes.DECIMAL):
+                type_ = type_cls(col.precision, col.scale)
+            else:
+                type_ = type_cls()
+            out.append(
+                {  # type: ignore[typeddict-unknown-key]
+                    "name": col.name,
+                    "type": type_,
+                    "nullable": not col.not_null and col.name not in table.pk,
+                    "default": col.default_sql,
+                    "autoincrement": table.autoincrement and table.pk == (col.name,),
+                    "primary_key": table.pk.index(col.name) + 1 if col.name in table.pk else 0,
+                }
+            )
+        return out
+
+    @reflection.cache
+    def get_pk_constraint(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> ReflectedPrimaryKeyConstraint:
+        table = self._table(connection, table_name, schema)
+        cols = [] if table.pk == (ROWID,) else list(table.pk)
+        return {"constrained_columns": cols, "name": None}
+
+    @reflection.cache
+    def get_foreign_keys(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> list[ReflectedForeignKeyConstraint]:
+        table = self._table(connection, table_name, schema)
+        return [
+            {
+                "name": None,
+                "constrained_columns": list(fk.columns),
+                "referred_schema": None,
+                "referred_table": fk.ref_table,
+                "referred_columns": list(fk.ref_columns),
+                "options": {},
+            }
+            for fk in table.foreign_keys
+        ]
+
+    @reflection.cache
+    def get_indexes(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> list[ReflectedIndex]:
+        table = self._table(connection, table_name, schema)
+        return [
+            {
+                "name": ix.name,
+                "column_names": list(ix.columns),
+                "unique": ix.unique,
+                "dialect_options": {},
+            }
+            for ix in table.indexes
+            if not ix.implicit
+        ]
+
+    @reflection.cache
+    def get_unique_constraints(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> list[ReflectedUniqueConstraint]:
+        table = self._table(connection, table_name, schema)
+        return [
+            {"name": ix.name, "column_names": list(ix.columns)}
+            for ix in table.indexes
+            if ix.implicit
+        ]
+
+    @reflection.cache
+    def get_check_constraints(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> list[ReflectedCheckConstraint]:
+        self._table(connection, table_name, schema)
+        return []
+
+    def has_index(
+        self,
+        connection: Any,
+        table_name: str,
+        index_name: str,
+        schema: str | None = None,
+        **kw: Any,
+    ) -> bool:
+        table = self._table(connection, table_name, schema)
+        return any(ix.name.lower() == index_name.lower() for ix in table.indexes)

@@ -1,0 +1,84 @@
+"""The thin driver layer: which DB-API module, how a URL becomes ``connect()`` arguments, and
+which errors mean a lost connection.
+
+URL forms (docs/sqlalchemy.md)::
+
+    strata:///relative/dir            strata:////absolute/dir
+    strata+gs://bucket/prefix         strata+s3://bucket/prefix     strata+az://container/prefix
+    strata+memory://name              strata+<any fsspec protocol>://…
+
+Query parameters: ``mode=ro`` (read-only), ``durable=false``, ``autocommit=true``; every other
+parameter is a storage option for the fsspec backend (``endpoint_url``, ``token``,
+``project``, ``key``, ``secret``, …).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from dialect.sqla.base import StrataDialect
+
+_FLAGS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def _flag(name: str, value: str) -> bool:
+    try:
+        return _FLAGS[value.lower()]
+    except KeyError:
+        raise ValueError(f"URL parameter {name}={value!r}: expected true or false") from None
+
+
+class StrataDialect_strata(StrataDialect):
+    """``strata://`` and ``strata+<protocol>://``."""
+
+    driver = "strata"
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls) -> ModuleType:
+        import dialect
+
+        return dialect
+
+    def create_connect_args(self, url: URL) -> tuple[list[Any], dict[str, Any]]:
+        protocol = url.get_driver_name() if "+" in url.drivername else ""
+        if protocol in ("", "strata", "file", "local"):
+            if not url.database:
+                raise ValueError("strata:///path needs a directory (strata:////abs/dir)")
+            target = url.database
+        elif protocol == "memory":
+            target = f"memory://{url.host or ''}{('/' + url.database) if url.database else ''}"
+        else:
+            if not url.host:
+                raise ValueError(f"strata+{protocol}:// needs a bucket or container")
+            target = f"{protocol}://{url.host}" + (f"/{url.database}" if url.database else "")
+        kwargs: dict[str, Any] = {}
+        for name, value in url.query.items():
+            text = value if isinstance(value, str) else value[-1]
+            if name == "mode":
+                if text not in ("ro", "rw"):
+                    raise ValueError("URL parameter mode must be ro or rw")
+                kwargs["read_only"] = text == "ro"
+            elif name in ("durable", "autocommit"):
+                kwargs[name] = _flag(name, text)
+            else:
+                kwargs[name] = (
+                    _FLAGS.get(text.lower(), text) if text.lower() in ("true", "false") else text
+                )
+        if url.username or url.password:
+            raise ValueError("pass credentials as storage options (e.g. ?token=…), not user:pass")
+        return [target], kwargs
+
+    def on_connect(self) -> None:
+        return None
+
+    def is_disconnect(self, e: Exception, connection: Any, cursor: Any) -> bool:
+        import dialect
+
+        return isinstance(e, dialect.InterfaceError) and "closed" in str(e)
+
+
+dialect = StrataDialect_strata
