@@ -84,6 +84,13 @@ class Connection:
             raise ProgrammingError(f"SQL must be a str, got {type(sql).__name__}")
         prepared = prepare(sql)
         values = bind(prepared, params)
+        control = prepared.transaction_control
+        if control is not None:  # BEGIN / COMMIT / ROLLBACK as SQL
+            if control == "COMMIT":
+                self.commit()
+            elif control == "ROLLBACK":
+                self.rollback()
+            return Outcome()
         with translate_engine_errors():
             if prepared.is_ddl:
                 self.commit()

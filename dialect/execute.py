@@ -43,11 +43,42 @@ class Prepared:
         return isinstance(self.ast, _DDL)
 
     @property
+    def transaction_control(self) -> str | None:
+        """BEGIN, COMMIT or ROLLBACK for those statements (a savepoint is refused)."""
+        ast = self.ast
+        if isinstance(ast, exp.Rollback) and ast.args.get("savepoint"):
+            raise NotSupportedError("savepoints are not supported")
+        if isinstance(ast, exp.Transaction):
+            return "BEGIN"
+        if isinstance(ast, exp.Commit):
+            return "COMMIT"
+        if isinstance(ast, exp.Rollback):
+            return "ROLLBACK"
+        return None
+
+    @property
     def is_query(self) -> bool:
         return isinstance(self.ast, exp.Select | exp.Union | exp.Except | exp.Intersect)
 
 
 _QMARK = "__strata_q"
+#: what parses as a statement (sqlglot also parses bare expressions, e.g. "SELEC x")
+_STATEMENTS = (
+    exp.Query,
+    exp.DML,
+    exp.DDL,
+    exp.Drop,
+    exp.Alter,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Pragma,
+    exp.Set,
+    exp.Use,
+    exp.Describe,
+    exp.Show,
+    exp.TruncateTable,
+)
 
 
 def _number_qmarks(sql: str) -> tuple[str, int]:
@@ -89,6 +120,8 @@ def prepare(sql: str) -> Prepared:
     ast = statements[0]
     if isinstance(ast, exp.Command):
         raise NotSupportedError(f"unsupported statement: {ast.sql()[:60]}")
+    if not isinstance(ast, _STATEMENTS):
+        raise ProgrammingError(f"syntax error: not a statement: {sql[:60]!r}")
     names: list[str] = []
     for node in ast.find_all(exp.Placeholder):
         name = str(node.this or "")
