@@ -119,6 +119,14 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A CHECK constraint: rows for which ``sql`` is false are refused (NULL passes)."""
+
+    name: str | None
+    sql: str
+
+
+@dataclass(frozen=True)
 class Table:
     """A table's schema. ``pk`` names the key columns (``(ROWID,)`` when none was declared)."""
 
@@ -130,6 +138,7 @@ class Table:
     indexes: tuple[Index, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     next_column_id: int = 1
+    checks: tuple[Check, ...] = ()
 
     def column(self, name: str) -> Column | None:
         lowered = name.lower()
@@ -153,13 +162,34 @@ class Table:
 
 
 @dataclass(frozen=True)
+class View:
+    """A named query, stored as its SQL text and run as a subquery when selected from."""
+
+    name: str
+    sql: str
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Catalog:
-    """Every table of the database."""
+    """Every table and view of the database."""
 
     version: int = 0
     tables: tuple[Table, ...] = ()
     next_table_id: int = 1
     next_index_id: int = 1
+    views: tuple[View, ...] = ()
+
+    def view(self, name: str) -> View | None:
+        lowered = name.lower()
+        return next((v for v in self.views if v.name.lower() == lowered), None)
+
+    def with_view(self, view: View | None, drop: str | None = None) -> Catalog:
+        """The catalog with ``view`` added, or with the view named ``drop`` removed."""
+        views = tuple(v for v in self.views if v.name.lower() != (drop or "").lower())
+        return replace(
+            self, version=self.version + 1, views=(*views, view) if view is not None else views
+        )
 
     def table(self, name: str) -> Table | None:
         lowered = name.lower()
@@ -224,6 +254,8 @@ def decode_catalog(data: bytes) -> Catalog:
                     for f in t["foreign_keys"]
                 ),
                 next_column_id=t["next_column_id"],
+                checks=tuple(Check(c["name"], c["sql"]) for c in t.get("checks", [])),
             )
         )
-    return Catalog(doc["version"], tuple(tables), doc["next_table_id"], doc["next_index_id"])
+    views = tuple(View(v["name"], v["sql"], tuple(v["columns"])) for v in doc.get("views", []))
+    return Catalog(doc["version"], tuple(tables), doc["next_table_id"], doc["next_index_id"], views)

@@ -121,6 +121,12 @@ class Connection:
         self._check()
         return self._database.catalog
 
+    def stats(self) -> dict[str, Any]:
+        """The engine's counters (object-store requests by kind, estimated cost, SSTs…)."""
+        self._check()
+        with translate_engine_errors():
+            return self._database.db.stats()
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     @property

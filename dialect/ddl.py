@@ -13,7 +13,17 @@ from typing import Protocol
 from sqlglot import exp
 
 import kvengine
-from dialect.catalog import ROWID, TYPE_ALIASES, Catalog, Column, ForeignKey, Index, Table
+from dialect.catalog import (
+    ROWID,
+    TYPE_ALIASES,
+    Catalog,
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    Table,
+    View,
+)
 from dialect.database import Database
 from dialect.errors import (
     DataError,
@@ -76,6 +86,8 @@ def _column_def(node: exp.ColumnDef, col_id: int) -> tuple[Column, list[str]]:
             flags.append("autoincrement")
         elif isinstance(c, exp.Reference):
             flags.append("ref:" + c.sql())
+        elif isinstance(c, exp.CheckColumnConstraint):
+            flags.append("check:" + c.this.sql(dialect="sqlite"))
         elif isinstance(c, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
             continue
         else:
@@ -95,7 +107,7 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
     name = schema.this.name
     with db.lock:
         catalog = db.catalog
-        if catalog.table(name) is not None:
+        if catalog.table(name) is not None or catalog.view(name) is not None:
             if node.args.get("exists"):
                 return
             raise ProgrammingError(f"table {name} already exists")
@@ -103,6 +115,7 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
         pk: list[str] = []
         uniques: list[tuple[tuple[str, ...], str | None]] = []
         fks: list[ForeignKey] = []
+        checks: list[Check] = []
         items: list[tuple[exp.Expression, str | None]] = []
         for item in schema.expressions:
             if isinstance(item, exp.Constraint):  # CONSTRAINT name <constraint>
@@ -120,6 +133,8 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
                 if "unique" in flags:
                     uniques.append(((col.name,), None))
                 for f in flags:
+                    if f.startswith("check:"):
+                        checks.append(Check(constraint_name, f[len("check:") :]))
                     if f.startswith("ref:"):
                         ref = next(
                             c.args["kind"]
@@ -143,6 +158,8 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
             elif isinstance(item, exp.ForeignKey):
                 ref = item.args["reference"].this
                 fks.append(ForeignKey(_names(item), ref.this.name, _names(ref)))
+            elif isinstance(item, exp.CheckColumnConstraint):
+                checks.append(Check(constraint_name, item.this.sql(dialect="sqlite")))
             elif isinstance(item, exp.Identifier):
                 columns.append(Column(len(columns) + 1, item.name, "ANY", "ANY"))
             else:
@@ -182,6 +199,7 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
             tuple(indexes),
             tuple(fks),
             len(columns) + 1,
+            tuple(checks),
         )
         new = catalog.with_table(table)
         db.set_catalog(replace(new, next_index_id=max(new.next_index_id, next_index)))
@@ -345,3 +363,34 @@ def alter_table(session: DDLSession, node: exp.Alter) -> None:
             else:
                 raise NotSupportedError(f"unsupported ALTER TABLE action: {action.sql()}")
         db.set_catalog(catalog.with_table(table))
+
+
+def create_view(session: DDLSession, node: exp.Create) -> None:
+    """CREATE VIEW name [(columns)] AS SELECT …: the query is kept as text."""
+    db = session.database
+    target = node.this
+    columns: tuple[str, ...] = ()
+    if isinstance(target, exp.Schema):
+        columns = _names(target)
+        target = target.this
+    query = node.args.get("expression")
+    if query is None:
+        raise ProgrammingError("CREATE VIEW needs AS SELECT")
+    with db.lock:
+        catalog = db.catalog
+        if catalog.view(target.name) is not None or catalog.table(target.name) is not None:
+            if node.args.get("exists"):
+                return
+            raise ProgrammingError(f"table or view {target.name} already exists")
+        db.set_catalog(catalog.with_view(View(target.name, query.sql(dialect="sqlite"), columns)))
+
+
+def drop_view(session: DDLSession, node: exp.Drop) -> None:
+    db = session.database
+    for t in node.args.get("tables") or node.expressions:
+        with db.lock:
+            if db.catalog.view(t.name) is None:
+                if node.args.get("exists"):
+                    continue
+                raise ProgrammingError(f"no such view: {t.name}")
+            db.set_catalog(db.catalog.with_view(None, drop=t.name))

@@ -45,7 +45,14 @@ class _Writer:
         self.table = table
         self.codec = session.codec(table)
         self.txn = session.txn
-        self.defaults: dict[int, Any] = {}
+        scope = Scope()
+        for c in table.columns:
+            scope.add(table.name, c.name, c.hidden)
+        compiler = Compiler(session, scope)
+        self.checks = [
+            (check, compiler.compile(cast(exp.Expression, sqlglot.parse_one(check.sql))))
+            for check in table.checks
+        ]
 
     def default(self, pos: int) -> SQLValue:
         col = self.table.columns[pos]
@@ -73,9 +80,13 @@ class _Writer:
         return row
 
     def check_not_null(self, row: Row) -> None:
+        """NOT NULL and CHECK constraints of one row."""
         for col, v in zip(self.table.columns, row, strict=True):
             if v is None and (col.not_null or col.name in self.table.pk):
                 raise IntegrityError(f"NOT NULL constraint failed: {self.table.name}.{col.name}")
+        for check, fn in self.checks:
+            if truth(fn(row)) is False:
+                raise IntegrityError(f"CHECK constraint failed: {check.name or check.sql}")
 
     def check_unique(self, row: Row, key: bytes, only: Iterable[Any] | None = None) -> None:
         for index in self.table.indexes if only is None else only:

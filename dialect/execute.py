@@ -238,6 +238,8 @@ class StatementSession:
                 ddl.create_table(self, ast)
             elif kind == "INDEX":
                 ddl.create_index(self, ast)
+            elif kind == "VIEW":
+                ddl.create_view(self, ast)
             else:
                 raise NotSupportedError(f"CREATE {kind} is not supported")
             return Outcome()
@@ -247,6 +249,8 @@ class StatementSession:
                 ddl.drop_table(self, ast)
             elif kind == "INDEX":
                 ddl.drop_index(self, ast)
+            elif kind == "VIEW":
+                ddl.drop_view(self, ast)
             else:
                 raise NotSupportedError(f"DROP {kind} is not supported")
             return Outcome()

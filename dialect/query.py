@@ -8,11 +8,13 @@ stops reading as soon as its LIMIT is reached.
 from __future__ import annotations
 
 import decimal
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
+import sqlglot
 from sqlglot import exp
 
 from dialect import plan as planner
@@ -114,6 +116,9 @@ def source_of(
     if isinstance(node, exp.Table):
         if isinstance(node.this, exp.Anonymous | exp.Func):
             raise NotSupportedError(f"table functions are not supported: {node.sql()}")
+        view = session.catalog.view(node.name)
+        if view is not None:
+            return _view_source(session, node, view.sql, view.columns, outer)
         return table_source(session, node, where)
     if isinstance(node, exp.Subquery):
         inner = run_select(session, node.this, outer)
@@ -129,6 +134,25 @@ def source_of(
             [f"SUBQUERY {alias or ''}".strip(), *inner.plan],
         )
     raise NotSupportedError(f"unsupported FROM item: {node.sql()}")
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_view(sql: str) -> exp.Expression:
+    return cast(exp.Expression, sqlglot.parse_one(sql, read="sqlite"))
+
+
+def _view_source(
+    session: Session, node: exp.Table, sql: str, columns: tuple[str, ...], outer: list[Scope]
+) -> Source:
+    inner = run_select(session, _parse_view(sql), outer)
+    materialized = list(inner.rows)
+    alias = node.alias_or_name
+    scope = Scope()
+    for name in columns or tuple(inner.names):
+        scope.add(alias, name)
+    return Source(
+        scope, lambda: iter(materialized), inner.types, [f"VIEW {node.name}", *inner.plan]
+    )
 
 
 def _only_refers_to(node: exp.Expression, scope: Scope) -> bool:

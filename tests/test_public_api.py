@@ -87,4 +87,7 @@ def test_dialect_uses_only_the_engine_surface() -> None:
         for line in path.read_text().splitlines():
             m = re.match(r"\s*(from|import) kvengine(\.\w+)*", line)
             if m:
-                assert line.strip() in ("import kvengine",), f"{path.name}: {line.strip()}"
+                allowed = ("import kvengine",)
+                if path.name == "cli.py":  # one `strata` command: the SQL commands join it
+                    allowed += ("from kvengine.cli import main, parse_options, storage_option",)
+                assert line.strip() in allowed, f"{path.name}: {line.strip()}"

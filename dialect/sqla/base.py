@@ -190,7 +190,18 @@ class StrataDialect(default.DefaultDialect):
 
     @reflection.cache
     def get_view_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
-        return []
+        return sorted(v.name for v in self._catalog(connection).views)
+
+    @reflection.cache
+    def get_view_definition(
+        self, connection: Any, view_name: str, schema: str | None = None, **kw: Any
+    ) -> str:
+        from sqlalchemy import exc
+
+        view = self._catalog(connection).view(view_name)
+        if view is None:
+            raise exc.NoSuchTableError(view_name)
+        return view.sql
 
     @reflection.cache
     def get_columns(
@@ -280,8 +291,8 @@ class StrataDialect(default.DefaultDialect):
     def get_check_constraints(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedCheckConstraint]:
-        self._table(connection, table_name, schema)
-        return []
+        table = self._table(connection, table_name, schema)
+        return [{"name": c.name, "sqltext": c.sql} for c in table.checks]
 
     def has_index(
         self,

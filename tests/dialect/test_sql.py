@@ -301,3 +301,22 @@ def test_placeholders_bind_in_text_order(conn: Connection) -> None:
     assert conn.execute("SELECT '?', ? FROM people WHERE id = ?", ("z", 1)).fetchall() == [
         ("?", "z")
     ]
+
+
+def test_check_constraints_and_views(conn: Connection) -> None:
+    conn.execute("CREATE TABLE t (a INT CHECK (a > 0), b INT, CONSTRAINT small CHECK (b < 10))")
+    conn.execute("INSERT INTO t VALUES (1, 2)")
+    conn.execute("INSERT INTO t VALUES (NULL, NULL)")  # NULL passes a CHECK
+    for sql in [
+        "INSERT INTO t VALUES (0, 1)",
+        "INSERT INTO t VALUES (1, 11)",
+        "UPDATE t SET b = 20",
+    ]:
+        with pytest.raises(dialect.IntegrityError, match="CHECK constraint failed"):
+            conn.execute(sql)
+    conn.execute("CREATE VIEW big AS SELECT a, b FROM t WHERE b IS NOT NULL")
+    assert conn.execute("SELECT * FROM big").fetchall() == [(1, 2)]
+    assert conn.execute("SELECT x.a FROM big x").fetchall() == [(1,)]
+    conn.execute("DROP VIEW big")
+    with pytest.raises(dialect.ProgrammingError):
+        conn.execute("SELECT * FROM big")

@@ -1,0 +1,91 @@
+"""What Strata supports, for SQLAlchemy's dialect suite. Only what Strata truly lacks is
+closed; each closed requirement says why."""
+
+from sqlalchemy.testing import exclusions
+from sqlalchemy.testing.requirements import SuiteRequirements
+
+
+class Requirements(SuiteRequirements):
+    @property
+    def schemas(self):  # type: ignore[no-untyped-def]
+        """No schemas besides the default one."""
+        return exclusions.closed()
+
+    @property
+    def views(self):  # type: ignore[no-untyped-def]
+        """No CREATE VIEW."""
+        return exclusions.closed()
+
+    @property
+    def sequences(self):  # type: ignore[no-untyped-def]
+        """No sequences: INTEGER PRIMARY KEY counters instead."""
+        return exclusions.closed()
+
+    @property
+    def returning(self):  # type: ignore[no-untyped-def]
+        """No RETURNING."""
+        return exclusions.closed()
+
+    @property
+    def temp_table_reflection(self):  # type: ignore[no-untyped-def]
+        """No temporary tables."""
+        return exclusions.closed()
+
+    @property
+    def temporary_tables(self):  # type: ignore[no-untyped-def]
+        return exclusions.closed()
+
+    @property
+    def comment_reflection(self):  # type: ignore[no-untyped-def]
+        """No table or column comments."""
+        return exclusions.closed()
+
+    @property
+    def window_functions(self):  # type: ignore[no-untyped-def]
+        return exclusions.closed()
+
+    @property
+    def ctes(self):  # type: ignore[no-untyped-def]
+        """WITH is not supported."""
+        return exclusions.closed()
+
+    @property
+    def foreign_key_constraint_reflection(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def self_referential_foreign_keys(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def index_reflection(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def unique_constraint_reflection(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def datetime_timezone(self):  # type: ignore[no-untyped-def]
+        """TIMESTAMP values are naive (aware ones keep their offset in rows, not in keys)."""
+        return exclusions.closed()
+
+    @property
+    def time_timezone(self):  # type: ignore[no-untyped-def]
+        return exclusions.closed()
+
+    @property
+    def json_type(self):  # type: ignore[no-untyped-def]
+        """JSON columns hold JSON text; SQLAlchemy's JSON path operators are not compiled."""
+        return exclusions.closed()
+
+    @property
+    def server_side_cursors(self):  # type: ignore[no-untyped-def]
+        return exclusions.closed()
+
+    @property
+    def isolation_level(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    def get_isolation_levels(self, config):  # type: ignore[no-untyped-def]
+        return {"default": "REPEATABLE READ", "supported": ["AUTOCOMMIT", "REPEATABLE READ"]}
