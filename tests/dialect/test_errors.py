@@ -50,7 +50,7 @@ def test_unsupported_sql_is_named(mem: Connection) -> None:
     with pytest.raises(dialect.NotSupportedError, match="WITH"):
         mem.execute("WITH x AS (SELECT 1) SELECT * FROM x")
     with pytest.raises(dialect.NotSupportedError):
-        mem.execute("CREATE VIEW v AS SELECT 1")
+        mem.execute("CREATE TABLE t2 AS SELECT 1")
 
 
 def test_parameter_count(mem: Connection) -> None:
