@@ -116,6 +116,7 @@ class ForeignKey:
     columns: tuple[str, ...]
     ref_table: str
     ref_columns: tuple[str, ...]
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,9 @@ def decode_catalog(data: bytes) -> Catalog:
                     for i in t["indexes"]
                 ),
                 foreign_keys=tuple(
-                    ForeignKey(tuple(f["columns"]), f["ref_table"], tuple(f["ref_columns"]))
+                    ForeignKey(
+                        tuple(f["columns"]), f["ref_table"], tuple(f["ref_columns"]), f.get("name")
+                    )
                     for f in t["foreign_keys"]
                 ),
                 next_column_id=t["next_column_id"],

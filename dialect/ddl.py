@@ -157,7 +157,7 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
                 uniques.append((_names(item.this), constraint_name))
             elif isinstance(item, exp.ForeignKey):
                 ref = item.args["reference"].this
-                fks.append(ForeignKey(_names(item), ref.this.name, _names(ref)))
+                fks.append(ForeignKey(_names(item), ref.this.name, _names(ref), constraint_name))
             elif isinstance(item, exp.CheckColumnConstraint):
                 checks.append(Check(constraint_name, item.this.sql(dialect="sqlite")))
             elif isinstance(item, exp.Identifier):
@@ -200,6 +200,14 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
             tuple(fks),
             len(columns) + 1,
             tuple(checks),
+        )
+        # Unnamed foreign keys get a name, as PostgreSQL gives them: <table>_<columns>_fkey.
+        table = replace(
+            table,
+            foreign_keys=tuple(
+                fk if fk.name else replace(fk, name=f"{name}_{'_'.join(fk.columns)}_fkey")
+                for fk in table.foreign_keys
+            ),
         )
         new = catalog.with_table(table)
         db.set_catalog(replace(new, next_index_id=max(new.next_index_id, next_index)))

@@ -31,12 +31,15 @@ class Scope:
     """Names of the positions in a row: ``(table alias, column name, hidden)`` each."""
 
     names: list[tuple[str | None, str, bool]] = field(default_factory=list)
+    #: the column names as declared (for ``*`` and result descriptions)
+    display: list[str] = field(default_factory=list)
 
     def add(self, table: str | None, column: str, hidden: bool = False) -> None:
         self.names.append((table.lower() if table else None, column.lower(), hidden))
+        self.display.append(column)
 
     def __add__(self, other: Scope) -> Scope:
-        return Scope(self.names + other.names)
+        return Scope(self.names + other.names, self.display + other.display)
 
     def find(self, table: str | None, column: str) -> int | None:
         """The position of ``table.column`` (``column`` alone if unqualified); None if absent;

@@ -371,7 +371,7 @@ def run_select(session: Session, node: exp.Expression, outer: list[Scope] | None
     width = len(scope.names)
     compiler = Compiler(session, scope, outer)
     if grouped:
-        post_scope = Scope(list(scope.names))
+        post_scope = Scope(list(scope.names), list(scope.display))
         for i, _ in enumerate(agg_nodes):
             post_scope.add(None, f"\x00agg{i}", True)
         for i, _ in enumerate(group_exprs):
@@ -396,10 +396,10 @@ def run_select(session: Session, node: exp.Expression, outer: list[Scope] | None
             isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
         ):
             wanted = item.table.lower() if isinstance(item, exp.Column) and item.table else None
-            for pos, (t, c, hidden) in enumerate(scope.names):
+            for pos, (t, _, hidden) in enumerate(scope.names):
                 if hidden or (wanted is not None and t != wanted):
                     continue
-                names.append(c)
+                names.append(scope.display[pos])
                 types.append(source.types[pos] if pos < len(source.types) else None)
                 projections.append(_at(pos))
             continue

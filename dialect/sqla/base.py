@@ -167,6 +167,24 @@ class StrataDialect(default.DefaultDialect):
         catalog: Catalog = connection.connection.dbapi_connection.catalog
         return catalog
 
+    def _view_columns(self, connection: Any, view_name: str) -> list[ReflectedColumn]:
+        """Columns of a view, from the description of an empty query over it."""
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            quoted = self.identifier_preparer.quote_identifier(view_name)
+            cursor.execute(f"SELECT * FROM {quoted} LIMIT 0")
+            description = cursor.description
+        finally:
+            cursor.close()
+        out: list[ReflectedColumn] = []
+        for name, code, *_ in description:
+            type_cls: Any = _TYPES.get(code or "", sqltypes.NullType)  # Any: a type class
+            out.append({"name": name, "type": type_cls(), "nullable": True, "default": None})
+        return out
+
+    def _is_view(self, connection: Any, name: str, schema: str | None) -> bool:
+        return schema in (None, "main") and self._catalog(connection).view(name) is not None
+
     def _table(self, connection: Any, table_name: str, schema: str | None) -> Table:
         from sqlalchemy import exc
 
@@ -175,10 +193,14 @@ class StrataDialect(default.DefaultDialect):
             raise exc.NoSuchTableError(table_name)
         return table
 
+    @reflection.cache
     def has_table(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> bool:
-        return schema in (None, "main") and self._catalog(connection).table(table_name) is not None
+        catalog = self._catalog(connection)
+        return schema in (None, "main") and (
+            catalog.table(table_name) is not None or catalog.view(table_name) is not None
+        )
 
     @reflection.cache
     def get_schema_names(self, connection: Any, **kw: Any) -> list[str]:
@@ -207,6 +229,8 @@ class StrataDialect(default.DefaultDialect):
     def get_columns(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedColumn]:
+        if schema in (None, "main") and self._catalog(connection).view(table_name) is not None:
+            return self._view_columns(connection, table_name)
         table = self._table(connection, table_name, schema)
         out: list[ReflectedColumn] = []
         for col in table.visible_columns:
@@ -239,6 +263,8 @@ class StrataDialect(default.DefaultDialect):
     def get_pk_constraint(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> ReflectedPrimaryKeyConstraint:
+        if self._is_view(connection, table_name, schema):
+            return {"constrained_columns": [], "name": None}
         table = self._table(connection, table_name, schema)
         cols = [] if table.pk == (ROWID,) else list(table.pk)
         return {"constrained_columns": cols, "name": None}
@@ -247,23 +273,27 @@ class StrataDialect(default.DefaultDialect):
     def get_foreign_keys(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedForeignKeyConstraint]:
+        if self._is_view(connection, table_name, schema):
+            return []
         table = self._table(connection, table_name, schema)
         return [
             {
-                "name": None,
+                "name": fk.name,
                 "constrained_columns": list(fk.columns),
                 "referred_schema": None,
                 "referred_table": fk.ref_table,
                 "referred_columns": list(fk.ref_columns),
                 "options": {},
             }
-            for fk in table.foreign_keys
+            for fk in sorted(table.foreign_keys, key=lambda f: (f.name is not None, f.name or ""))
         ]
 
     @reflection.cache
     def get_indexes(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedIndex]:
+        if self._is_view(connection, table_name, schema):
+            return []
         table = self._table(connection, table_name, schema)
         return [
             {
@@ -272,7 +302,7 @@ class StrataDialect(default.DefaultDialect):
                 "unique": ix.unique,
                 "dialect_options": {},
             }
-            for ix in table.indexes
+            for ix in sorted(table.indexes, key=lambda i: i.name)
             if not ix.implicit
         ]
 
@@ -280,10 +310,12 @@ class StrataDialect(default.DefaultDialect):
     def get_unique_constraints(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedUniqueConstraint]:
+        if self._is_view(connection, table_name, schema):
+            return []
         table = self._table(connection, table_name, schema)
         return [
             {"name": ix.name, "column_names": list(ix.columns)}
-            for ix in table.indexes
+            for ix in sorted(table.indexes, key=lambda i: i.name)
             if ix.implicit
         ]
 
@@ -291,9 +323,12 @@ class StrataDialect(default.DefaultDialect):
     def get_check_constraints(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedCheckConstraint]:
+        if self._is_view(connection, table_name, schema):
+            return []
         table = self._table(connection, table_name, schema)
         return [{"name": c.name, "sqltext": c.sql} for c in table.checks]
 
+    @reflection.cache
     def has_index(
         self,
         connection: Any,
@@ -302,5 +337,7 @@ class StrataDialect(default.DefaultDialect):
         schema: str | None = None,
         **kw: Any,
     ) -> bool:
-        table = self._table(connection, table_name, schema)
+        table = self._catalog(connection).table(table_name)
+        if table is None or schema not in (None, "main"):
+            return False
         return any(ix.name.lower() == index_name.lower() for ix in table.indexes)
