@@ -14,6 +14,7 @@ parameter is a storage option for the fsspec backend (``endpoint_url``, ``token`
 
 from __future__ import annotations
 
+import contextlib
 from types import ModuleType
 from typing import Any
 
@@ -82,3 +83,6 @@ class StrataDialect_strata(StrataDialect):
 
 
 dialect = StrataDialect_strata
+
+with contextlib.suppress(ImportError):  # Alembic is optional; its impl registers on import
+    from dialect.sqla import alembic_impl  # noqa: F401
