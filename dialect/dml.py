@@ -3,7 +3,8 @@ types checked and NOT NULL, primary-key and UNIQUE constraints enforced."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import sqlglot
@@ -16,11 +17,15 @@ from dialect.expr import Compiler, Row, Scope, truth
 from dialect.keycodec import encode_key, prefix_end
 from dialect.layout import index_prefix
 from dialect.query import Session, evaluate_constant, run_select
+from dialect.transaction import Transaction
 from dialect.values import SQLValue, coerce
 
 
 class DMLSession(Session, Protocol):
     """What DML needs beyond queries: id counters."""
+
+    #: prepared INSERT plans by (statement id, catalog version)
+    plans: dict[tuple[int, int], Any]
 
     def next_id(self, table: Table) -> int: ...
 
@@ -44,7 +49,6 @@ class _Writer:
         self.session = session
         self.table = table
         self.codec = session.codec(table)
-        self.txn = session.txn
         scope = Scope()
         for c in table.columns:
             scope.add(table.name, c.name, c.hidden)
@@ -53,6 +57,10 @@ class _Writer:
             (check, compiler.compile(cast(exp.Expression, sqlglot.parse_one(check.sql))))
             for check in table.checks
         ]
+
+    @property
+    def txn(self) -> Transaction:
+        return self.session.txn
 
     def default(self, pos: int) -> SQLValue:
         col = self.table.columns[pos]
@@ -151,8 +159,20 @@ class _Writer:
             self.txn.put(self.codec.index_entry(index, new), b"")
 
 
-def insert(session: DMLSession, node: exp.Insert) -> tuple[int, int | None]:
-    """Run an INSERT; returns (rows inserted, last row id)."""
+@dataclass
+class _InsertPlan:
+    """What an INSERT statement resolves to, kept across executions (executemany)."""
+
+    node: exp.Insert
+    table: Table
+    writer: _Writer
+    positions: list[int]
+    mode: str | None
+    values: list[list[Callable[[Row], SQLValue]]] | None  # compiled VALUES rows
+    pk_pos: int | None
+
+
+def _plan_insert(session: DMLSession, node: exp.Insert) -> _InsertPlan:
     if node.args.get("conflict") is not None or node.args.get("returning") is not None:
         raise NotSupportedError("INSERT ... ON CONFLICT / RETURNING is not supported")
     mode = node.args.get("alternative")
@@ -160,46 +180,60 @@ def insert(session: DMLSession, node: exp.Insert) -> tuple[int, int | None]:
         raise NotSupportedError(f"INSERT OR {mode} is not supported")
     mode = str(mode).upper() if mode else None
     table = _table(session, node.this)
-    writer = _Writer(session, table)
+    names = [c.name.lower() for c in table.columns]
     if isinstance(node.this, exp.Schema) and node.this.expressions:
         positions = []
         for ident in node.this.expressions:
             col = table.column(ident.name)
             if col is None or col.hidden:
                 raise ProgrammingError(f"table {table.name} has no column named {ident.name}")
-            positions.append(table.columns.index(col))
+            positions.append(names.index(col.name.lower()))
     else:
         positions = [i for i, c in enumerate(table.columns) if not c.hidden]
     source = node.expression
-    rows: Iterable[Sequence[SQLValue]]
+    values = None
     if isinstance(source, exp.Values):
-        rows = (
-            [
-                evaluate_constant(session, e)
-                for e in (t.expressions if isinstance(t, exp.Tuple) else [t])
-            ]
+        compiler = Compiler(session, Scope())
+        values = [
+            [compiler.compile(e) for e in (t.expressions if isinstance(t, exp.Tuple) else [t])]
             for t in source.expressions
-        )
-    elif isinstance(source, exp.Select | exp.Union | exp.Except | exp.Intersect | exp.Subquery):
-        rows = list(run_select(session, source).rows)
+        ]
     elif source is None and node.args.get("default"):
-        rows = [[]]  # INSERT ... DEFAULT VALUES
+        values = [[]]  # INSERT ... DEFAULT VALUES
         positions = []
+    elif not isinstance(source, exp.Select | exp.Union | exp.Except | exp.Intersect | exp.Subquery):
+        raise NotSupportedError(f"unsupported INSERT source: {source.sql()[:60] if source else ''}")
+    pk_pos = names.index(table.pk[0].lower()) if table.autoincrement else None
+    return _InsertPlan(node, table, _Writer(session, table), positions, mode, values, pk_pos)
+
+
+def insert(session: DMLSession, node: exp.Insert) -> tuple[int, int | None]:
+    """Run an INSERT; returns (rows inserted, last row id)."""
+    key = (id(node), session.catalog.version)
+    plan = session.plans.get(key)
+    if plan is None or plan.node is not node:
+        if len(session.plans) > 256:
+            session.plans.clear()
+        plan = session.plans[key] = _plan_insert(session, node)
+    rows: Iterable[Sequence[SQLValue]]
+    if plan.values is not None:
+        rows = ([f(()) for f in row] for row in plan.values)
     else:
-        raise NotSupportedError(f"unsupported INSERT source: {source.sql()[:60]}")
+        rows = list(run_select(session, node.expression).rows)
+    positions, writer = plan.positions, plan.writer
     count = 0
     last_id: int | None = None
     for values in rows:
         if len(values) != len(positions):
             raise ProgrammingError(
-                f"table {table.name} has {len(positions)} columns to fill but {len(values)} "
-                "values were supplied"
+                f"table {plan.table.name} has {len(positions)} columns to fill but "
+                f"{len(values)} values were supplied"
             )
         row = writer.complete(dict(zip(positions, values, strict=True)))
-        if writer.insert(row, mode):
+        if writer.insert(row, plan.mode):
             count += 1
-            if table.autoincrement:
-                last_id = row[table.columns.index(table.pk_columns[0])]
+            if plan.pk_pos is not None:
+                last_id = row[plan.pk_pos]
     return count, last_id
 
 

@@ -187,6 +187,7 @@ class StatementSession:
         self.params: Sequence[SQLValue] = ()
         self.outer_rows: list[Row] = []
         self._codecs: dict[tuple[int, int], RowCodec] = {}
+        self.plans: dict[tuple[int, int], Any] = {}  # Any: dml._InsertPlan
 
     @property
     def catalog(self) -> Catalog:

@@ -121,8 +121,8 @@ class Compiler:
         index = node.meta.get("param_index")
         if index is None:
             raise ProgrammingError("unbound parameter")
-        params = self.ctx.params
-        return lambda r: params[index]
+        ctx = self.ctx  # read at call time: compiled closures outlive one execution
+        return lambda r: ctx.params[index]
 
     def _c_Column(self, node: exp.Column) -> Fn:
         if isinstance(node.this, exp.Star):

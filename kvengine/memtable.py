@@ -194,4 +194,5 @@ class Memtable:
 
     @property
     def is_empty(self) -> bool:
+        """True until something is added."""
         return self._entry_count == 0

@@ -75,7 +75,7 @@ def test_bytes_like_arguments_become_bytes(make: type) -> None:
 def test_bytearray_is_copied() -> None:
     key = bytearray(b"k")
     value = bytearray(b"v")
-    batch = WriteBatch().put(key, value)
+    batch = WriteBatch().put(key, value)  # type: ignore[arg-type]
     key[0:1] = b"x"
     value[0:1] = b"y"
     assert batch.ops == ((Kind.PUT, b"k", b"v"),)

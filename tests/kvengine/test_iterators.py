@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,8 +34,8 @@ SNAPSHOTS = st.one_of(st.just(MAX_SEQ), st.integers(-1, 52))
 
 def split(entries: list[Entry], assignment: list[int]) -> list[list[Entry]]:
     sources: list[list[Entry]] = [[] for _ in range(1 + max(assignment[: len(entries)], default=0))]
-    for entry, source in zip(entries, assignment, strict=False):
-        sources[source].append(entry)
+    for entry, index in zip(entries, assignment, strict=False):
+        sources[index].append(entry)
     for source in sources:
         source.sort(key=sort_key)
     return sources
@@ -91,13 +93,13 @@ def test_merge_of_nothing() -> None:
 
 
 def test_merge_is_lazy() -> None:
-    def endless(key: bytes) -> object:
+    def endless(key: bytes) -> Iterator[Entry]:
         seq = 10**9
         while True:
             yield Entry(key, seq, Kind.PUT, b"")
             seq -= 1
 
-    merged = merge([endless(b"a"), endless(b"b")])  # type: ignore[list-item]
+    merged = merge([endless(b"a"), endless(b"b")])
     assert [next(merged).key for _ in range(3)] == [b"a", b"a", b"a"]
 
 
@@ -198,7 +200,7 @@ def test_compaction_keeps_every_read_at_or_above_keep_seq(
 def test_compaction_output_sits_on_older_data(entries: list[Entry], keep: int) -> None:
     """Without ``drop_tombstones`` the output still hides older versions below it: reads over
     output plus anything older (lower seqs) match reads over input plus the same."""
-    older = [Entry(e.key, -1, Kind.PUT, b"older") for e in entries]  # a lower level: seq below all
+    older = [Entry(e.key, -1, Kind.PUT, b"older") for e in entries]  # a lower level
     out = list(
         compact_entries(
             sorted(entries, key=sort_key), keep_seq_at_or_above=keep, drop_tombstones=False
