@@ -208,10 +208,14 @@ class StrataDialect(default.DefaultDialect):
 
     @reflection.cache
     def get_table_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
+        if schema not in (None, "main"):
+            return []
         return sorted(t.name for t in self._catalog(connection).tables)
 
     @reflection.cache
     def get_view_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
+        if schema not in (None, "main"):
+            return []
         return sorted(v.name for v in self._catalog(connection).views)
 
     @reflection.cache

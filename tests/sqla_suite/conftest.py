@@ -20,10 +20,6 @@ KNOWN_FAILURES = {
     "test_without_metadata": "CREATE TABLE ... AS SELECT is not supported",
     "test_truediv_numeric": "numeric literals in expressions are computed as floats, not Decimal",
     "test_floordiv_numeric": "numeric literals in expressions are computed as floats, not Decimal",
-    "test_metadata[True-": "not yet diagnosed: MetaData.reflect(views=True) misses a table",
-    "test_metadata[False-_exclusions_01-True]": (
-        "not yet diagnosed: MetaData.reflect(views=True) misses a table"
-    ),
 }
 
 
