@@ -1,13 +1,17 @@
 """PEP 249 type objects and constructors.
 
-``cursor.description`` reports each column's type code as its canonical SQL type name
-(``"INTEGER"``, ``"TEXT"``, ...); the type objects compare equal to the codes they cover.
+``cursor.description`` gives each column's type code as its SQL type name: ``"INTEGER"``,
+``"REAL"``, ``"NUMERIC"``, ``"BOOLEAN"``, ``"TEXT"``, ``"JSON"``, ``"BLOB"``, ``"DATE"``,
+``"TIME"`` or ``"TIMESTAMP"`` (``None`` for a column with no type). Each type object compares
+equal to the codes of its group, so ``description[i][1] == dialect.NUMBER`` works as PEP 249
+intends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable
 
 Date = dt.date
 Time = dt.time
@@ -15,41 +19,50 @@ Timestamp = dt.datetime
 
 
 def DateFromTicks(ticks: float) -> dt.date:
+    """The local date at ``ticks`` seconds since the epoch."""
     return Date(*time.localtime(ticks)[:3])
 
 
 def TimeFromTicks(ticks: float) -> dt.time:
+    """The local time of day, to the second, at ``ticks`` seconds since the epoch."""
     return Time(*time.localtime(ticks)[3:6])
 
 
 def TimestampFromTicks(ticks: float) -> dt.datetime:
+    """The naive local date and time, to the second, at ``ticks`` seconds since the epoch."""
     return Timestamp(*time.localtime(ticks)[:6])
 
 
 def Binary(data: bytes | bytearray | memoryview | str) -> bytes:
+    """A value for a BLOB column; a ``str`` is taken as its UTF-8 bytes."""
     return data.encode() if isinstance(data, str) else bytes(data)
 
 
 class DBAPIType:
-    """A PEP 249 type object: equal to every type code it names."""
+    """A PEP 249 type object: equal to each type code (SQL type name) in ``names``, in any
+    case, and to another type object with the same names."""
 
-    def __init__(self, *codes: str) -> None:
-        self.codes = frozenset(codes)
+    __slots__ = ("names",)
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = frozenset(name.upper() for name in names)
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return other.upper() in self.names
         if isinstance(other, DBAPIType):
-            return self.codes == other.codes
-        return isinstance(other, str) and other.upper() in self.codes
+            return self.names == other.names
+        return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self.codes)
+        return hash(self.names)
 
     def __repr__(self) -> str:
-        return f"DBAPIType({', '.join(sorted(self.codes))})"
+        return f"DBAPIType({sorted(self.names)!r})"
 
 
-STRING = DBAPIType("TEXT", "JSON")
-BINARY = DBAPIType("BLOB")
-NUMBER = DBAPIType("INTEGER", "REAL", "NUMERIC", "BOOLEAN")
-DATETIME = DBAPIType("DATE", "TIME", "TIMESTAMP")
-ROWID = DBAPIType("ROWID")
+STRING = DBAPIType(frozenset({"TEXT", "JSON"}))
+BINARY = DBAPIType(frozenset({"BLOB"}))
+NUMBER = DBAPIType(frozenset({"INTEGER", "REAL", "NUMERIC", "BOOLEAN"}))
+DATETIME = DBAPIType(frozenset({"DATE", "TIME", "TIMESTAMP"}))
+ROWID = DBAPIType(frozenset({"ROWID"}))
