@@ -180,7 +180,16 @@ def _range(
 
 
 def choose(table: Table, alias: str, where: exp.Expression | None, evaluate: Evaluate) -> Access:
-    """The cheapest way this module knows to read the rows of ``table`` matching ``where``."""
+    """The cheapest way this module knows to read the rows of ``table`` matching ``where``;
+    a full scan when a bound cannot be encoded as a key (no stored key could equal it)."""
+    try:
+        return _choose(table, alias, where, evaluate)
+    except ValueError:
+        base = table_prefix(table.id)
+        return Access("full", start=base, end=prefix_end(base))
+
+
+def _choose(table: Table, alias: str, where: exp.Expression | None, evaluate: Evaluate) -> Access:
     parts = conjuncts(where)
     b = _bounds(parts, alias, table, evaluate) if parts else _Bounds()
     if b is None:

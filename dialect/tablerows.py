@@ -10,7 +10,7 @@ import sqlglot
 from sqlglot import exp
 
 from dialect.catalog import Column, Index, Table
-from dialect.errors import InternalError
+from dialect.errors import DataError, InternalError
 from dialect.keycodec import decode_key, encode_key
 from dialect.layout import index_prefix, table_prefix
 from dialect.rowcodec import decode_row, encode_row
@@ -68,7 +68,10 @@ class RowCodec:
                     self.missing[c.id] = constant_default(c)
 
     def key(self, row: Row) -> bytes:
-        return self.prefix + encode_key([row[i] for i in self.pk_pos])
+        try:
+            return self.prefix + encode_key([row[i] for i in self.pk_pos])
+        except ValueError as exc:
+            raise DataError(f"primary key of {self.table.name} cannot be stored: {exc}") from exc
 
     def value(self, row: Row) -> bytes:
         keep = self.keep_null
@@ -97,9 +100,12 @@ class RowCodec:
             for c in (self.table.column(n) for n in index.columns)
             if c is not None
         ]
-        return index_prefix(index.id) + encode_key(
-            [*(row[i] for i in cols), *(row[i] for i in self.pk_pos)]
-        )
+        try:
+            return index_prefix(index.id) + encode_key(
+                [*(row[i] for i in cols), *(row[i] for i in self.pk_pos)]
+            )
+        except ValueError as exc:
+            raise DataError(f"index {index.name} cannot hold this row: {exc}") from exc
 
     def index_values(self, index: Index, row: Row) -> tuple[Any, ...]:
         return tuple(row[self._pos(n)] for n in index.columns)

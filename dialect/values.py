@@ -72,7 +72,8 @@ def _coerce(value: SQLValue, kind: str) -> SQLValue:
     if kind == "REAL":
         if isinstance(value, str | bytes | dt.date | dt.time):
             raise TypeError("not a number")
-        return float(value)
+        f = float(value)
+        return 0.0 if f == 0 else f  # -0.0 == 0.0 in SQL: one key, not two
     if kind == "NUMERIC":
         if isinstance(value, decimal.Decimal):
             if not value.is_finite():

@@ -320,3 +320,16 @@ def test_check_constraints_and_views(conn: Connection) -> None:
     conn.execute("DROP VIEW big")
     with pytest.raises(dialect.ProgrammingError):
         conn.execute("SELECT * FROM big")
+
+
+def test_values_that_cannot_be_keys_are_data_errors(conn: Connection) -> None:
+    import datetime as dt
+
+    conn.execute("CREATE TABLE t (at TIME PRIMARY KEY, r REAL UNIQUE)")
+    aware = dt.time(12, 0, tzinfo=dt.UTC)
+    with pytest.raises(dialect.DataError, match="cannot be stored"):
+        conn.execute("INSERT INTO t VALUES (?, ?)", (aware, 1.0))
+    assert conn.execute("SELECT * FROM t WHERE at = ?", (aware,)).fetchall() == []
+    conn.execute("INSERT INTO t VALUES (?, ?)", (dt.time(1), 0.0))
+    with pytest.raises(dialect.IntegrityError):  # -0.0 equals 0.0: the same UNIQUE value
+        conn.execute("INSERT INTO t VALUES (?, ?)", (dt.time(2), -0.0))
