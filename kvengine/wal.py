@@ -1,9 +1,11 @@
-"""WAL object codec (format: docs/formats/wal.md).
+"""WAL object codec: the bytes of one group-commit PUT (format: docs/formats/wal.md).
 
-A WAL object holds the write batches one group-commit PUT made durable. It is written once,
-create-only, and read whole during recovery; every byte is covered by a checksum, and a
-truncated object is always detected (the trailer holds the batch count and a checksum of all
-that precedes it).
+A WAL object holds the write batches that one PUT made durable, or no batch at all (a *fence*,
+written by a new writer at open). It is written once, create-only, and read whole by recovery.
+Every byte is covered by a checksum; each batch also has its own, so a reader names the batch
+that is damaged; a truncated object is always detected, even when cut at a batch boundary.
+
+This module does no I/O: object names and storage belong to ``table_store.py``.
 """
 
 from __future__ import annotations
@@ -16,85 +18,112 @@ import google_crc32c
 import msgpack
 
 from kvengine.errors import Corruption
-from kvengine.record import Entry, Kind
+from kvengine.record import MAX_SEQ, Entry, Kind
 
 MAGIC = b"STRW"
-FORMAT_VERSION = 1
-# magic, format version, flags, wal id, writer epoch, writer id
+#: The version this module writes. It reads every version from 1 up to this one.
+FORMAT_VERSION = 2
+#: magic, format version, flags (reserved, 0), wal id, writer epoch, writer id
 HEADER = struct.Struct("<4sHHQQ16s")
-# payload length, payload crc32c
+#: payload length, crc32c of the payload
 BATCH_HEADER = struct.Struct("<II")
-# batch count, crc32c of every byte before the crc (header, batches and the count)
+#: batch count, crc32c of every byte before this field
 TRAILER = struct.Struct("<II")
 WRITER_ID_BYTES = 16
+MAX_BATCH_PAYLOAD_BYTES = 0xFFFF_FFFF
+MAX_BATCH_COUNT = 0xFFFF_FFFF
+_U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
+_COUNT = struct.Struct("<I")
+# Kind by its stored value: an index lookup is cheaper than calling Kind() once per op.
+_KINDS = (Kind.DELETE, Kind.PUT)
 
-
-def _crc(data: bytes | memoryview) -> int:
-    return int(google_crc32c.value(bytes(data)))
+Op = tuple[Kind, bytes, bytes]
 
 
 @dataclass(frozen=True)
 class WalBatch:
-    """One atomic write batch: operation ``i`` has sequence number ``first_seq + i``."""
+    """One atomic write batch: op ``i`` is ``(kind, key, value)`` with sequence number
+    ``first_seq + i``; ``value`` is ``b""`` for a delete. A batch holds at least one op."""
 
     first_seq: int
-    ops: tuple[tuple[Kind, bytes, bytes], ...]
+    ops: tuple[Op, ...]
 
     def entries(self) -> Iterator[Entry]:
-        for i, (kind, key, value) in enumerate(self.ops):
-            yield Entry(key, self.first_seq + i, kind, value)
+        """The batch's ops as entries, in order, with their sequence numbers."""
+        seq = self.first_seq
+        for kind, key, value in self.ops:
+            yield Entry(key, seq, kind, value)
+            seq += 1
 
 
 @dataclass(frozen=True)
 class WalObject:
-    """A decoded WAL object. ``batches`` is empty for the fence a new writer writes at open."""
+    """A WAL object's contents. ``batches`` is empty for a fence."""
 
     wal_id: int
     writer_epoch: int
-    writer_id: bytes
+    writer_id: bytes  # WRITER_ID_BYTES random bytes naming the writer process
     batches: tuple[WalBatch, ...]
 
 
-def _encode_batch(batch: WalBatch) -> bytes:
-    flat: list[object] = [batch.first_seq]
-    for kind, key, value in batch.ops:
-        flat.extend((int(kind), key, value))
-    payload: bytes = msgpack.packb(flat, use_bin_type=True)
-    return BATCH_HEADER.pack(len(payload), _crc(payload)) + payload
-
-
 class WalBuilder:
-    """Encodes a WAL object batch by batch, so group commit knows its size as it grows."""
+    """Encodes a WAL object one batch at a time, so group commit can watch its size grow.
+
+    ``finish()`` returns the same bytes as :func:`encode_wal` of the same batches. Raises
+    ``ValueError`` for arguments the format cannot hold. Not thread-safe: the caller
+    serialises calls.
+    """
 
     def __init__(self, wal_id: int, writer_epoch: int, writer_id: bytes) -> None:
+        if not 1 <= wal_id <= _U64_MAX:
+            raise ValueError(f"WAL id {wal_id} is outside 1..2**64-1")
+        if not 0 <= writer_epoch <= _U64_MAX:
+            raise ValueError(f"writer epoch {writer_epoch} is outside 0..2**64-1")
         if len(writer_id) != WRITER_ID_BYTES:
-            raise ValueError(f"writer_id must be {WRITER_ID_BYTES} bytes")
-        self._parts = [HEADER.pack(MAGIC, FORMAT_VERSION, 0, wal_id, writer_epoch, writer_id)]
-        self._size = HEADER.size
+            raise ValueError(f"writer id has {len(writer_id)} bytes, not {WRITER_ID_BYTES}")
+        header = HEADER.pack(MAGIC, FORMAT_VERSION, 0, wal_id, writer_epoch, bytes(writer_id))
+        self._parts = [header]
+        self._size = len(header)
         self._count = 0
 
     def add(self, batch: WalBatch) -> None:
-        encoded = _encode_batch(batch)
-        self._parts.append(encoded)
-        self._size += len(encoded)
+        """Append ``batch``, encoded now. Its ops are not type-checked (the write path has
+        checked them): keys and values must be ``bytes``, and a delete's value empty."""
+        first_seq, ops = batch.first_seq, batch.ops
+        if not ops:
+            raise ValueError("a WAL batch holds at least one op")
+        if not 1 <= first_seq <= MAX_SEQ - len(ops) + 1:
+            raise ValueError(f"batch sequence numbers from {first_seq} leave 1..MAX_SEQ")
+        if self._count == MAX_BATCH_COUNT:
+            raise ValueError(f"a WAL object holds at most {MAX_BATCH_COUNT} batches")
+        # One packb call for the whole batch: tuples and Kind (an int) pack as they are.
+        payload: bytes = msgpack.packb((first_seq, ops))
+        if len(payload) > MAX_BATCH_PAYLOAD_BYTES:
+            raise ValueError(f"batch of {len(payload)} bytes exceeds the 4 GiB batch limit")
+        self._parts.append(BATCH_HEADER.pack(len(payload), google_crc32c.value(payload)))
+        self._parts.append(payload)
+        self._size += BATCH_HEADER.size + len(payload)
         self._count += 1
 
     @property
     def size_bytes(self) -> int:
+        """The length ``finish()`` would return now."""
         return self._size + TRAILER.size
 
     @property
     def batch_count(self) -> int:
+        """Batches added so far."""
         return self._count
 
     def finish(self) -> bytes:
-        """The whole object."""
-        body = b"".join(self._parts) + struct.pack("<I", self._count)
-        return body + struct.pack("<I", _crc(body))
+        """The whole object holding every batch added so far. The builder is unchanged."""
+        # The object checksum is computed here, once per PUT, rather than in add().
+        body = b"".join((*self._parts, _COUNT.pack(self._count)))
+        return body + _COUNT.pack(google_crc32c.value(body))
 
 
 def encode_wal(obj: WalObject) -> bytes:
-    """The bytes of ``obj``."""
+    """The bytes of ``obj``; ``ValueError`` as for :class:`WalBuilder`."""
     builder = WalBuilder(obj.wal_id, obj.writer_epoch, obj.writer_id)
     for batch in obj.batches:
         builder.add(batch)
@@ -102,46 +131,109 @@ def encode_wal(obj: WalObject) -> bytes:
 
 
 def decode_wal(name: str, data: bytes) -> WalObject:
-    """Decode WAL object ``name``; ``Corruption`` if any check fails."""
-    if len(data) < HEADER.size + TRAILER.size:
-        raise Corruption(name, f"WAL object of {len(data)} bytes is shorter than its frame")
-    magic, version, _flags, wal_id, epoch, writer_id = HEADER.unpack_from(data, 0)
+    """The contents of the WAL object ``name`` whose bytes are ``data``.
+
+    Raises ``Corruption(name, ...)`` for anything but a well-formed object of a version this
+    module reads: truncation, a checksum mismatch (naming the batch when one is damaged), a
+    newer format version, or contents the format does not allow.
+    """
+    minimum = HEADER.size + TRAILER.size
+    if len(data) < minimum:
+        raise Corruption(name, f"{len(data)} bytes is shorter than a WAL object ({minimum})")
+    magic, version, flags, wal_id, epoch, writer_id = HEADER.unpack_from(data)
     if magic != MAGIC:
-        raise Corruption(name, f"bad WAL magic {magic!r}")
-    count, crc = TRAILER.unpack_from(data, len(data) - TRAILER.size)
-    if _crc(memoryview(data)[: len(data) - 4]) != crc:
-        raise Corruption(name, "WAL checksum mismatch (damaged or truncated)")
-    if version != FORMAT_VERSION:
-        raise Corruption(name, f"WAL format version {version} is not {FORMAT_VERSION}")
-    batches: list[WalBatch] = []
-    pos, end = HEADER.size, len(data) - TRAILER.size
+        raise Corruption(name, f"not a WAL object: magic {magic!r}, expected {MAGIC!r}")
+    end = len(data) - TRAILER.size
+    count, crc = TRAILER.unpack_from(data, end)
+    intact = google_crc32c.value(data[: end + _COUNT.size]) == crc
+    if not 1 <= version <= FORMAT_VERSION:
+        if not intact:
+            raise Corruption(name, f"checksum mismatch (header says format version {version})")
+        if version > FORMAT_VERSION:
+            raise Corruption(
+                name,
+                f"WAL format version {version} was written by a newer Strata; "
+                f"this one reads versions up to {FORMAT_VERSION}",
+            )
+        raise Corruption(name, f"unknown WAL format version {version}")
+    payloads = _split_batches(name, data, end)  # names the first damaged batch, if any
+    if not intact:
+        raise Corruption(name, "checksum mismatch: header or trailer damaged, or truncated")
+    if flags != 0:
+        raise Corruption(name, f"reserved header flags are {flags:#06x}, not 0")
+    if count != len(payloads):
+        raise Corruption(
+            name, f"trailer counts {count} batches but the object holds {len(payloads)}"
+        )
+    decode = _decode_batch_v1 if version == 1 else _decode_batch
+    batches = tuple(decode(name, i, payload) for i, payload in enumerate(payloads))
+    return WalObject(wal_id, epoch, writer_id, batches)
+
+
+def _split_batches(name: str, data: bytes, end: int) -> list[bytes]:
+    """The payloads of the batch frames in ``data[HEADER.size:end]``, each checked against its
+    checksum."""
+    payloads: list[bytes] = []
+    pos = HEADER.size
     while pos < end:
+        where = f"batch {len(payloads)} at offset {pos}"
         if end - pos < BATCH_HEADER.size:
-            raise Corruption(name, f"truncated batch header at offset {pos}")
-        length, batch_crc = BATCH_HEADER.unpack_from(data, pos)
+            raise Corruption(name, f"{where}: frame cut short (damaged or truncated object)")
+        length, crc = BATCH_HEADER.unpack_from(data, pos)
         start = pos + BATCH_HEADER.size
+        if length > end - start:
+            raise Corruption(name, f"{where}: {length}-byte payload runs past the trailer")
         payload = data[start : start + length]
-        if len(payload) != length or _crc(payload) != batch_crc:
-            raise Corruption(name, f"batch {len(batches)} at offset {pos} fails its checksum")
-        batches.append(_decode_batch(name, payload, len(batches)))
+        if google_crc32c.value(payload) != crc:
+            raise Corruption(name, f"{where}: checksum mismatch")
+        payloads.append(payload)
         pos = start + length
-    if len(batches) != count:
-        raise Corruption(name, f"trailer says {count} batches, found {len(batches)}")
-    return WalObject(wal_id, epoch, writer_id, tuple(batches))
+    return payloads
 
 
-def _decode_batch(name: str, payload: bytes, index: int) -> WalBatch:
+def _decode_batch(name: str, index: int, payload: bytes) -> WalBatch:
+    """Version 2 payload: ``[first_seq, [[kind, key, value], ...]]``."""
+    body = _unpack(name, index, payload)
+    if not (isinstance(body, tuple) and len(body) == 2 and isinstance(body[1], tuple)):
+        raise Corruption(name, f"batch {index} is not [first_seq, ops]")
+    first_seq, raw_ops = body
+    return _checked_batch(name, index, first_seq, raw_ops)
+
+
+def _decode_batch_v1(name: str, index: int, payload: bytes) -> WalBatch:
+    """Version 1 payload: ``[first_seq, kind0, key0, value0, kind1, key1, value1, ...]``."""
+    flat = _unpack(name, index, payload)
+    if not (isinstance(flat, tuple) and len(flat) % 3 == 1):
+        raise Corruption(name, f"batch {index} is not [first_seq, (kind, key, value)...]")
+    raw_ops = tuple(zip(flat[1::3], flat[2::3], flat[3::3], strict=True))
+    return _checked_batch(name, index, flat[0], raw_ops)
+
+
+def _unpack(name: str, index: int, payload: bytes) -> object:
     try:
-        flat = msgpack.unpackb(payload, raw=False)
-        first_seq = flat[0]
-        if not isinstance(first_seq, int) or (len(flat) - 1) % 3:
-            raise ValueError("bad batch shape")
-        ops = []
-        for i in range(1, len(flat), 3):
-            kind, key, value = flat[i : i + 3]
-            if not isinstance(key, bytes) or not isinstance(value, bytes):
-                raise ValueError("key and value must be bytes")
-            ops.append((Kind(kind), key, value))
-    except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
-        raise Corruption(name, f"batch {index} does not decode: {exc}") from exc
+        return msgpack.unpackb(payload, use_list=False, raw=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise Corruption(name, f"batch {index} is not valid msgpack: {exc}") from exc
+
+
+def _checked_batch(
+    name: str, index: int, first_seq: object, raw_ops: tuple[object, ...]
+) -> WalBatch:
+    """The batch, after checking every field the format constrains."""
+    if not raw_ops:
+        raise Corruption(name, f"batch {index} holds no ops")
+    if type(first_seq) is not int or not 1 <= first_seq <= MAX_SEQ - len(raw_ops) + 1:
+        raise Corruption(name, f"batch {index}: first sequence number {first_seq!r} out of range")
+    ops: list[Op] = []
+    for op in raw_ops:
+        if not (isinstance(op, tuple) and len(op) == 3):
+            raise Corruption(name, f"batch {index}, op {len(ops)}: not [kind, key, value]")
+        kind, key, value = op
+        if type(kind) is not int or not 0 <= kind < len(_KINDS):
+            raise Corruption(name, f"batch {index}, op {len(ops)}: unknown kind {kind!r}")
+        if type(key) is not bytes or type(value) is not bytes:
+            raise Corruption(name, f"batch {index}, op {len(ops)}: key and value must be bin")
+        if kind == Kind.DELETE and value:
+            raise Corruption(name, f"batch {index}, op {len(ops)}: a delete carries a value")
+        ops.append((_KINDS[kind], key, value))
     return WalBatch(first_seq, tuple(ops))

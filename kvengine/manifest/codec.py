@@ -1,10 +1,13 @@
-"""Manifest codec (format: docs/formats/manifest.md): a fixed header, a msgpack body and a
-crc32c over both."""
+"""Manifest codec: the bytes of one manifest version (format: docs/formats/manifest.md).
+
+A fixed header (magic, format version, body length), a msgpack body, and a crc32c of
+everything before it. This module does no I/O: ``manifest/store.py`` names and stores
+versions.
+"""
 
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 import google_crc32c
 import msgpack
@@ -13,66 +16,136 @@ from kvengine.errors import Corruption
 from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
 
 MAGIC = b"STRM"
+#: The version this module writes; it reads every version from 1 up to this one.
 FORMAT_VERSION = 1
-# magic, format version, body length, crc32c of header fields before it and of the body
+#: magic, format version, body length
 HEADER = struct.Struct("<4sHI")
-CRC = struct.Struct("<I")
+#: crc32c of the header and the body
+TRAILER = struct.Struct("<I")
+MAX_BODY_BYTES = 0xFFFF_FFFF
+_BODY_FIELDS = 9
+_SST_FIELDS = 7
+_RUN_FIELDS = 2
 
-
-def _sst(m: SSTMeta) -> list[Any]:
-    return [m.sst_id, m.size, m.first_key, m.last_key, m.entries, m.min_seq, m.max_seq]
+SSTFields = tuple[int, int, bytes, bytes, int, int, int]
 
 
 def encode_manifest(m: Manifest) -> bytes:
-    """The bytes of ``m``."""
-    body: bytes = msgpack.packb(
-        [
-            m.writer_epoch,
-            m.compactor_epoch,
-            m.writer_id,
-            m.wal_replay_after,
-            m.last_seq,
-            [_sst(s) for s in m.l0],
-            [[r.run_id, [_sst(s) for s in r.ssts]] for r in m.runs],
-            m.next_sst_id,
-            m.next_run_id,
-        ],
-        use_bin_type=True,
+    """The bytes of ``m``. Raises ``ValueError`` if ``m`` breaks an invariant (a manifest
+    that could not be decoded is never produced) or does not fit the format."""
+    m.check_invariants()
+    fields = (
+        m.writer_epoch,
+        m.compactor_epoch,
+        m.writer_id,
+        m.wal_replay_after,
+        m.last_seq,
+        tuple(_sst_fields(s) for s in m.l0),
+        tuple((r.run_id, tuple(_sst_fields(s) for s in r.ssts)) for r in m.runs),
+        m.next_sst_id,
+        m.next_run_id,
     )
-    head = HEADER.pack(MAGIC, FORMAT_VERSION, len(body))
-    return head + body + CRC.pack(google_crc32c.value(head + body))
+    try:
+        body: bytes = msgpack.packb(fields, use_bin_type=True)
+    except OverflowError as exc:
+        raise ValueError(f"a manifest number does not fit in 64 bits: {exc}") from exc
+    if len(body) > MAX_BODY_BYTES:
+        raise ValueError(f"manifest body of {len(body)} bytes exceeds the 4 GiB limit")
+    head = HEADER.pack(MAGIC, FORMAT_VERSION, len(body)) + body
+    return head + TRAILER.pack(google_crc32c.value(head))
 
 
 def decode_manifest(name: str, data: bytes) -> Manifest:
-    """Decode manifest object ``name``; ``Corruption`` if any check fails."""
-    if len(data) < HEADER.size + CRC.size:
-        raise Corruption(name, f"manifest of {len(data)} bytes is shorter than its frame")
-    magic, version, length = HEADER.unpack_from(data)
+    """The manifest stored as object ``name`` with bytes ``data``.
+
+    Raises ``Corruption(name, ...)`` for truncation, a checksum mismatch, a format version
+    newer than this Strata reads, a body the format does not allow, or contents that break a
+    manifest invariant.
+    """
+    minimum = HEADER.size + TRAILER.size
+    if len(data) < minimum:
+        raise Corruption(name, f"{len(data)} bytes is shorter than a manifest ({minimum})")
+    magic, version, body_length = HEADER.unpack_from(data)
     if magic != MAGIC:
-        raise Corruption(name, f"bad manifest magic {magic!r}")
-    if len(data) != HEADER.size + length + CRC.size:
-        raise Corruption(name, f"manifest length {len(data)} does not match its header")
-    (crc,) = CRC.unpack_from(data, len(data) - CRC.size)
-    if google_crc32c.value(data[: -CRC.size]) != crc:
-        raise Corruption(name, "manifest checksum mismatch")
-    if version != FORMAT_VERSION:
+        raise Corruption(name, f"not a manifest: magic {magic!r}, expected {MAGIC!r}")
+    end = len(data) - TRAILER.size
+    (crc,) = TRAILER.unpack_from(data, end)
+    if google_crc32c.value(data[:end]) != crc:
+        raise Corruption(name, "checksum mismatch (damaged or truncated)")
+    if version > FORMAT_VERSION:
         raise Corruption(
-            name, f"manifest format version {version}: written by a newer Strata than this one"
+            name,
+            f"manifest format version {version} was written by a newer Strata; "
+            f"this one reads versions up to {FORMAT_VERSION}",
         )
+    if version < 1:
+        raise Corruption(name, f"unknown manifest format version {version}")
+    if body_length != end - HEADER.size:
+        raise Corruption(name, f"header says a {body_length}-byte body, found {end - HEADER.size}")
     try:
-        f = msgpack.unpackb(data[HEADER.size : -CRC.size], raw=False)
-        manifest = Manifest(
-            writer_epoch=f[0],
-            compactor_epoch=f[1],
-            writer_id=f[2],
-            wal_replay_after=f[3],
-            last_seq=f[4],
-            l0=tuple(SSTMeta(*s) for s in f[5]),
-            runs=tuple(SortedRun(r[0], tuple(SSTMeta(*s) for s in r[1])) for r in f[6]),
-            next_sst_id=f[7],
-            next_run_id=f[8],
-        )
+        manifest = _from_fields(msgpack.unpackb(data[HEADER.size : end], use_list=False))
         manifest.check_invariants()
-    except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
-        raise Corruption(name, f"manifest body does not decode: {exc}") from exc
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise Corruption(name, f"invalid manifest body: {exc}") from exc
     return manifest
+
+
+def _sst_fields(s: SSTMeta) -> SSTFields:
+    return (s.sst_id, s.size, s.first_key, s.last_key, s.entries, s.min_seq, s.max_seq)
+
+
+# Decoding checks every field's shape and type, raising ValueError; decode_manifest turns that
+# into Corruption. Every integer in the format is unsigned.
+
+
+def _from_fields(body: object) -> Manifest:
+    f = _array(body, _BODY_FIELDS, "body")
+    return Manifest(
+        writer_epoch=_uint(f[0], "writer_epoch"),
+        compactor_epoch=_uint(f[1], "compactor_epoch"),
+        writer_id=_bin(f[2], "writer_id"),
+        wal_replay_after=_uint(f[3], "wal_replay_after"),
+        last_seq=_uint(f[4], "last_seq"),
+        l0=tuple(_sst(s) for s in _array(f[5], None, "l0")),
+        runs=tuple(_run(r) for r in _array(f[6], None, "runs")),
+        next_sst_id=_uint(f[7], "next_sst_id"),
+        next_run_id=_uint(f[8], "next_run_id"),
+    )
+
+
+def _run(value: object) -> SortedRun:
+    run_id, ssts = _array(value, _RUN_FIELDS, "run")
+    return SortedRun(_uint(run_id, "run_id"), tuple(_sst(s) for s in _array(ssts, None, "ssts")))
+
+
+def _sst(value: object) -> SSTMeta:
+    f = _array(value, _SST_FIELDS, "sst")
+    return SSTMeta(
+        sst_id=_uint(f[0], "sst_id"),
+        size=_uint(f[1], "size"),
+        first_key=_bin(f[2], "first_key"),
+        last_key=_bin(f[3], "last_key"),
+        entries=_uint(f[4], "entries"),
+        min_seq=_uint(f[5], "min_seq"),
+        max_seq=_uint(f[6], "max_seq"),
+    )
+
+
+def _array(value: object, length: int | None, what: str) -> tuple[object, ...]:
+    if not isinstance(value, tuple):
+        raise ValueError(f"{what} is {type(value).__name__}, not an array")
+    if length is not None and len(value) != length:
+        raise ValueError(f"{what} has {len(value)} fields, not {length}")
+    return value
+
+
+def _uint(value: object, what: str) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{what} is {value!r}, not an unsigned integer")
+    return value
+
+
+def _bin(value: object, what: str) -> bytes:
+    if type(value) is not bytes:
+        raise ValueError(f"{what} is {type(value).__name__}, not bin")
+    return value

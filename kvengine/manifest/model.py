@@ -1,24 +1,43 @@
-"""The manifest's contents: an immutable snapshot of the database's shape.
+"""The manifest's contents: an immutable snapshot of which SSTs make up the database, how far
+the WAL is covered by them, and which writer and compactor own it (docs/formats/manifest.md).
 
-Invariants (checked by :meth:`Manifest.check_invariants`, and on every decode):
+Read order is recency order: the memtables, then L0 newest first, then the sorted runs newest
+first; a read takes the first version of a key it finds. Every transition keeps that true.
 
-* epochs and ``next_*`` counters never go backwards between versions;
-* every SST id is unique across L0 and all runs, and below ``next_sst_id``; every run id is
-  unique and below ``next_run_id``;
-* each SST's ``first_key <= last_key`` and ``min_seq <= max_seq``;
-* within a sorted run, SSTs are ordered by key and do not overlap;
-* L0 is newest first; sorted runs are newest first, and every L0 SST is newer than every run
-  (reads search L0 then runs, taking the first version found).
+Invariants, checked by :meth:`Manifest.check_invariants` (and so on every decode):
+
+1. ``writer_id`` has 16 bytes; epochs, ``wal_replay_after`` and ``last_seq`` are >= 0.
+2. SST ids are >= 1, unique across L0 and every run, and below ``next_sst_id``; run ids are
+   >= 1, unique, and below ``next_run_id``. An id is never handed out twice.
+3. Each SST has ``first_key <= last_key``, ``0 <= min_seq <= max_seq <= last_seq``, and a
+   non-negative size and entry count.
+4. L0 is newest first: ``max_seq`` never increases along it.
+5. A sorted run holds at least one SST; its SSTs are ordered by key and do not overlap
+   (each one's ``last_key`` is below the next one's ``first_key``).
+
+Between consecutive versions the transitions also keep epochs, ``wal_replay_after``,
+``last_seq`` and the ``next_*`` counters from going backwards (a single manifest cannot show
+that, so decoding does not check it).
+
+SST and run ids: ``next_sst_id`` and ``next_run_id`` are high-water marks, not allocators.
+A process picks new ids at or above them itself (skipping an id whose create-only PUT finds an
+object, e.g. one left by a crashed writer), and the transition that adds the SST or run raises
+the mark past it. Ids are therefore unique without a manifest write per allocation.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+
+WRITER_ID_BYTES = 16
 
 
 @dataclass(frozen=True)
 class SSTMeta:
-    """One SST: its id (object ``sst/<id>.sst``), size, key range, entry count, seq range."""
+    """One SST as the manifest knows it: id, object size, key range, entry count and the
+    range of sequence numbers it holds."""
 
     sst_id: int
     size: int
@@ -31,7 +50,7 @@ class SSTMeta:
 
 @dataclass(frozen=True)
 class SortedRun:
-    """SSTs with disjoint key ranges, ordered by key: the output of one compaction."""
+    """SSTs with disjoint key ranges, in key order: the output of one compaction."""
 
     run_id: int
     ssts: tuple[SSTMeta, ...]
@@ -39,48 +58,78 @@ class SortedRun:
 
 @dataclass(frozen=True)
 class Manifest:
-    """One version of the database's shape. Transitions return new manifests."""
+    """One version of the database's shape. Transitions (``with_*``) return a new manifest
+    and raise ``ValueError`` when the change would break an invariant."""
 
     writer_epoch: int
     compactor_epoch: int
-    writer_id: bytes  # the process that wrote this version (makes its bytes unique)
+    writer_id: bytes  # the process that wrote this version (makes its bytes unique to it)
     wal_replay_after: int  # WAL ids <= this are covered by SSTs; recovery replays the rest
-    last_seq: int  # the highest sequence number in SSTs
+    last_seq: int  # the highest sequence number held in SSTs
     l0: tuple[SSTMeta, ...]  # newest first
     runs: tuple[SortedRun, ...]  # newest first
-    next_sst_id: int
-    next_run_id: int
+    next_sst_id: int  # every SST id in use, or ever used, is below this
+    next_run_id: int  # every run id in use, or ever used, is below this
 
     @classmethod
     def empty(cls) -> Manifest:
         """The manifest of a database nobody has written yet."""
-        return cls(0, 0, b"\0" * 16, 0, 0, (), (), 1, 1)
+        return cls(
+            writer_epoch=0,
+            compactor_epoch=0,
+            writer_id=bytes(WRITER_ID_BYTES),
+            wal_replay_after=0,
+            last_seq=0,
+            l0=(),
+            runs=(),
+            next_sst_id=1,
+            next_run_id=1,
+        )
+
+    # -- transitions -------------------------------------------------------------------------
 
     def with_writer(self, epoch: int, writer_id: bytes) -> Manifest:
-        """This manifest claimed by a writer with ``epoch`` (greater than the current one)."""
+        """Claimed by the writer ``writer_id`` with ``epoch``, which must exceed the current
+        writer epoch (every older writer is then fenced)."""
+        _check_writer_id(writer_id)
         if epoch <= self.writer_epoch:
             raise ValueError(f"writer epoch {epoch} is not above {self.writer_epoch}")
-        return replace(self, writer_epoch=epoch, writer_id=writer_id)
+        return replace(self, writer_epoch=epoch, writer_id=writer_id)._checked()
 
     def with_compactor(self, epoch: int, writer_id: bytes) -> Manifest:
-        """This manifest claimed by a compactor with ``epoch`` (greater than the current one)."""
+        """Claimed by the compactor process ``writer_id`` with ``epoch``, which must exceed
+        the current compactor epoch."""
+        _check_writer_id(writer_id)
         if epoch <= self.compactor_epoch:
             raise ValueError(f"compactor epoch {epoch} is not above {self.compactor_epoch}")
-        return replace(self, compactor_epoch=epoch, writer_id=writer_id)
+        return replace(self, compactor_epoch=epoch, writer_id=writer_id)._checked()
 
     def with_l0_flush(self, sst: SSTMeta, wal_replay_after: int, last_seq: int) -> Manifest:
-        """``sst`` added as the newest L0 SST, with the replay point and ``last_seq`` moved."""
-        if sst.sst_id < self.next_sst_id:
-            raise ValueError(f"SST id {sst.sst_id} was allocated before ({self.next_sst_id})")
-        if wal_replay_after < self.wal_replay_after or last_seq < self.last_seq:
-            raise ValueError("the WAL replay point and last_seq never go backwards")
+        """``sst`` added as the newest L0 SST, with the WAL replay point and ``last_seq`` moved
+        to the given values.
+
+        ``sst`` must have a fresh id (at or above ``next_sst_id``), be no older than the newest
+        L0 SST, and hold no sequence number above ``last_seq``; neither ``wal_replay_after``
+        nor ``last_seq`` may go backwards.
+        """
+        _check_new_ssts((sst,), self.next_sst_id)
+        if wal_replay_after < self.wal_replay_after:
+            raise ValueError(
+                f"WAL replay point {wal_replay_after} is behind {self.wal_replay_after}"
+            )
+        if last_seq < self.last_seq:
+            raise ValueError(f"last_seq {last_seq} is behind {self.last_seq}")
+        if sst.max_seq > last_seq:
+            raise ValueError(f"SST {sst.sst_id} holds seq {sst.max_seq}, above last_seq")
+        if self.l0 and sst.max_seq < self.l0[0].max_seq:
+            raise ValueError(f"SST {sst.sst_id} is older than the newest L0 SST")
         return replace(
             self,
             l0=(sst, *self.l0),
             wal_replay_after=wal_replay_after,
             last_seq=last_seq,
             next_sst_id=sst.sst_id + 1,
-        )
+        )._checked()
 
     def with_compaction(
         self,
@@ -88,61 +137,127 @@ class Manifest:
         removed_runs: frozenset[int],
         new_run: SortedRun | None,
     ) -> Manifest:
-        """The inputs replaced by ``new_run``. The run takes the place of the newest input run,
-        or becomes the newest run when only L0 SSTs were merged; the removed L0 SSTs must be
-        the oldest ones, so that everything left in L0 stays newer than every run."""
+        """The L0 SSTs ``removed_l0`` and runs ``removed_runs`` replaced by ``new_run`` (None
+        when the merge left nothing, e.g. only tombstones that could be dropped).
+
+        Placement rule, which keeps read order equal to recency order: the inputs must be
+        one contiguous stretch of the recency order (L0 newest to oldest, then the runs
+        newest to oldest) that leaves no L0 SST older than an input. That is: the removed L0
+        SSTs are the oldest ones; the removed runs are adjacent to each other, and include
+        the newest run whenever L0 SSTs are removed too. The new run takes the stretch's
+        place: where the newest removed run was, or first among the runs when only L0 SSTs
+        were merged.
+
+        ``new_run`` must have a fresh run id (at or above ``next_run_id``) and fresh SST ids
+        (at or above ``next_sst_id``), hold at least one SST, and keep its SSTs in key order
+        without overlap. Raises ``ValueError`` otherwise, or if there are no inputs or an
+        input is not in this manifest.
+        """
+        if not removed_l0 and not removed_runs:
+            raise ValueError("a compaction needs at least one input")
         l0_ids = [m.sst_id for m in self.l0]
-        if not removed_l0 <= set(l0_ids):
-            raise ValueError(f"L0 SSTs {sorted(removed_l0 - set(l0_ids))} are not in L0")
-        if removed_l0 and set(l0_ids[len(l0_ids) - len(removed_l0) :]) != removed_l0:
+        if missing := removed_l0 - set(l0_ids):
+            raise ValueError(f"L0 SSTs {sorted(missing)} are not in L0")
+        if set(l0_ids[len(l0_ids) - len(removed_l0) :]) != removed_l0:
             raise ValueError("a compaction must take the oldest L0 SSTs")
-        run_ids = [r.run_id for r in self.runs]
-        if not removed_runs <= set(run_ids):
-            raise ValueError(f"runs {sorted(removed_runs - set(run_ids))} do not exist")
-        runs = list(self.runs)
-        place = next((i for i, r in enumerate(runs) if r.run_id in removed_runs), 0)
-        kept = [r for r in runs if r.run_id not in removed_runs]
-        place = min(place, len(kept))
+        positions = [i for i, run in enumerate(self.runs) if run.run_id in removed_runs]
+        if missing := removed_runs - {self.runs[i].run_id for i in positions}:
+            raise ValueError(f"runs {sorted(missing)} do not exist")
+        if positions and positions[-1] - positions[0] + 1 != len(positions):
+            raise ValueError("the runs a compaction takes must be adjacent")
+        if removed_l0 and positions and positions[0] != 0:
+            raise ValueError("a compaction of L0 SSTs and runs must take the newest run")
+        place = positions[0] if positions else 0
+        output: tuple[SortedRun, ...] = ()
+        next_sst_id, next_run_id = self.next_sst_id, self.next_run_id
         if new_run is not None:
             if new_run.run_id < self.next_run_id:
-                raise ValueError(f"run id {new_run.run_id} was allocated before")
-            kept.insert(place, new_run)
-        top_sst = max((m.sst_id for m in new_run.ssts), default=0) if new_run else 0
+                raise ValueError(f"run id {new_run.run_id} is below next_run_id")
+            if not new_run.ssts:
+                raise ValueError(f"run {new_run.run_id} holds no SSTs (pass None instead)")
+            _check_new_ssts(new_run.ssts, self.next_sst_id)
+            _check_run_order(new_run)
+            output = (new_run,)
+            next_sst_id = max(m.sst_id for m in new_run.ssts) + 1
+            next_run_id = new_run.run_id + 1
         return replace(
             self,
             l0=tuple(m for m in self.l0 if m.sst_id not in removed_l0),
-            runs=tuple(kept),
-            next_sst_id=max(self.next_sst_id, top_sst + 1),
-            next_run_id=max(self.next_run_id, new_run.run_id + 1 if new_run else 0),
-        )
+            runs=(*self.runs[:place], *output, *self.runs[place + len(positions) :]),
+            next_sst_id=next_sst_id,
+            next_run_id=next_run_id,
+        )._checked()
+
+    def _checked(self) -> Manifest:
+        # The transitions check their own preconditions first, for clear messages; this
+        # backstop makes "every transition keeps the invariants" hold by construction.
+        self.check_invariants()
+        return self
+
+    # -- queries -----------------------------------------------------------------------------
 
     def all_ssts(self) -> tuple[SSTMeta, ...]:
+        """Every SST, in read order: L0 newest first, then each run (newest first) in key
+        order."""
         return (*self.l0, *(m for run in self.runs for m in run.ssts))
 
     def live_sst_ids(self) -> frozenset[int]:
-        """Ids of every SST this version refers to."""
+        """Ids of every SST this version refers to; any other SST object is garbage."""
         return frozenset(m.sst_id for m in self.all_ssts())
 
+    def total_bytes(self) -> int:
+        """The summed size of every SST this version refers to."""
+        return sum(m.size for m in self.all_ssts())
+
     def check_invariants(self) -> None:
-        """Raise ValueError naming the first broken invariant (see the module docstring)."""
-        ssts = self.all_ssts()
-        ids = [m.sst_id for m in ssts]
-        if len(ids) != len(set(ids)):
-            raise ValueError("an SST id appears twice")
-        if ids and max(ids) >= self.next_sst_id:
-            raise ValueError("an SST id is not below next_sst_id")
-        run_ids = [r.run_id for r in self.runs]
-        if len(run_ids) != len(set(run_ids)) or (run_ids and max(run_ids) >= self.next_run_id):
-            raise ValueError("run ids are not unique or not below next_run_id")
-        for m in ssts:
-            if m.first_key > m.last_key or m.min_seq > m.max_seq or m.size < 0:
-                raise ValueError(f"SST {m.sst_id} has an inverted range")
-        for run in self.runs:
-            for a, b in zip(run.ssts, run.ssts[1:], strict=False):
-                if a.last_key >= b.first_key:
-                    raise ValueError(f"run {run.run_id}: SSTs {a.sst_id} and {b.sst_id} overlap")
-        for a, b in zip(self.l0, self.l0[1:], strict=False):
-            if a.max_seq < b.max_seq:
-                raise ValueError("L0 is not newest first")
+        """Raise ``ValueError`` naming the first broken invariant (see the module docstring)."""
+        _check_writer_id(self.writer_id)
         if min(self.writer_epoch, self.compactor_epoch, self.wal_replay_after, self.last_seq) < 0:
-            raise ValueError("negative epoch, replay point or sequence number")
+            raise ValueError("an epoch, the WAL replay point or last_seq is negative")
+        ssts = self.all_ssts()
+        _check_ids("SST", [m.sst_id for m in ssts], self.next_sst_id)
+        _check_ids("run", [r.run_id for r in self.runs], self.next_run_id)
+        for m in ssts:
+            if m.first_key > m.last_key:
+                raise ValueError(f"SST {m.sst_id}: first key is above last key")
+            if not 0 <= m.min_seq <= m.max_seq <= self.last_seq:
+                raise ValueError(
+                    f"SST {m.sst_id}: seqs {m.min_seq}..{m.max_seq} are not in "
+                    f"0..last_seq ({self.last_seq})"
+                )
+            if m.size < 0 or m.entries < 0:
+                raise ValueError(f"SST {m.sst_id}: negative size or entry count")
+        for newer, older in itertools.pairwise(self.l0):
+            if newer.max_seq < older.max_seq:
+                raise ValueError(f"L0 SST {newer.sst_id} is listed before newer {older.sst_id}")
+        for run in self.runs:
+            if not run.ssts:
+                raise ValueError(f"run {run.run_id} holds no SSTs")
+            _check_run_order(run)
+
+
+def _check_writer_id(writer_id: bytes) -> None:
+    if len(writer_id) != WRITER_ID_BYTES:
+        raise ValueError(f"writer id has {len(writer_id)} bytes, not {WRITER_ID_BYTES}")
+
+
+def _check_ids(what: str, ids: list[int], next_id: int) -> None:
+    """``ids`` are unique, >= 1 and below ``next_id``."""
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"a {what} id appears twice")
+    if ids and (min(ids) < 1 or max(ids) >= next_id):
+        raise ValueError(f"a {what} id is outside 1..next_{what.lower()}_id ({next_id})")
+
+
+def _check_new_ssts(ssts: Iterable[SSTMeta], next_sst_id: int) -> None:
+    ids = [m.sst_id for m in ssts]
+    if len(ids) != len(set(ids)):
+        raise ValueError("a new SST id appears twice")
+    if min(ids) < next_sst_id:
+        raise ValueError(f"SST id {min(ids)} is below next_sst_id ({next_sst_id}): not fresh")
+
+
+def _check_run_order(run: SortedRun) -> None:
+    for a, b in itertools.pairwise(run.ssts):
+        if a.last_key >= b.first_key:
+            raise ValueError(f"run {run.run_id}: SSTs {a.sst_id} and {b.sst_id} overlap")

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+from dataclasses import replace
 
+import google_crc32c
+import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kvengine.errors import Corruption
-from kvengine.manifest.codec import decode_manifest, encode_manifest
+from kvengine.manifest.codec import HEADER, MAGIC, TRAILER, decode_manifest, encode_manifest
 from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
+
+NAME = "manifest/00000000000000000009"
+U64 = 2**64 - 1
 
 
 def meta(sst_id: int, first: bytes, last: bytes, seq: int) -> SSTMeta:
@@ -19,54 +26,159 @@ def sample() -> Manifest:
     m = Manifest.empty().with_writer(2, bytes(range(16)))
     m = m.with_l0_flush(meta(1, b"a", b"m", 1), 3, 10)
     m = m.with_l0_flush(meta(2, b"c", b"z", 11), 5, 20)
-    return m.with_compaction(
-        frozenset({1}), frozenset(), SortedRun(1, (meta(3, b"a", b"f", 1), meta(4, b"g", b"m", 1)))
-    )
+    run = SortedRun(1, (meta(3, b"a", b"f", 1), meta(4, b"g", b"m", 1)))
+    return m.with_compaction(frozenset({1}), frozenset(), run)
+
+
+def frame(body: bytes, version: int = 1, length: int | None = None) -> bytes:
+    """A manifest object around ``body`` with a correct checksum."""
+    head = HEADER.pack(MAGIC, version, len(body) if length is None else length) + body
+    return head + TRAILER.pack(google_crc32c.value(head))
+
+
+def body_of(m: Manifest) -> list[object]:
+    unpacked: list[object] = msgpack.unpackb(encode_manifest(m)[HEADER.size : -TRAILER.size])
+    return unpacked
 
 
 @st.composite
 def manifests(draw: st.DrawFn) -> Manifest:
-    m = Manifest.empty().with_writer(
-        draw(st.integers(1, 100)), draw(st.binary(min_size=16, max_size=16))
+    """Any manifest that keeps the invariants, with every field over its whole range."""
+    keys = st.binary(max_size=12)
+    last_seq = draw(st.integers(0, U64))
+    seq = st.integers(0, last_seq)
+    ids = itertools.count(1)
+
+    def sst(first: bytes, last: bytes) -> SSTMeta:
+        lo, hi = sorted((draw(seq), draw(seq)))
+        return SSTMeta(next(ids), draw(st.integers(0, U64)), first, last, draw(seq), lo, hi)
+
+    l0 = []
+    for _ in range(draw(st.integers(0, 4))):
+        first, last = sorted((draw(keys), draw(keys)))
+        l0.append(sst(first, last))
+    l0.sort(key=lambda s: s.max_seq, reverse=True)
+    runs = []
+    for run_id in range(1, draw(st.integers(0, 3)) + 1):
+        bounds = sorted(draw(st.sets(keys, min_size=2, max_size=8)))
+        pairs = zip(bounds[0::2], bounds[1::2], strict=False)  # disjoint [first, last] ranges
+        runs.append(SortedRun(run_id, tuple(sst(first, last) for first, last in pairs)))
+    used_ssts = next(ids) - 1
+    return Manifest(
+        writer_epoch=draw(st.integers(0, U64)),
+        compactor_epoch=draw(st.integers(0, U64)),
+        writer_id=draw(st.binary(min_size=16, max_size=16)),
+        wal_replay_after=draw(st.integers(0, U64)),
+        last_seq=last_seq,
+        l0=tuple(l0),
+        runs=tuple(runs[::-1]),
+        next_sst_id=draw(st.integers(used_ssts + 1, U64)),
+        next_run_id=draw(st.integers(len(runs) + 1, U64)),
     )
-    seq = 0
-    for sst_id in range(1, draw(st.integers(0, 6)) + 1):
-        keys = sorted(draw(st.lists(st.binary(max_size=8), min_size=2, max_size=2)))
-        m = m.with_l0_flush(meta(sst_id, keys[0], keys[1], seq + 1), sst_id, seq + 10)
-        seq += 10
-    return m
 
 
 @given(manifests())
 def test_round_trip(m: Manifest) -> None:
-    assert decode_manifest("manifest/1", encode_manifest(m)) == m
+    data = encode_manifest(m)
+    assert decode_manifest(NAME, data) == m
+    assert encode_manifest(decode_manifest(NAME, data)) == data
 
 
 def test_golden_bytes() -> None:
-    assert hashlib.sha256(encode_manifest(sample())).hexdigest() == GOLDEN
-
-
-def test_every_flipped_byte_and_truncation_is_detected() -> None:
+    """The format is pinned: changing these bytes needs a new format version."""
     data = encode_manifest(sample())
-    for i in range(len(data)):
-        damaged = data[:i] + bytes([data[i] ^ 0x04]) + data[i + 1 :]
-        with pytest.raises(Corruption) as info:
-            decode_manifest("manifest/00000000000000000009", damaged)
-        assert info.value.object_name == "manifest/00000000000000000009"
+    assert data[: HEADER.size] == b"STRM\x01\x00" + (len(data) - 14).to_bytes(4, "little")
+    assert hashlib.sha256(data).hexdigest() == GOLDEN
+
+
+def test_every_single_byte_change_is_detected() -> None:
+    data = encode_manifest(sample())
+    for i, original in enumerate(data):
+        for value in range(256):
+            if value == original:
+                continue
+            with pytest.raises(Corruption) as info:
+                decode_manifest(NAME, data[:i] + bytes([value]) + data[i + 1 :])
+            assert info.value.object_name == NAME
+
+
+def test_every_truncation_and_extension_is_detected() -> None:
+    data = encode_manifest(sample())
     for n in range(len(data)):
+        with pytest.raises(Corruption) as info:
+            decode_manifest(NAME, data[:n])
+        assert info.value.object_name == NAME
+    for extra in (b"\0", data[-4:], data):
         with pytest.raises(Corruption):
-            decode_manifest("manifest/9", data[:n])
+            decode_manifest(NAME, data + extra)
 
 
-def test_newer_version_is_refused_with_a_clear_message() -> None:
-    import google_crc32c
+def test_a_newer_version_is_refused_with_a_clear_message() -> None:
+    body = encode_manifest(sample())[HEADER.size : -TRAILER.size]
+    with pytest.raises(Corruption, match="version 2 was written by a newer Strata"):
+        decode_manifest(NAME, frame(body, version=2))
+    with pytest.raises(Corruption, match="unknown manifest format version 0"):
+        decode_manifest(NAME, frame(body, version=0))
 
-    data = bytearray(encode_manifest(sample()))
-    data[4] = 2  # format version 2
-    body = bytes(data[:-4])
-    data[-4:] = google_crc32c.value(body).to_bytes(4, "little")
-    with pytest.raises(Corruption, match="newer Strata"):
-        decode_manifest("manifest/1", bytes(data))
+
+def test_a_body_length_that_disagrees_is_refused() -> None:
+    body = encode_manifest(sample())[HEADER.size : -TRAILER.size]
+    with pytest.raises(Corruption, match="body"):
+        decode_manifest(NAME, frame(body, length=len(body) - 1))
+
+
+def _bad_bodies() -> list[tuple[object, str]]:
+    good = body_of(sample())
+    l0 = good[5]
+    assert isinstance(l0, list)
+
+    def with_field(index: int, value: object) -> list[object]:
+        return [*good[:index], value, *good[index + 1 :]]
+
+    return [
+        (good[:8], "8 fields"),
+        ({"writer_epoch": 1}, "not an array"),
+        (with_field(0, -1), "writer_epoch"),
+        (with_field(0, True), "writer_epoch"),
+        (with_field(0, 1.0), "writer_epoch"),
+        (with_field(2, "0123456789abcdef"), "writer_id"),
+        (with_field(2, b"short"), "writer id"),
+        (with_field(5, [[*l0[0][:2], "a", *l0[0][3:]]]), "first_key"),
+        (with_field(5, [l0[0][:6]]), "sst has 6"),
+        (with_field(6, [[1]]), "run has 1"),
+        (with_field(6, [[1, None]]), "ssts is NoneType"),
+        (with_field(5, [l0[0], l0[0]]), "appears twice"),  # an invariant
+        (with_field(7, 1), "next_sst_id"),  # an invariant
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(_bad_bodies())))
+def test_a_checksummed_but_invalid_body_is_corruption(index: int) -> None:
+    body, message = _bad_bodies()[index]
+    with pytest.raises(Corruption, match=message) as info:
+        decode_manifest(NAME, frame(msgpack.packb(body)))
+    assert info.value.object_name == NAME
+
+
+@pytest.mark.parametrize("body", [b"", b"\xc1", b"\x93\x01\x02", b"\x91\x01\x01"])
+def test_a_checksummed_body_that_is_not_msgpack_is_corruption(body: bytes) -> None:
+    with pytest.raises(Corruption, match="invalid manifest body"):
+        decode_manifest(NAME, frame(body))
+
+
+@given(st.binary(max_size=200))
+def test_any_checksummed_body_decodes_or_is_corruption(body: bytes) -> None:
+    try:
+        decode_manifest(NAME, frame(body))
+    except Corruption as exc:
+        assert exc.object_name == NAME
+
+
+def test_encoding_refuses_a_manifest_that_breaks_an_invariant() -> None:
+    with pytest.raises(ValueError, match="next_sst_id"):
+        encode_manifest(replace(sample(), next_sst_id=2))
+    with pytest.raises(ValueError, match="64 bits"):
+        encode_manifest(replace(sample(), writer_epoch=2**64))
 
 
 GOLDEN = "201b2966601e0d5eeeedafd2de22e739f0bf413eb2cfb233200dedaf1b38b8cc"
