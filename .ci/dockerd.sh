@@ -1,38 +1,62 @@
 #!/usr/bin/env bash
-# Starts a private Docker engine for the testcontainers tests, unless one already answers, and
-# writes `export DOCKER_HOST=…` to .ci/.work/docker.env. It needs no image registry: tests use
-# locally built images. Installs Debian's docker.io if dockerd is missing (needs root).
+# Makes a Docker engine available to the testcontainers tests and writes
+# `export DOCKER_HOST=...` to .ci/.work/docker.env (also printed) for the caller to source.
+#
+# Reuses, in order: a working $DOCKER_HOST, then the private engine this script started
+# before (on any checkout of the repo). Otherwise starts that private engine: dockerd with
+# its own socket, data and exec roots under $STRATA_DOCKERD_DIR (default /tmp/strata-dockerd),
+# no iptables and no bridge network (containers use the host's network), which works where
+# the host's firewall and network namespaces are not ours to change. It needs root; Debian's
+# docker.io is installed first if dockerd is missing. Nothing here pulls an image.
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p .work
-work="$(pwd)/.work"
-sock="$work/docker.sock"
-env_file="$work/docker.env"
+env_file="$(pwd)/.work/docker.env"
+dir="${STRATA_DOCKERD_DIR:-/tmp/strata-dockerd}"
+sock="unix://$dir/docker.sock"
 
-if [ -n "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
-  echo "export DOCKER_HOST=$DOCKER_HOST" > "$env_file"
+use() {
+  echo "export DOCKER_HOST=$1" >"$env_file"
+  echo "DOCKER_HOST=$1"
   exit 0
+}
+answers() { DOCKER_HOST="$1" timeout 10 docker info >/dev/null 2>&1; }
+
+if [ -n "${DOCKER_HOST:-}" ] && command -v docker >/dev/null && answers "$DOCKER_HOST"; then
+  use "$DOCKER_HOST"
 fi
-if DOCKER_HOST="unix://$sock" docker info >/dev/null 2>&1; then
-  echo "export DOCKER_HOST=unix://$sock" > "$env_file"
-  exit 0
+
+mkdir -p "$dir"
+exec 9>"$dir/lock"
+flock 9 # one starter at a time; the others then find its engine answering
+if command -v docker >/dev/null && answers "$sock"; then
+  use "$sock"
 fi
-if ! command -v dockerd >/dev/null 2>&1; then
+
+if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "dockerd.sh: Docker is not installed; install docker.io (Debian) as root" >&2
+    exit 1
+  fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq docker.io >/dev/null
+  apt-get install -y -qq --no-install-recommends docker.io >/dev/null
 fi
-root="$(mktemp -d /tmp/strata-dockerd.XXXXXX)"
-nohup dockerd --iptables=false --ip6tables=false --bridge=none \
-  --data-root "$root/data" --exec-root "$root/exec" --pidfile "$root/docker.pid" \
-  --host "unix://$sock" >"$work/dockerd.log" 2>&1 &
-for _ in $(seq 1 100); do
-  if DOCKER_HOST="unix://$sock" docker info >/dev/null 2>&1; then
-    echo "export DOCKER_HOST=unix://$sock" > "$env_file"
-    exit 0
+
+# An engine from an earlier run that is still starting is waited for, not started again.
+if ! { pid="$(cat "$dir/docker.pid" 2>/dev/null)" && kill -0 "$pid" 2>/dev/null; }; then
+  # setsid: the engine outlives this script and the caller's process group; 9>&-: and does
+  # not hold the lock.
+  setsid dockerd --iptables=false --ip6tables=false --bridge=none \
+    --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
+    --host "$sock" </dev/null >"$dir/dockerd.log" 2>&1 9>&- &
+fi
+for _ in $(seq 1 150); do
+  if answers "$sock"; then
+    use "$sock"
   fi
   sleep 0.2
 done
-echo "dockerd did not start; its log:" >&2
-tail -30 "$work/dockerd.log" >&2
+echo "dockerd.sh: dockerd did not answer on $sock within 30 s; its log:" >&2
+tail -30 "$dir/dockerd.log" >&2
 exit 1

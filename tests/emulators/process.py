@@ -1,90 +1,85 @@
-"""Starting and stopping an emulator process, and what a test needs to reach it."""
+"""Running an emulator as a local process for the length of a ``with`` block."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
+from tests.emulators import EmulatorError
+from tests.emulators.ports import HOST, free_port, wait_for_http
 
-class EmulatorError(RuntimeError):
-    """An emulator could not be started; the message says why and what to install."""
-
-
-@dataclass(frozen=True)
-class Emulator:
-    """A running store: ``url_prefix`` (e.g. ``gs://strata-test``) and the fsspec storage
-    options that reach it."""
-
-    name: str
-    url_prefix: str
-    storage_options: dict[str, Any] = field(default_factory=dict)
-    endpoint: str = ""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None, log: str) -> None:
-    """Wait until ``url`` answers any HTTP status, or raise EmulatorError with the log tail."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise EmulatorError(f"{url}: server exited with {proc.returncode}\n{tail(log)}")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            time.sleep(0.05)
-    raise EmulatorError(f"{url}: no answer within {timeout_s} s\n{tail(log)}")
-
-
-def tail(path: str, lines: int = 30) -> str:
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError:
-        return "(no log)"
+# What a server logs when it lost the race for the port free_port() picked.
+_PORT_TAKEN = ("address already in use", "eaddrinuse")
 
 
 @contextlib.contextmanager
-def server_process(
-    argv: Sequence[str],
-    ready_url: str,
+def serve(
+    name: str,
+    argv_for_port: Callable[[int], Sequence[str]],
+    ready_path: str,
     *,
-    env: dict[str, str] | None = None,
+    cwd: str | None = None,
     timeout_s: float = 30.0,
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``argv`` with its output in a temporary log file until the block ends."""
-    with tempfile.NamedTemporaryFile("w+b", prefix="strata-emulator-", suffix=".log") as log:
-        proc = subprocess.Popen(
-            list(argv),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-        )
-        try:
-            wait_http(ready_url, timeout_s, proc, log.name)
-            yield proc
-        finally:
-            proc.terminate()
+    attempts: int = 3,
+) -> Iterator[int]:
+    """Run ``argv_for_port(port)`` on a free 127.0.0.1 port and yield the port once
+    ``http://127.0.0.1:{port}{ready_path}`` answers.
+
+    Output goes to a temporary log file. Raises EmulatorError, with the log's tail, if the
+    server exits or does not answer within ``timeout_s``; a server that lost its port to
+    another process is retried on a new port, up to ``attempts`` times. On exit the server
+    gets SIGTERM, then SIGKILL after 5 s.
+    """
+    for attempt in range(1, attempts + 1):
+        port = free_port()
+        with tempfile.NamedTemporaryFile(prefix=f"strata-{name}-", suffix=".log") as log:
+            proc = subprocess.Popen(
+                list(argv_for_port(port)),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+            )
+
+            def running(p: subprocess.Popen[bytes] = proc) -> bool:
+                return p.poll() is None
+
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                try:
+                    ready = wait_for_http(f"http://{HOST}:{port}{ready_path}", timeout_s, running)
+                except TimeoutError as exc:
+                    raise EmulatorError(f"{name}: {exc}\n{log_tail(log.name)}") from None
+                if not ready:
+                    tail = log_tail(log.name)
+                    if attempt < attempts and any(s in tail.lower() for s in _PORT_TAKEN):
+                        continue
+                    raise EmulatorError(f"{name} exited with status {proc.returncode}:\n{tail}")
+                yield port
+                return
+            finally:
+                stop(proc)
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """Terminate ``proc``, kill it if it is still running after ``grace_s``, and reap it."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def log_tail(path: str, lines: int = 40) -> str:
+    """The last ``lines`` lines of the log at ``path``, for error messages."""
+    try:
+        with open(path, errors="replace") as f:
+            text = "".join(f.readlines()[-lines:])
+    except OSError as exc:
+        return f"(log unreadable: {exc})"
+    return f"--- last lines of its log ---\n{text}" if text else "(its log is empty)"
