@@ -173,5 +173,5 @@ class Database:
         with self.lock, translate_engine_errors():
             self.db.write(batch, durable=self.durable)
             self._commits += 1
-            for key, _ in ((op[1], op) for op in batch.ops):
+            for _kind, key, _value in batch.ops:
                 self._last_write[key] = self._commits

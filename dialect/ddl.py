@@ -213,6 +213,11 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
         db.set_catalog(replace(new, next_index_id=max(new.next_index_id, next_index)))
 
 
+def _dropped(node: exp.Drop) -> list[exp.Expression]:
+    """The objects a DROP statement names."""
+    return list(node.args.get("tables") or node.expressions)
+
+
 def _delete_range(db: Database, start: bytes) -> None:
     """Delete every key starting with ``start``, in batches."""
     end = prefix_end(start)
@@ -229,7 +234,7 @@ def _delete_range(db: Database, start: bytes) -> None:
 
 def drop_table(session: DDLSession, node: exp.Drop) -> None:
     db = session.database
-    for t in node.args.get("tables") or node.expressions:
+    for t in _dropped(node):
         with db.lock:
             table = db.catalog.table(t.name)
             if table is None:
@@ -301,7 +306,7 @@ def create_index(session: DDLSession, node: exp.Create) -> None:
 
 def drop_index(session: DDLSession, node: exp.Drop) -> None:
     db = session.database
-    for t in node.args.get("tables") or node.expressions:
+    for t in _dropped(node):
         with db.lock:
             found = db.catalog.index(t.name)
             if found is None:
@@ -355,7 +360,7 @@ def alter_table(session: DDLSession, node: exp.Alter) -> None:
                 table = replace(
                     table,
                     columns=tuple(
-                        replace(c, name=new) if c.id == col.id else c for c in table.columns
+                        replace(c, name=new) if c.id == existing.id else c for c in table.columns
                     ),
                     pk=pk,
                     indexes=tuple(
@@ -395,7 +400,7 @@ def create_view(session: DDLSession, node: exp.Create) -> None:
 
 def drop_view(session: DDLSession, node: exp.Drop) -> None:
     db = session.database
-    for t in node.args.get("tables") or node.expressions:
+    for t in _dropped(node):
         with db.lock:
             if db.catalog.view(t.name) is None:
                 if node.args.get("exists"):

@@ -291,13 +291,13 @@ def update(session: DMLSession, node: exp.Update) -> int:
             raise ProgrammingError(f"no such column: {assignment.this.name}")
         sets.append((table.columns.index(col), compiler.compile(assignment.expression)))
     writer = _Writer(session, table)
+    pk_pos = [c.name for c in table.columns].index(table.pk[0])
     for _key, row in rows:
         new = list(row)
         for pos, fn in sets:
             new[pos] = coerce(fn(row), table.columns[pos])
         new_row = tuple(new)
         writer.check_not_null(new_row)
-        pk_pos = table.columns.index(table.pk_columns[0])
         if table.autoincrement and table.pk[0] != ROWID and new_row[pk_pos] != row[pk_pos]:
             session.saw_id(table, new_row[pk_pos])
         writer.replace_row(row, new_row)

@@ -57,6 +57,7 @@ class RowCodec:
         self.value_cols = [(i, c.id) for i, c in enumerate(table.columns) if i not in pk]
         self.prefix = table_prefix(table.id)
         self.width = len(table.columns)
+        self._positions: dict[int, list[int]] = {}  # index id -> positions of its columns
         # Columns with a DEFAULT store NULL explicitly, so that a missing id can only mean a
         # row written before ADD COLUMN, which reads as the default.
         self.keep_null = {c.id for c in table.columns if c.default_sql is not None}
@@ -93,13 +94,16 @@ class RowCodec:
             out[i] = stored[cid] if cid in stored else missing.get(cid)
         return tuple(out)
 
+    def _index_positions(self, index: Index) -> list[int]:
+        positions = self._positions.get(index.id)
+        if positions is None:
+            names = [c.name.lower() for c in self.table.columns]
+            positions = self._positions[index.id] = [names.index(n.lower()) for n in index.columns]
+        return positions
+
     def index_entry(self, index: Index, row: Row) -> bytes:
         """The key of ``row``'s entry in ``index``: indexed values, then the primary key."""
-        cols = [
-            self.table.columns.index(c)
-            for c in (self.table.column(n) for n in index.columns)
-            if c is not None
-        ]
+        cols = self._index_positions(index)
         try:
             return index_prefix(index.id) + encode_key(
                 [*(row[i] for i in cols), *(row[i] for i in self.pk_pos)]
@@ -108,13 +112,7 @@ class RowCodec:
             raise DataError(f"index {index.name} cannot hold this row: {exc}") from exc
 
     def index_values(self, index: Index, row: Row) -> tuple[Any, ...]:
-        return tuple(row[self._pos(n)] for n in index.columns)
-
-    def _pos(self, name: str) -> int:
-        for i, c in enumerate(self.table.columns):
-            if c.name.lower() == name.lower():
-                return i
-        raise KeyError(name)
+        return tuple(row[i] for i in self._index_positions(index))
 
     def pk_from_index_entry(self, index: Index, key: bytes) -> bytes:
         """The row key an index entry points to."""

@@ -280,7 +280,7 @@ class DB:
             return  # a writer's view is always current
         old = self._version.manifest
         manifest = self._manifest.refresh()
-        if manifest.wal_replay_after != old.wal_replay_after or manifest != old:
+        if manifest != old:
             memtable = Memtable()
             replayed = replay(self._tables, manifest.wal_replay_after, manifest.last_seq, memtable)
         else:

@@ -333,3 +333,29 @@ def test_values_that_cannot_be_keys_are_data_errors(conn: Connection) -> None:
     conn.execute("INSERT INTO t VALUES (?, ?)", (dt.time(1), 0.0))
     with pytest.raises(dialect.IntegrityError):  # -0.0 equals 0.0: the same UNIQUE value
         conn.execute("INSERT INTO t VALUES (?, ?)", (dt.time(2), -0.0))
+
+
+def test_documented_extras(conn: Connection) -> None:
+    """Constructs docs/sql.md lists that the other tests do not reach."""
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, x REAL)")
+    conn.cursor().executemany(
+        "INSERT INTO t VALUES (?, ?, ?)", [(1, "a_b", 1.25), (2, "ab", 2.5), (3, "c", None)]
+    )
+    conn.execute("INSERT OR REPLACE INTO t VALUES (3, 'c2', 3.75)")
+    conn.execute("INSERT OR IGNORE INTO t VALUES (1, 'ignored', 0)")
+    assert conn.execute("SELECT name FROM t ORDER BY id").fetchall() == [("a_b",), ("ab",), ("c2",)]
+    assert conn.execute(r"SELECT name FROM t WHERE name LIKE 'a\_%' ESCAPE '\'").fetchall() == [
+        ("a_b",)
+    ]
+    assert conn.execute(
+        "SELECT id FROM t INTERSECT SELECT id FROM t WHERE id > 1 ORDER BY 1"
+    ).fetchall() == [(2,), (3,)]
+    assert conn.execute("SELECT id FROM t EXCEPT SELECT id FROM t WHERE id > 1").fetchall() == [
+        (1,)
+    ]
+    assert conn.execute("SELECT GROUP_CONCAT(name) FROM t WHERE id < 3").fetchone() == ("a_b,ab",)
+    assert conn.execute(
+        "SELECT ROUND(x, 1), TRIM('  p  '), CAST(x AS INTEGER), NULLIF(id, 2) FROM t WHERE id = 2"
+    ).fetchone() == (2.5, "p", 2, None)
+    conn.execute("ALTER TABLE t RENAME COLUMN name TO label")
+    assert conn.execute("SELECT label FROM t WHERE id = 1").fetchone() == ("a_b",)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from kvengine import DB, Closed, InvalidArgument, Options, WriteBatch
-from kvengine.store import PUT, open_store
+from kvengine.store import PUT, LatencyStore, ObjectStore, open_store
 
 SMALL = Options(l0_sst_size=4096, block_bytes=512, l0_compaction_trigger=3)
 
@@ -100,7 +100,11 @@ def test_durable_put_costs_one_wal_put_and_non_durable_rides_along() -> None:
 
 
 def test_concurrent_durable_writers_share_wal_puts() -> None:
-    with DB.open(open_store(fresh_url())) as db:
+    # 5 ms per PUT: writers arriving during a PUT must ride on the next one
+    def slow(inner: ObjectStore) -> ObjectStore:
+        return LatencyStore(inner, {PUT: 0.005})
+
+    with DB.open(open_store(fresh_url(), wrap=slow)) as db:
         before = db.stats()["wal_puts"]
 
         def writer(t: int) -> None:
@@ -113,7 +117,7 @@ def test_concurrent_durable_writers_share_wal_puts() -> None:
         for th in threads:
             th.join()
         assert len(list(db.scan())) == 16 * 20
-        assert db.stats()["wal_puts"] - before <= 16 * 20
+        assert db.stats()["wal_puts"] - before <= 16 * 20 // 2  # at least two commits per PUT
 
 
 def test_bad_input() -> None:

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from kvengine.cli import main
 from kvengine.doctor import diagnose
-from kvengine.store import FsspecStore, MemoryStore, Store, open_store
+from kvengine.store import FsspecStore, Store, open_store
 
 
 def test_doctor_passes_on_local_disk(tmp_path: Path) -> None:
@@ -36,7 +36,6 @@ def test_doctor_reports_latency_for_every_request_kind() -> None:
     for kind in ("PUT", "GET", "HEAD", "LIST", "DELETE", "create-only"):
         assert kind in names
     assert all(len(t.samples_ms) == 4 and t.p99_ms >= t.p50_ms >= 0 for t in report.timings)
-    assert isinstance(MemoryStore.named("x"), MemoryStore)
 
 
 def test_doctor_bad_url_exits_2() -> None:
