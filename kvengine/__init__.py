@@ -11,6 +11,7 @@ from kvengine.batch import WriteBatch
 from kvengine.db import DB, Snapshot
 from kvengine.errors import (
     Closed,
+    Conflict,
     Corruption,
     Fenced,
     InvalidArgument,
@@ -23,10 +24,12 @@ from kvengine.errors import (
 )
 from kvengine.options import Options
 from kvengine.store import ObjectStore, RetryPolicy, Store, StoreStats, open_store
+from kvengine.transaction import Transaction
 
 __all__ = [
     "DB",
     "Closed",
+    "Conflict",
     "Corruption",
     "Fenced",
     "InvalidArgument",
@@ -42,6 +45,7 @@ __all__ = [
     "StoreStats",
     "StoreUnavailable",
     "StrataError",
+    "Transaction",
     "WriteBatch",
     "open_store",
 ]

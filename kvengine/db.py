@@ -1,10 +1,12 @@
-"""The engine's front door: open a database on an object store, read and write keys.
+"""The engine's front door: open a database on an object store, read, write and run
+transactions.
 
-A writer process claims the database on open (a new writer epoch in the manifest and a fence
-WAL object), replays the WAL objects the manifest does not cover, then serves reads and writes.
-Writes get sequence numbers under one lock, go to the WAL buffer and the memtable, and (when
-durable) wait for their WAL object; full memtables are written as L0 SSTs by a background
-thread, which also compacts. A read-only process never writes and sees what is durable.
+Any number of processes, on any number of machines, may open one database and write it
+(docs/design/0003-shared-writers.md). Each commits through one shared sequence of WAL objects,
+each created with a create-only PUT at the next id; what a process reads is its
+:class:`~kvengine.view.View` of that sequence plus the manifest's SSTs, brought up to date by
+one small probe when a read or transaction starts. ``exclusive=True`` is the single-writer
+mode: opening fences every other writer, and reads and commits skip the probes.
 """
 
 from __future__ import annotations
@@ -15,69 +17,91 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from kvengine.batch import WriteBatch, check_key, check_value
-from kvengine.compactor import Compactor
-from kvengine.errors import Closed, Fenced, InvalidArgument, StrataError
-from kvengine.manifest.model import Manifest, SSTMeta
+from kvengine.committer import CommitRequest, Committer
+from kvengine.errors import Closed, InvalidArgument
+from kvengine.flusher import Flusher
+from kvengine.manifest.model import Manifest
 from kvengine.manifest.store import FenceableManifest, ManifestStore
-from kvengine.memtable import Memtable
 from kvengine.options import Options
-from kvengine.record import Kind
-from kvengine.recovery import apply_wal, replay
+from kvengine.record import Kind, prefix_end
 from kvengine.store import ObjectStore, Store, open_store
 from kvengine.table_store import TableStore
+from kvengine.transaction import Transaction
 from kvengine.version import Version, get_value, scan
-from kvengine.wal import WalBuilder
-from kvengine.wal_writer import WalWriter
+from kvengine.view import View
+from kvengine.wal import WalBuilder, WalObject
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DB", "Snapshot", "prefix_end"]
+
+_Key = tuple[str, bool, bool]  # (store URL, read_only, exclusive)
 
 
 class DB:
     """A key-value database whose durable state is objects in one store.
 
-    Thread-safe: any number of threads may read and write at once. Use :meth:`open`.
+    Thread-safe: any number of threads may read, write and run transactions at once. Use
+    :meth:`open`.
     """
+
+    _registry: ClassVar[dict[_Key, DB]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
         self,
         *,
         store: Store,
         tables: TableStore,
-        manifest: FenceableManifest,
-        version: Version,
-        last_seq: int,
+        mstore: ManifestStore,
+        view: View,
         options: Options,
-        wal: WalWriter | None,
         writer_id: bytes,
-        last_wal_id: int,
-        owns_store: bool = True,
+        writer_epoch: int,
+        exclusive: bool,
+        read_only: bool,
+        role: FenceableManifest | None,
+        owns_store: bool,
     ) -> None:
         self._store = store
         self._owns_store = owns_store
         self._tables = tables
-        self._manifest = manifest
-        self._version = version
-        self._last_seq = last_seq
+        self._mstore = mstore
+        self._view = view
         self.options = options
-        self._wal = wal
         self._writer_id = writer_id
-        self._last_wal_id = last_wal_id  # readers: the last WAL object replayed
-        self._write_lock = threading.Lock()
-        self._state = threading.Condition()  # guards the fields below; flusher wake-ups
-        self._snapshots: Counter[int] = Counter()
-        self._fenced: Fenced | None = None
+        self._exclusive = exclusive
+        self._read_only = read_only
+        self._snapshots: Counter[int] = Counter()  # guarded by view.cond
         self._closed = False
-        self._next_sst_id = version.manifest.next_sst_id
-        self._flushed_ssts = 0
-        self._compactor = Compactor(tables, options)
-        self._flusher: threading.Thread | None = None
-        if wal is not None:
-            self._flusher = threading.Thread(target=self._flush_loop, name="strata-flush")
-            self._flusher.daemon = True
-            self._flusher.start()
+        self._refs = 1
+        self._key: _Key | None = None
+        self._committer: Committer | None = None
+        self._flusher: Flusher | None = None
+        self._staleness_s = 0.0 if exclusive else options.max_staleness_ms / 1000
+        if not read_only:
+            self._committer = Committer(
+                tables,
+                view,
+                writer_epoch=writer_epoch,
+                writer_id=writer_id,
+                flush_interval_s=options.flush_interval_ms / 1000,
+                buffer_bytes=options.wal_buffer_bytes,
+                gc_min_age_s=options.wal_gc_min_age_s,
+            )
+            self._flusher = Flusher(
+                tables,
+                view,
+                mstore,
+                options,
+                writer_id=writer_id,
+                exclusive=exclusive,
+                role=role,
+                keep_seq=self._keep_seq,
+            )
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -88,72 +112,88 @@ class DB:
         *,
         options: Options | None = None,
         read_only: bool = False,
+        exclusive: bool = False,
         **storage_options: Any,
     ) -> DB:
         """Open (creating if empty) the database at ``target``: a URL or local path (with
         ``storage_options`` for the fsspec backend), or a store from ``open_store``.
 
-        A writer fences any earlier writer: its next WAL PUT or manifest update raises
-        ``Fenced``. With ``read_only=True`` nothing is written and the view is what was durable
-        at open; call :meth:`refresh` to see newer data.
+        By default any number of processes may open the database read-write at once.
+        ``exclusive=True`` fences every other writer (their next commit raises ``Fenced``)
+        until another process opens it. ``read_only=True`` writes nothing.
+
+        The same URL opened again in this process, in the same mode and under any spelling,
+        returns the same engine (each open needs its own :meth:`close`); the options of the
+        first open apply. A store object always gets an engine of its own.
         """
+        if read_only and exclusive:
+            raise InvalidArgument("a database cannot be opened both read-only and exclusive")
         options = options or Options()
         store = _as_store(target, options, storage_options)
-        owns_store = not isinstance(target, ObjectStore)
+        if isinstance(target, ObjectStore):
+            return cls._open(store, options, read_only, exclusive, owns_store=False)
+        key = (store.adapter.url, read_only, exclusive)
+        with cls._registry_lock:
+            found = cls._registry.get(key)
+            if found is not None:
+                found._refs += 1
+                store.close()
+                return found
+            db = cls._open(store, options, read_only, exclusive, owns_store=True)
+            db._key = key
+            cls._registry[key] = db
+            return db
+
+    @classmethod
+    def _open(
+        cls, store: Store, options: Options, read_only: bool, exclusive: bool, owns_store: bool
+    ) -> DB:
         tables = TableStore(store, options)
         mstore = ManifestStore(store)
         writer_id = os.urandom(16)
-        if read_only:
-            fm = FenceableManifest.open_reader(mstore)
+        role: FenceableManifest | None = None
+        if exclusive:
+            FenceableManifest.claim(mstore, "writer", writer_id)
+            role = FenceableManifest.claim(mstore, "compactor", writer_id)
+            manifest_id, manifest = role.manifest_id, role.manifest
         else:
-            fm = FenceableManifest.claim(mstore, "writer", writer_id)
-        m = fm.manifest
-        memtable = Memtable()
-        replayed = replay(tables, m.wal_replay_after, m.last_seq, memtable)
-        last_seq = replayed.last_seq
-        wal: WalWriter | None = None
-        if not read_only:
-            # Take the next WAL id with a fence object; a WAL a zombie wrote meanwhile is
-            # replayed and the next id tried.
-            fence_id = replayed.last_wal_id + 1
-            stored = list(replayed.wal_ids)
-            while True:
-                fence = WalBuilder(fence_id, fm.epoch, writer_id).finish()
-                if tables.write_wal(fence_id, fence):
-                    stored.append((fence_id, last_seq))
-                    break
-                obj = tables.read_wal(fence_id)
-                if obj is not None:
-                    last_seq = max(last_seq, apply_wal(obj, memtable, last_seq))
-                    stored.append((fence_id, last_seq))
-                fence_id += 1
-            fm.refresh()  # a newer writer may have claimed the database meanwhile
-            wal = WalWriter(
-                tables,
-                next_wal_id=fence_id + 1,
-                writer_epoch=fm.epoch,
-                writer_id=writer_id,
-                flush_interval_s=options.flush_interval_ms / 1000,
-                buffer_bytes=options.wal_buffer_bytes,
-                stored=stored,
-            )
-            log.info(
-                "opened %s as writer epoch %d at seq %d (replayed %d WAL objects)",
-                store.url,
-                fm.epoch,
-                last_seq,
-                len(replayed.wal_ids),
-            )
+            found = mstore.read_latest()
+            manifest_id, manifest = found if found else (0, Manifest.empty())
+
+        def read_manifest() -> tuple[int, Manifest]:
+            return mstore.read_latest() or (0, Manifest.empty())
+
+        view = View(
+            tables,
+            options,
+            manifest_id,
+            manifest,
+            writer_id=writer_id,
+            exclusive=exclusive,
+            read_manifest=read_manifest,
+        )
+        view.catch_up(probe=False)
+        if exclusive:
+            _write_fence(tables, view, manifest.writer_epoch, writer_id)
+        view.fence_after = view.tail_id
+        log.info(
+            "opened %s (%s) at WAL %d, seq %d",
+            store.url,
+            "read-only" if read_only else "exclusive" if exclusive else "shared",
+            view.tail_id,
+            view.last_seq,
+        )
         return cls(
             store=store,
             tables=tables,
-            manifest=fm,
-            version=Version(memtable, (), fm.manifest),
-            last_seq=last_seq,
+            mstore=mstore,
+            view=view,
             options=options,
-            wal=wal,
             writer_id=writer_id,
-            last_wal_id=replayed.last_wal_id,
+            writer_epoch=manifest.writer_epoch,
+            exclusive=exclusive,
+            read_only=read_only,
+            role=role,
             owns_store=owns_store,
         )
 
@@ -161,7 +201,8 @@ class DB:
 
     def put(self, key: bytes, value: bytes, *, durable: bool = True) -> None:
         """Set ``key`` to ``value``. Durable (the default): returns after its WAL object is
-        stored. Otherwise returns at once and is stored by a later WAL PUT."""
+        stored. Otherwise returns at once and is stored by a later WAL PUT, within
+        ``flush_interval_ms``. Either way it is visible once stored."""
         self._write(((Kind.PUT, check_key(key), check_value(value)),), durable)
 
     def delete(self, key: bytes, *, durable: bool = True) -> None:
@@ -177,83 +218,94 @@ class DB:
             self._write(batch.ops, durable)
 
     def _write(self, ops: tuple[tuple[Kind, bytes, bytes], ...], durable: bool) -> None:
-        wal = self._writable()
-        self._wait_for_room()
-        with self._write_lock:
-            wal = self._writable()
-            first = self._last_seq + 1
-            gen = wal.append(first, ops)
-            version = self._version
-            version.memtable.add(first, ops)
-            self._last_seq = first + len(ops) - 1
-            if version.memtable.size_bytes >= self.options.l0_sst_size:
-                self._freeze_locked()
+        request = self._submit(CommitRequest(ops, durable=durable))
         if durable:
-            wal.wait(gen)
+            self._committer_wait(request)
 
-    def _writable(self) -> WalWriter:
+    def _submit(self, request: CommitRequest) -> CommitRequest:
+        committer = self._writable()
+        self._wait_for_room()
+        return committer.submit(request)
+
+    def _committer_wait(self, request: CommitRequest) -> None:
+        self._writable().wait(request)
+
+    def _writable(self) -> Committer:
         self._check_open()
-        if self._wal is None:
+        if self._committer is None:
             raise InvalidArgument("the database was opened read-only")
-        if self._fenced is not None:
-            raise self._fenced
-        return self._wal
+        self._view.check_fenced()
+        return self._committer
 
     def _wait_for_room(self) -> None:
         """Backpressure: wait while frozen memtables hold too many unflushed bytes."""
         limit = self.options.max_unflushed_bytes
-        with self._state:
+        view = self._view
+        with view.cond:
             waited = False
-            while sum(m.size_bytes for m in self._version.frozen) > limit:
-                if self._fenced is not None:
-                    raise self._fenced
+            while sum(m.size_bytes for m in view.version.frozen) > limit:
+                view.check_fenced()
                 self._check_open()
                 if not waited:
                     log.warning("writes waiting: unflushed memtables exceed %d bytes", limit)
                     waited = True
-                self._state.wait(1.0)
-
-    def _freeze_locked(self) -> None:
-        """Start a new memtable; the flusher writes the old one out. Holds the write lock."""
-        with self._state:
-            v = self._version
-            if v.memtable.is_empty:
-                return
-            self._version = Version(Memtable(), (v.memtable, *v.frozen), v.manifest)
-            self._state.notify_all()
+                view.cond.wait(1.0)
 
     def flush_wal(self) -> None:
-        """Make every write so far durable (one WAL PUT if anything is buffered)."""
+        """Make every write so far durable (and visible)."""
         self._writable().flush()
 
     def flush(self) -> None:
-        """Write the memtable as an L0 SST and wait until every frozen memtable is in SSTs."""
+        """Make every write so far durable and write it into SSTs, taking the flush role from
+        any other process that holds it."""
         self.flush_wal()
-        with self._write_lock:
-            self._freeze_locked()
-        with self._state:
-            while self._version.frozen:
-                if self._fenced is not None:
-                    raise self._fenced
+        assert self._flusher is not None
+        view = self._view
+        view.freeze()
+        with view.cond:
+            waiting = view.version.frozen
+        self._flusher.request_role()
+        with view.cond:
+            while any(m in view.version.frozen for m in waiting):
+                view.check_fenced()
                 self._check_open()
-                self._state.wait(1.0)
+                view.cond.wait(1.0)
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def transaction(self) -> Transaction:
+        """Begin a transaction that sees every commit that returned before this call (in any
+        process, within ``max_staleness_ms``). Commit it, or use ``with``."""
+        return Transaction(self, self.snapshot())
 
     # -- reads -----------------------------------------------------------------------------
 
+    def _begin_read(self) -> tuple[Version, int]:
+        """The view, brought up to date: this process's earlier non-durable writes are stored,
+        and (shared mode) any commit another process finished before now is applied."""
+        self._check_open()
+        if self._committer is not None:
+            self._committer.wait_nondurable()
+        view = self._view
+        if not self._exclusive:
+            now = view.clock()
+            view.sync(now - self._staleness_s)
+        return view.current()
+
     def get(self, key: bytes) -> bytes | None:
         """The value of ``key``, or None."""
-        self._check_open()
-        return get_value(self._version, self._tables, check_key(key), self._last_seq)
+        key = check_key(key)
+        version, seq = self._begin_read()
+        return get_value(version, self._tables, key, seq)
 
     def scan(
         self, start: bytes | None = None, end: bytes | None = None, *, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` pairs with ``start <= key < end`` (None: unbounded) in key order,
         or descending with ``reverse=True``, as of the call."""
-        self._check_open()
-        return scan(
-            self._version, self._tables, *_bounds(start, end), self._last_seq, reverse=reverse
-        )
+        bounds = _bounds(start, end)
+        version, seq = self._begin_read()
+        return scan(version, self._tables, *bounds, seq, reverse=reverse)
 
     def scan_prefix(self, prefix: bytes, *, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
         """Pairs whose key starts with ``prefix``."""
@@ -261,125 +313,39 @@ class DB:
 
     def snapshot(self) -> Snapshot:
         """A consistent, unchanging view as of now; close it (or use ``with``) when done."""
-        self._check_open()
-        with self._state:
-            seq = self._last_seq
+        version, seq = self._begin_read()
+        with self._view.cond:
             self._snapshots[seq] += 1
-            return Snapshot(self, self._version, seq)
+        return Snapshot(self, version, seq)
 
     def _release(self, seq: int) -> None:
-        with self._state:
+        with self._view.cond:
             self._snapshots[seq] -= 1
             if self._snapshots[seq] <= 0:
                 del self._snapshots[seq]
 
+    def _keep_seq(self) -> int:
+        with self._view.cond:
+            return min(self._snapshots, default=self._view.last_seq + 1)
+
     def refresh(self) -> None:
-        """Read-only databases: catch up with what the writer has made durable since."""
+        """Catch up with every commit stored so far, and with the latest manifest."""
         self._check_open()
-        if self._wal is not None:
-            return  # a writer's view is always current
-        old = self._version.manifest
-        manifest = self._manifest.refresh()
-        if manifest != old:
-            memtable = Memtable()
-            replayed = replay(self._tables, manifest.wal_replay_after, manifest.last_seq, memtable)
-        else:
-            memtable = self._version.memtable
-            replayed = replay(self._tables, self._last_wal_id, self._last_seq, memtable)
-        with self._state:
-            self._version = Version(memtable, (), manifest)
-            self._last_seq = max(replayed.last_seq, manifest.last_seq)
-            self._last_wal_id = replayed.last_wal_id
-
-    # -- background flush and compaction -----------------------------------------------------
-
-    def _flush_loop(self) -> None:
-        while True:
-            with self._state:
-                while not self._version.frozen and not self._closed:
-                    self._state.wait()
-                if not self._version.frozen:
-                    return
-                oldest = self._version.frozen[-1]
-            try:
-                self._flush_memtable(oldest)
-                self._maybe_compact()
-            except Fenced as exc:
-                with self._state:
-                    self._fenced = exc
-                    self._state.notify_all()
-                log.error("%s", exc)
-                return
-            except StrataError as exc:
-                log.warning("memtable flush failed, will retry: %s", exc)
-                with self._state:
-                    if self._closed:
-                        return
-                    self._state.wait(1.0)
-
-    def _allocate_sst_id(self) -> int:
-        with self._state:
-            sst_id = max(self._next_sst_id, self._manifest.manifest.next_sst_id)
-            self._next_sst_id = sst_id + 1
-            return sst_id
-
-    def _write_new_sst(self, data: bytes, info: Any) -> SSTMeta:
-        while True:
-            meta = self._tables.write_sst(self._allocate_sst_id(), data, info)
-            if meta is not None:
-                return meta
-
-    def _flush_memtable(self, memtable: Memtable) -> None:
-        assert self._wal is not None
-        builder = self._tables.new_builder()
-        for entry in memtable.entries():
-            builder.add(entry)
-        data, info = builder.finish()
-        meta = self._write_new_sst(data, info)
-        max_seq = info.max_seq
-        covered = self._wal.stored_through(max_seq)
-
-        def change(m: Manifest) -> Manifest:
-            replay_after = max(m.wal_replay_after, covered or 0)
-            return m.with_l0_flush(meta, replay_after, max(m.last_seq, max_seq))
-
-        manifest = self._manifest.update(change)
-        self._wal.forget_through(manifest.wal_replay_after)
-        with self._state:
-            v = self._version
-            frozen = tuple(m for m in v.frozen if m is not memtable)
-            self._version = Version(v.memtable, frozen, manifest)
-            self._flushed_ssts += 1
-            self._state.notify_all()
-        log.info(
-            "flushed memtable to SST %d (%d bytes, %d entries)",
-            meta.sst_id,
-            meta.size,
-            meta.entries,
-        )
-
-    def _maybe_compact(self) -> None:
-        with self._state:
-            manifest = self._version.manifest
-            keep = min(self._snapshots, default=self._last_seq + 1)
-        plan = self._compactor.plan(manifest)
-        if plan is None:
-            return
-        new_run = self._compactor.run(plan, keep, self._write_new_sst)
-        manifest = self._manifest.update(lambda m: plan.apply(m, new_run))
-        with self._state:
-            v = self._version
-            self._version = Version(v.memtable, v.frozen, manifest)
+        self._view.catch_up()
+        found = self._mstore.read_latest(self._view.manifest_id)
+        if found is not None:
+            self._view.adopt(*found)
 
     # -- lifecycle and introspection ---------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
         """Counters for monitoring: requests by kind, bytes, estimated cost, memtable, L0 and
-        SST counts. The keys may grow; their meaning does not change."""
+        SST counts, commits and conflicts. The keys may grow; their meaning does not change."""
         s = self._store.stats()
-        v = self._version
+        v, last_seq = self._view.current()
         m = v.manifest
-        ssts = [*m.l0, *(meta for run in m.runs for meta in run.ssts)]
+        ssts = m.all_ssts()
+        committer, flusher = self._committer, self._flusher
         return {
             "requests": dict(s.requests),
             "request_errors": dict(s.errors),
@@ -387,23 +353,33 @@ class DB:
             "bytes_read": s.bytes_read,
             "retries": self._store.retries,
             "cost_usd": s.costs_usd(),
-            "wal_puts": self._wal.puts if self._wal else 0,
+            "wal_puts": committer.puts if committer else 0,
+            "conflicts": committer.conflicts if committer else 0,
             "memtable_bytes": v.memtable.size_bytes,
             "frozen_memtables": len(v.frozen),
             "l0_ssts": len(m.l0),
             "sorted_runs": len(m.runs),
             "ssts": len(ssts),
             "sst_bytes": sum(meta.size for meta in ssts),
-            "last_seq": self._last_seq,
-            "manifest_id": self._manifest.manifest_id,
+            "last_seq": last_seq,
+            "wal_tail": self._view.tail_id,
+            "manifest_id": self._view.manifest_id,
             "writer_epoch": m.writer_epoch,
-            "read_only": self._wal is None,
+            "flush_role": bool(flusher and flusher.role),
+            "flushed_ssts": flusher.flushed_ssts if flusher else 0,
+            "mode": "read-only"
+            if self._read_only
+            else "exclusive"
+            if self._exclusive
+            else "shared",
+            "read_only": self._read_only,
         }
 
     @property
     def manifest(self) -> tuple[int, Manifest]:
-        """The id and contents of the manifest version this process last read or wrote."""
-        return self._manifest.manifest_id, self._manifest.manifest
+        """The id and contents of the manifest version this process reads."""
+        with self._view.cond:
+            return self._view.manifest_id, self._view.version.manifest
 
     @property
     def store(self) -> Store:
@@ -415,27 +391,23 @@ class DB:
             raise Closed("the database is closed")
 
     def close(self) -> None:
-        """Make buffered writes durable and stop background work; close the store if the
-        database opened it (a store passed to :meth:`open` stays open)."""
-        if self._closed:
-            return
-        error: StrataError | None = None
-        if self._wal is not None:
-            if self._fenced is None:
-                try:
-                    self._wal.flush()
-                except StrataError as exc:
-                    error = exc
-            self._wal.close()
-        with self._state:
+        """Store queued writes and stop background work; close the store if the database
+        opened it. With several opens of one URL in this process, the last close does this."""
+        with DB._registry_lock:
+            if self._closed:
+                return
+            self._refs -= 1
+            if self._refs > 0:
+                return
+            if self._key is not None:
+                DB._registry.pop(self._key, None)
             self._closed = True
-            self._state.notify_all()
+        if self._committer is not None:
+            self._committer.close()
         if self._flusher is not None:
-            self._flusher.join()
+            self._flusher.close()
         if self._owns_store:
             self._store.close()
-        if error is not None and not isinstance(error, Fenced):
-            raise error
 
     def __enter__(self) -> DB:
         return self
@@ -470,6 +442,7 @@ class Snapshot:
         )
 
     def scan_prefix(self, prefix: bytes, *, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        """Pairs whose key starts with ``prefix``, as of the snapshot."""
         return self.scan(prefix, prefix_end(prefix), reverse=reverse)
 
     def _check(self) -> None:
@@ -492,12 +465,15 @@ class Snapshot:
         self.close()
 
 
-def prefix_end(prefix: bytes) -> bytes | None:
-    """The smallest key greater than every key starting with ``prefix`` (None: no bound)."""
-    stripped = bytes(prefix).rstrip(b"\xff")
-    if not stripped:
-        return None
-    return stripped[:-1] + bytes([stripped[-1] + 1])
+def _write_fence(tables: TableStore, view: View, epoch: int, writer_id: bytes) -> None:
+    """Exclusive open: create an empty WAL object at the next id, which fences every writer
+    that opened before (an id taken meanwhile is applied, and the next one tried)."""
+    while True:
+        fence_id = view.tail_id + 1
+        if tables.write_wal(fence_id, WalBuilder(fence_id, epoch, writer_id).finish()):
+            view.apply(fence_id, WalObject(fence_id, epoch, writer_id, ()))
+            return
+        view.catch_up(probe=False)
 
 
 def _bounds(start: bytes | None, end: bytes | None) -> tuple[bytes | None, bytes | None]:

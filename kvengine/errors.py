@@ -7,6 +7,7 @@ adlfs, msgpack or the operating system reaches a caller untranslated::
     ├── InvalidArgument          bad input (empty or oversized key, wrong type); fix the call
     ├── Closed                   the DB or store was closed; open a new one
     ├── Fenced                   a newer writer or compactor took over; this process must stop
+    ├── Conflict                 a transaction lost a write-write race (retryable: run it again)
     ├── Corruption               an object failed its checksum or format check (names the object)
     └── StoreError               the object store failed a request
         ├── ObjectNotFound       the object does not exist (404); never retried
@@ -40,6 +41,17 @@ class Fenced(StrataError):
 
     Nothing written after the fence is visible to anyone. Reopen to become the writer again.
     """
+
+
+class Conflict(StrataError):
+    """A transaction's commit lost to another transaction that committed first.
+
+    Another commit (in this process or any other) changed a key this transaction wrote, or a
+    key range it watched, after this transaction's snapshot was taken. Nothing of this
+    transaction was applied; run it again from the start.
+    """
+
+    retryable = True
 
 
 class Corruption(StrataError):

@@ -34,8 +34,12 @@ def _seq_of(entry: Entry) -> int:
 class Memtable:
     """A sorted, versioned, thread-safe table of entries."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_wal_id: int = 1) -> None:
         self._lock = threading.Lock()
+        #: The WAL objects applied to this memtable are ``first_wal_id .. last_wal_id``
+        #: (the owner keeps these up to date; ``last_wal_id < first_wal_id`` while none is).
+        self.first_wal_id = first_wal_id
+        self.last_wal_id = first_wal_id - 1
         # Each key once, sorted: what scans walk. Comparing bytes is much cheaper than
         # comparing (key, seq) tuples, and a key with many versions is one item.
         self._keys = SortedList()

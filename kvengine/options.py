@@ -35,6 +35,19 @@ class Options:
     sst_target_bytes: int = 64 * 1024 * 1024
     #: Each object-store request is abandoned (and retried) after this long.
     request_timeout_s: float = 60.0
+    #: Shared mode: a read or transaction may start from a view of the WAL this old without
+    #: probing for newer commits (0: every one probes, one small GET when nothing changed).
+    max_staleness_ms: int = 0
+    #: Shared mode: the flush-and-compaction holder looks for other processes' commits this
+    #: often.
+    flusher_poll_ms: int = 1000
+    #: Shared mode: a process with unflushed memtables claims the flush-and-compaction role
+    #: when the manifest has not changed for this long (the holder is presumed gone).
+    flusher_takeover_ms: int = 15_000
+    #: The minimum age of a WAL object before garbage collection may delete it. A writer
+    #: re-reads the WAL tail before creating a WAL object if its view of the tail is older
+    #: than half of this.
+    wal_gc_min_age_s: float = 3600.0
 
     def __post_init__(self) -> None:
         positive = (
@@ -44,11 +57,16 @@ class Options:
             "max_unflushed_bytes",
             "block_bytes",
             "sst_target_bytes",
+            "flusher_poll_ms",
+            "flusher_takeover_ms",
+            "wal_gc_min_age_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InvalidArgument(f"Options.{name} must be positive, got {getattr(self, name)}")
         if self.compression not in ("zstd", "lz4", "none"):
             raise InvalidArgument(f"unknown compression {self.compression!r}")
+        if self.max_staleness_ms < 0:
+            raise InvalidArgument("Options.max_staleness_ms must be >= 0")
         if self.l0_compaction_trigger < 0 or self.block_cache_bytes < 0:
             raise InvalidArgument("l0_compaction_trigger and block_cache_bytes must be >= 0")

@@ -35,3 +35,11 @@ def sort_key(entry: Entry) -> tuple[bytes, int]:
 MAX_KEY_BYTES = 64 * 1024
 MAX_VALUE_BYTES = 64 * 1024 * 1024
 MAX_SEQ = (1 << 63) - 1
+
+
+def prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest key greater than every key starting with ``prefix`` (None: no bound)."""
+    stripped = bytes(prefix).rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])

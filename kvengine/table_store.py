@@ -51,14 +51,17 @@ class TableStore:
         """Create WAL object ``wal_id``; False if it exists (another writer took the id)."""
         return self.store.put_if_absent(wal_path(wal_id), data)
 
-    def read_wal(self, wal_id: int) -> WalObject | None:
-        """WAL object ``wal_id``, or None if there is none; ``Corruption`` if damaged."""
-        path = wal_path(wal_id)
+    def wal_bytes(self, wal_id: int) -> bytes | None:
+        """The stored bytes of WAL object ``wal_id``, or None if there is none."""
         try:
-            data = self.store.get(path)
+            return self.store.get(wal_path(wal_id))
         except ObjectNotFound:
             return None
-        return decode_wal(path, data)
+
+    def read_wal(self, wal_id: int) -> WalObject | None:
+        """WAL object ``wal_id``, or None if there is none; ``Corruption`` if damaged."""
+        data = self.wal_bytes(wal_id)
+        return None if data is None else decode_wal(wal_path(wal_id), data)
 
     def list_wal_ids(self, after: int) -> list[int]:
         """Ids of stored WAL objects greater than ``after``, ascending."""

@@ -10,6 +10,7 @@ def test_kvengine_exports() -> None:
         [
             "DB",
             "Closed",
+            "Conflict",
             "Corruption",
             "Fenced",
             "InvalidArgument",
@@ -25,6 +26,7 @@ def test_kvengine_exports() -> None:
             "StoreStats",
             "StoreUnavailable",
             "StrataError",
+            "Transaction",
             "WriteBatch",
             "open_store",
         ]

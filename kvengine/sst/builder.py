@@ -59,6 +59,11 @@ class SSTBuilder:
         """Bytes written so far plus the open block's raw size."""
         return self._written + self._flat_bytes
 
+    @property
+    def entry_count(self) -> int:
+        """Entries added so far."""
+        return self._count
+
     def add(self, entry: Entry) -> None:
         """Append ``entry``; ``InvalidArgument`` unless it sorts after the previous one."""
         if self._finished:

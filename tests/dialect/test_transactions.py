@@ -149,7 +149,7 @@ def test_fenced_writer_is_an_operational_error(tmp_path: object) -> None:
 
     path = f"{tmp_path}/db"
     conn = make(path)
-    kvengine.DB.open(path).close()  # another writer takes over
+    kvengine.DB.open(path, exclusive=True).close()  # an exclusive writer fences the others
     conn.execute("INSERT INTO acct VALUES (5, 5)")
     with pytest.raises(dialect.OperationalError, match="fenced"):
         conn.commit()

@@ -43,15 +43,17 @@ def test_info_and_manifest(tmp_path: Path) -> None:
     assert "writer epoch" in out and "SSTs" in out
     code, out, _ = run("manifest", url)
     doc = json.loads(out)
-    assert doc["manifest"]["writer_epoch"] == 1
+    assert (
+        doc["manifest"]["compactor_epoch"] == 1
+    )  # the flush role; shared opens claim no writer epoch
     assert len(doc["manifest"]["l0"]) == 1
     assert doc["manifest"]["l0"][0]["first_key"] == {"hex": b"k000".hex()}
 
 
 def test_fenced_process_says_so(tmp_path: Path) -> None:
     url = str(tmp_path / "db")
-    db = DB.open(url)
-    assert run("put", url, "k", "from-cli")[0] == 0  # the CLI's writer fences `db`
+    db = DB.open(url, exclusive=True)
+    assert run("put", url, "k", "from-cli")[0] == 0  # the CLI's commit fences `db`
     try:
         db.put(b"x", b"y")
     except Exception as exc:

@@ -1,4 +1,5 @@
-"""A second writer fences the first: the zombie's writes fail with Fenced and never show."""
+"""Exclusive mode: a second writer fences the first; the zombie's writes fail with Fenced and
+never show. (Each open passes its own store object, so each gets an engine of its own.)"""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from pathlib import Path
 import pytest
 
 from kvengine import DB, Fenced, Options
+from kvengine.store import MemoryStore
 
 
 def test_second_writer_fences_the_first() -> None:
-    url = f"memory://{uuid.uuid4().hex}"
-    w1 = DB.open(url, options=Options(l0_sst_size=1 << 20))
+    name = uuid.uuid4().hex
+    url = f"memory://{name}"
+    w1 = DB.open(MemoryStore.named(name), options=Options(l0_sst_size=1 << 20), exclusive=True)
     w1.put(b"a", b"from w1")
     w1.put(b"pending", b"never durable", durable=False)
-    w2 = DB.open(url)
+    w2 = DB.open(MemoryStore.named(name), exclusive=True)
     assert w2.stats()["writer_epoch"] == w1.stats()["writer_epoch"] + 1
     # A durable write, a WAL flush and a manifest update by the zombie all fail.
     with pytest.raises(Fenced, match="fenced"):
@@ -28,7 +31,7 @@ def test_second_writer_fences_the_first() -> None:
     with pytest.raises(Fenced):
         w1.flush_wal()
     with pytest.raises(Fenced):
-        w1._manifest.update(lambda m: m)
+        w1.flush()
     w2.put(b"d", b"from w2")
     w2.flush()
     w1.close()
@@ -42,12 +45,12 @@ def test_second_writer_fences_the_first() -> None:
 
 
 def test_zombie_flush_cannot_touch_the_manifest() -> None:
-    url = f"memory://{uuid.uuid4().hex}"
-    w1 = DB.open(url)
+    name = uuid.uuid4().hex
+    w1 = DB.open(MemoryStore.named(name), exclusive=True)
     for i in range(50):
         w1.put(b"k%02d" % i, b"w1", durable=False)
     w1.flush_wal()
-    w2 = DB.open(url)
+    w2 = DB.open(MemoryStore.named(name), exclusive=True)
     with pytest.raises(Fenced):
         w1.flush()  # its SST may be written, but the manifest refuses it
     assert w2.stats()["ssts"] == 0
@@ -60,7 +63,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from kvengine import DB, Fenced
-    db = DB.open(sys.argv[1])
+    db = DB.open(sys.argv[1], exclusive=True)
     db.put(b"child", b"1")
     print("open", flush=True)
     sys.stdin.readline()  # wait until the parent has opened its own writer
@@ -85,7 +88,7 @@ def test_fencing_across_processes(tmp_path: Path) -> None:
     )
     assert child.stdout is not None and child.stdin is not None
     assert child.stdout.readline().strip() == "open"
-    with DB.open(url) as db:
+    with DB.open(url, exclusive=True) as db:
         child.stdin.write("go\n")
         child.stdin.flush()
         out = child.stdout.readline()

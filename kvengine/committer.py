@@ -1,0 +1,321 @@
+"""Group commit on the shared WAL: every commit request queued while a WAL PUT is in flight
+rides on the next PUT, which is a create-only write at the next WAL id.
+
+One background thread takes the queued requests, checks each transaction against what has
+committed since its snapshot (and against the requests before it in the same group; one that
+conflicts fails alone with ``Conflict``), gives the rest consecutive sequence numbers after the
+view's last one, and creates WAL object ``tail + 1``. If another process took that id first,
+its object is read and applied, and the group is checked and encoded again for the next id.
+Only once the object is stored are its writes applied to the view (made visible) and their
+waiters released. A PUT whose outcome is unknown (an error after the retries ran out) is
+settled by reading the object back before anything else is tried at that id; its waiters wait.
+
+Durable requests wake the thread at once; non-durable ones are stored within
+``flush_interval_ms`` or once the queue passes ``wal_buffer_bytes``
+(docs/design/0003-shared-writers.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sortedcontainers import SortedSet
+
+from kvengine.batch import OP_OVERHEAD_BYTES
+from kvengine.conflicts import key_changed, range_changed
+from kvengine.errors import (
+    Closed,
+    Conflict,
+    StoreConfigError,
+    StorePermissionDenied,
+    StoreUnavailable,
+    StrataError,
+)
+from kvengine.record import Kind
+from kvengine.table_store import TableStore, wal_path
+from kvengine.version import Version
+from kvengine.view import View
+from kvengine.wal import WalBatch, WalBuilder, WalObject, decode_wal
+
+log = logging.getLogger(__name__)
+
+Op = tuple[Kind, bytes, bytes]
+#: While closing, a PUT whose outcome is unknown is read back for at most this long.
+UNKNOWN_OUTCOME_CLOSE_S = 60.0
+#: A watched key range: ``[start, end)``; ``end`` None means unbounded.
+KeyRange = tuple[bytes, bytes | None]
+
+
+@dataclass(eq=False)
+class CommitRequest:
+    """One atomic write waiting for its WAL object. ``read_seq`` None: a blind write, which
+    never conflicts; otherwise the commit fails if a key it writes, or a key in one of
+    ``ranges``, was written by a commit after ``read_seq``."""
+
+    ops: tuple[Op, ...]
+    read_seq: int | None = None
+    ranges: tuple[KeyRange, ...] = ()
+    durable: bool = True
+    number: int = 0
+    first_seq: int = 0
+    done: bool = False
+    error: StrataError | None = None
+    size_bytes: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size_bytes = sum(len(k) + len(v) + OP_OVERHEAD_BYTES for _, k, v in self.ops)
+
+
+class Committer:
+    """Owns the queue of commit requests and the thread that stores them. Thread-safe."""
+
+    def __init__(
+        self,
+        tables: TableStore,
+        view: View,
+        *,
+        writer_epoch: int,
+        writer_id: bytes,
+        flush_interval_s: float,
+        buffer_bytes: int,
+        gc_min_age_s: float,
+    ) -> None:
+        self._tables = tables
+        self._view = view
+        self._epoch = writer_epoch
+        self._writer_id = writer_id
+        self._interval_s = flush_interval_s
+        self._buffer_bytes = buffer_bytes
+        self._gc_min_age_s = gc_min_age_s
+        self._cond = threading.Condition()
+        self._queue: list[CommitRequest] = []
+        self._queued_bytes = 0
+        self._oldest_at = 0.0
+        self._urgent = False  # a durable request or a flush is waiting
+        self._submitted = 0  # requests numbered so far
+        self._completed = 0  # every request numbered <= this is done
+        self._last_nondurable = 0  # the number of the latest non-durable request
+        self._closing = False
+        self._closing_since: float | None = None
+        self._closed = False
+        self.puts = 0
+        self.conflicts = 0
+        self._thread = threading.Thread(target=self._run, name="strata-commit", daemon=True)
+        self._thread.start()
+
+    # -- called by writers -------------------------------------------------------------------
+
+    def submit(self, request: CommitRequest) -> CommitRequest:
+        """Queue ``request``; it is stored (or fails) in submission order."""
+        with self._cond:
+            self._view.check_fenced()
+            if self._closing:
+                raise Closed("the database is closed")
+            self._submitted += 1
+            request.number = self._submitted
+            if not self._queue:
+                self._oldest_at = time.monotonic()
+            self._queue.append(request)
+            if not request.durable:
+                self._last_nondurable = request.number
+            self._queued_bytes += request.size_bytes
+            if request.durable or self._queued_bytes >= self._buffer_bytes:
+                self._urgent = True
+                self._cond.notify_all()
+            return request
+
+    def wait(self, request: CommitRequest) -> None:
+        """Block until ``request`` is stored; raises its error (``Conflict``, ``Fenced``, a
+        store error, ``Closed``) if it was not."""
+        with self._cond:
+            while not request.done:
+                self._cond.wait()
+        if request.error is not None:
+            raise request.error
+
+    def wait_nondurable(self) -> None:
+        """Wait until every non-durable request submitted so far is done (read-your-writes)."""
+        if self._completed >= self._last_nondurable:
+            return
+        self._flush_through(self._last_nondurable)
+
+    def flush(self) -> None:
+        """Wait until every request submitted so far is done (stored or failed)."""
+        self._flush_through(self._submitted)
+
+    def _flush_through(self, target: int) -> None:
+        with self._cond:
+            if self._completed >= target:
+                return
+            self._urgent = True
+            self._cond.notify_all()
+            while self._completed < target and not self._closed:
+                self._cond.wait()
+        self._view.check_fenced()
+
+    def close(self) -> None:
+        """Store what is queued, then stop the thread."""
+        with self._cond:
+            self._closing = True
+            self._closing_since = time.monotonic()
+            self._cond.notify_all()
+        self._thread.join()
+
+    # -- the background thread ---------------------------------------------------------------
+
+    def _take(self) -> list[CommitRequest] | None:
+        """Wait for requests to store; None when closing with nothing left."""
+        with self._cond:
+            while True:
+                if self._queue and (
+                    self._urgent
+                    or self._closing
+                    or time.monotonic() - self._oldest_at >= self._interval_s
+                ):
+                    group, self._queue = self._queue, []
+                    self._queued_bytes = 0
+                    self._urgent = False
+                    return group
+                if self._closing:
+                    return None
+                if self._queue:
+                    self._cond.wait(self._interval_s - (time.monotonic() - self._oldest_at))
+                else:
+                    self._cond.wait()
+
+    def _run(self) -> None:
+        try:
+            while (group := self._take()) is not None:
+                try:
+                    self._commit(group)
+                except StrataError as exc:
+                    self._finish(group, exc)
+                except BaseException as exc:  # a bug: fail the waiters rather than hang them
+                    log.exception("commit thread failed")
+                    self._finish(group, StoreUnavailable(f"commit failed: {exc!r}"))
+                    raise
+        finally:
+            with self._cond:
+                self._closed = True
+                leftover, self._queue = self._queue, []
+            self._finish(leftover, Closed("the database closed before the write was stored"))
+
+    def _finish(self, requests: Sequence[CommitRequest], error: StrataError | None) -> None:
+        with self._cond:
+            for r in requests:
+                if not r.done:
+                    r.done, r.error = True, error
+                    if error is not None and not r.durable:
+                        log.error("a non-durable write was not stored: %s", error)
+            self._completed = max([self._completed, *(r.number for r in requests)])
+            self._cond.notify_all()
+
+    def _commit(self, group: list[CommitRequest]) -> None:
+        pending = group
+        while pending:
+            self._view.check_fenced()
+            if self._view.clock() - self._view.tail_seen_at > self._gc_min_age_s / 2:
+                # Never create an id whose absence we saw longer ago than half the GC minimum
+                # age: it might have been created and deleted since (design note, "GC").
+                self._view.catch_up()
+            version, last_seq = self._view.current()
+            wal_id = self._view.tail_id + 1
+            pending = self._validate(pending, version)
+            if not pending:
+                return
+            data, obj = self._encode(wal_id, pending, last_seq)
+            started = self._view.clock()
+            if self._create(wal_id, data):
+                self.puts += 1
+                self._view.apply(wal_id, obj, seen_next_at=started)
+                self._finish(pending, None)
+                return
+            self.puts += 1
+            # Another process took the id: apply its object, then check and try again.
+            other = self._tables.read_wal(wal_id)
+            if other is None:  # deleted already: only possible if the view is very stale
+                self._view.catch_up(probe=False)
+            else:
+                self._view.apply(wal_id, other)
+
+    def _validate(self, pending: list[CommitRequest], version: Version) -> list[CommitRequest]:
+        """The requests that do not conflict; the others fail with ``Conflict``."""
+        written: SortedSet = SortedSet()
+        accepted: list[CommitRequest] = []
+        for r in pending:
+            reason = None if r.read_seq is None else self._conflict(r, version, written)
+            if reason is not None:
+                self.conflicts += 1
+                self._finish((r,), Conflict(f"write conflict: {reason}; retry the transaction"))
+                continue
+            accepted.append(r)
+            written.update(key for _, key, _ in r.ops)
+        return accepted
+
+    def _conflict(self, r: CommitRequest, version: Version, written: SortedSet) -> str | None:
+        assert r.read_seq is not None
+        tables = self._tables
+        for _, key, _ in r.ops:
+            if key in written or key_changed(version, tables, key, r.read_seq):
+                return f"key {key[:40]!r} was changed by a commit after this transaction began"
+        for start, end in r.ranges:
+            if any(True for _ in written.irange(start, end, inclusive=(True, False))) or (
+                range_changed(version, tables, start, end, r.read_seq)
+            ):
+                return f"a commit after this transaction began wrote in the range from {start!r}"
+        return None
+
+    def _encode(
+        self, wal_id: int, requests: list[CommitRequest], last_seq: int
+    ) -> tuple[bytes, WalObject]:
+        builder = WalBuilder(wal_id, self._epoch, self._writer_id)
+        batches = []
+        seq = last_seq + 1
+        for r in requests:
+            r.first_seq = seq
+            batch = WalBatch(seq, r.ops)
+            builder.add(batch)
+            batches.append(batch)
+            seq += len(r.ops)
+        return builder.finish(), WalObject(wal_id, self._epoch, self._writer_id, tuple(batches))
+
+    def _create(self, wal_id: int, data: bytes) -> bool:
+        """Create WAL object ``wal_id``: True if ours was stored, False if the id was taken.
+        An unknown outcome is settled by reading the object back, for as long as it takes."""
+        delay = 0.05
+        while True:
+            try:
+                return self._tables.write_wal(wal_id, data)
+            except (StorePermissionDenied, StoreConfigError):
+                raise  # refused: nothing was written
+            except StrataError as exc:
+                log.warning("WAL object %d: outcome unknown, reading it back: %s", wal_id, exc)
+            while True:
+                if self._closing_unresolved():
+                    raise StoreUnavailable(
+                        f"the outcome of WAL object {wal_id} is unknown (the store failed and "
+                        "the database is closing); the write may or may not be stored"
+                    )
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                try:
+                    stored = self._tables.wal_bytes(wal_id)
+                except StrataError as exc:
+                    log.warning("WAL object %d: still unknown: %s", wal_id, exc)
+                    continue
+                if stored is None:
+                    break  # it was never created: try the create again
+                if stored == data:
+                    return True
+                decode_wal(wal_path(wal_id), stored)  # someone else's; Corruption if damaged
+                return False
+
+    def _closing_unresolved(self) -> bool:
+        """Closing, and an unknown outcome has been retried for a minute since."""
+        with self._cond:
+            since = self._closing_since
+        return since is not None and time.monotonic() - since > UNKNOWN_OUTCOME_CLOSE_S

@@ -1,0 +1,51 @@
+"""Conflict checks for optimistic transactions: has a key, or any key in a range, been written
+after a given sequence number?
+
+Only sources that can hold such a write are read: the memtables (the WAL tail), and SSTs whose
+``max_seq`` is above the sequence number, which exist only when a flush ran during the
+transaction. A version dropped by a compaction is always shadowed by a newer one that is kept,
+so an overwrite is never missed (docs/design/0003-shared-writers.md, "Validation").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from kvengine.manifest.model import SSTMeta
+from kvengine.record import MAX_SEQ, Entry
+from kvengine.table_store import TableStore
+from kvengine.version import Version
+
+
+def _newer_ssts(version: Version, above: int) -> Iterator[SSTMeta]:
+    for meta in version.manifest.all_ssts():
+        if meta.max_seq > above:
+            yield meta
+
+
+def key_changed(version: Version, tables: TableStore, key: bytes, above: int) -> bool:
+    """True if ``key`` has a version (a put or a delete) with a sequence number > ``above``."""
+    for mt in version.memtables():
+        entry = mt.get(key)
+        if entry is not None:
+            return entry.seq > above
+    for meta in _newer_ssts(version, above):
+        if meta.first_key <= key <= meta.last_key:
+            reader = tables.reader(meta)
+            if reader.may_contain(key):
+                entry = reader.get(key, MAX_SEQ)
+                if entry is not None and entry.seq > above:
+                    return True
+    return False
+
+
+def range_changed(
+    version: Version, tables: TableStore, start: bytes, end: bytes | None, above: int
+) -> bool:
+    """True if some key in ``[start, end)`` (None: unbounded) has a version with a sequence
+    number > ``above``."""
+    sources: list[Iterable[Entry]] = [mt.scan(start, end) for mt in version.memtables()]
+    for meta in _newer_ssts(version, above):
+        if meta.last_key >= start and (end is None or meta.first_key < end):
+            sources.append(tables.reader(meta).scan(start, end))
+    return any(entry.seq > above for source in sources for entry in source)

@@ -1,0 +1,201 @@
+"""The flush-and-compaction role: writing frozen memtables as L0 SSTs, advancing the manifest's
+WAL replay point, and compacting. One process holds it at a time, through the manifest's
+compactor epoch (docs/design/0003-shared-writers.md, "The flusher role").
+
+Every writing process runs a :class:`Flusher` thread. The holder tails the WAL every
+``flusher_poll_ms`` (other processes' commits fill its memtable too), flushes what is frozen and
+compacts. Any other process only adopts newer manifests, which drops the memtables they cover;
+if it has frozen memtables and the manifest has not changed for ``flusher_takeover_ms`` (or no
+process ever held the role), it claims the role, which fences the previous holder's manifest
+updates. A holder that loses the role carries on as a plain writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kvengine.compactor import Compactor
+from kvengine.errors import Fenced, StrataError
+from kvengine.manifest.model import Manifest, SSTMeta
+from kvengine.manifest.store import FenceableManifest, ManifestStore
+from kvengine.memtable import Memtable
+from kvengine.options import Options
+from kvengine.table_store import TableStore
+from kvengine.view import View
+
+log = logging.getLogger(__name__)
+
+
+class Flusher:
+    """The background thread of one writing process for the flush-and-compaction role."""
+
+    def __init__(
+        self,
+        tables: TableStore,
+        view: View,
+        mstore: ManifestStore,
+        options: Options,
+        *,
+        writer_id: bytes,
+        exclusive: bool,
+        role: FenceableManifest | None,
+        keep_seq: Callable[[], int],
+    ) -> None:
+        self._tables = tables
+        self._view = view
+        self._mstore = mstore
+        self._options = options
+        self._writer_id = writer_id
+        self._exclusive = exclusive
+        self.role = role  # the compactor role, while this process holds it
+        self._keep_seq = keep_seq
+        self._compactor = Compactor(tables, options)
+        self._next_sst_id = 1
+        self._closed = False
+        self._want_role = False
+        self._stalled_since: float | None = None  # frozen memtables and no manifest change
+        self.flushed_ssts = 0
+        self._thread = threading.Thread(target=self._run, name="strata-flush", daemon=True)
+        self._thread.start()
+
+    def request_role(self) -> None:
+        """Claim the role at the next turn (an explicit ``DB.flush``), and wake the thread."""
+        with self._view.cond:
+            self._want_role = True
+            self._view.cond.notify_all()
+
+    def close(self) -> None:
+        with self._view.cond:
+            self._closed = True
+            self._view.cond.notify_all()
+        self._thread.join()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        poll_s = self._options.flusher_poll_ms / 1000
+        while True:
+            with self._view.cond:
+                if not self._view.version.frozen and not self._closed and not self._want_role:
+                    self._view.cond.wait(poll_s)
+                if self._closed or self._view.fenced is not None:
+                    return
+            try:
+                self._turn()
+            except Fenced as exc:
+                self._lost_role(exc)
+            except StrataError as exc:
+                log.warning("flush or compaction failed, will retry: %s", exc)
+                with self._view.cond:
+                    if not self._closed:
+                        self._view.cond.wait(1.0)
+
+    def _turn(self) -> None:
+        if self.role is None:
+            self._follow()
+            if self.role is None:
+                return
+        if not self._exclusive:
+            self._view.sync(self._view.clock())  # others' commits are ours to flush too
+        while (memtable := self._oldest_frozen()) is not None:
+            self._flush(memtable)
+        self._maybe_compact()
+
+    def _oldest_frozen(self) -> Memtable | None:
+        with self._view.cond:
+            frozen = self._view.version.frozen
+            return frozen[-1] if frozen else None
+
+    def _follow(self) -> None:
+        """Not the holder: adopt newer manifests; claim the role if it looks abandoned."""
+        view = self._view
+        with view.cond:
+            if not view.version.frozen and not self._want_role:
+                self._stalled_since = None
+                return
+        found = self._mstore.read_latest(view.manifest_id)
+        if found is not None:
+            view.adopt(*found)
+            self._stalled_since = None
+        with view.cond:
+            frozen = bool(view.version.frozen)
+            manifest = view.version.manifest
+            want = self._want_role
+        if not frozen and not want:
+            return
+        now = time.monotonic()
+        if self._stalled_since is None:
+            self._stalled_since = now
+        takeover_s = self._options.flusher_takeover_ms / 1000
+        if want or manifest.compactor_epoch == 0 or now - self._stalled_since >= takeover_s:
+            self.role = FenceableManifest.claim(self._mstore, "compactor", self._writer_id)
+            with view.cond:
+                self._want_role = False
+            view.adopt(self.role.manifest_id, self.role.manifest)
+            log.info("took the flush role (compactor epoch %d)", self.role.epoch)
+
+    def _lost_role(self, exc: Fenced) -> None:
+        if self._exclusive:
+            with self._view.cond:
+                self._view.fenced = self._view.fenced or exc
+                self._view.cond.notify_all()
+            log.error("%s", exc)
+            return
+        log.info("gave up the flush role: %s", exc)
+        self.role = None
+        self._stalled_since = None
+
+    # -- flushing and compacting ---------------------------------------------------------------
+
+    def _write_new_sst(self, data: bytes, info: Any) -> SSTMeta:
+        assert self.role is not None
+        while True:
+            sst_id = max(self._next_sst_id, self.role.manifest.next_sst_id)
+            self._next_sst_id = sst_id + 1
+            meta = self._tables.write_sst(sst_id, data, info)
+            if meta is not None:
+                return meta
+
+    def _flush(self, memtable: Memtable) -> None:
+        role = self.role
+        assert role is not None
+        current = role.refresh()
+        if memtable.last_wal_id > current.wal_replay_after:
+            if memtable.first_wal_id > current.wal_replay_after + 1:
+                raise AssertionError(
+                    f"memtable of WAL {memtable.first_wal_id}..{memtable.last_wal_id} leaves a "
+                    f"gap after the replay point {current.wal_replay_after}"
+                )
+            builder = self._tables.new_builder()
+            for entry in memtable.entries():
+                if entry.seq > current.last_seq:  # older ones are in SSTs already
+                    builder.add(entry)
+            if builder.entry_count:
+                data, info = builder.finish()
+                meta = self._write_new_sst(data, info)
+                last_wal = memtable.last_wal_id
+
+                def change(m: Manifest) -> Manifest:
+                    return m.with_l0_flush(
+                        meta, max(m.wal_replay_after, last_wal), max(m.last_seq, meta.max_seq)
+                    )
+
+                role.update(change)
+                self.flushed_ssts += 1
+                log.info("flushed WAL ..%d to SST %d", last_wal, meta.sst_id)
+        self._view.adopt(role.manifest_id, role.manifest)
+        self._view.drop_frozen(memtable)  # its entries are all in SSTs now
+
+    def _maybe_compact(self) -> None:
+        role = self.role
+        assert role is not None
+        plan = self._compactor.plan(role.manifest)
+        if plan is None:
+            return
+        new_run = self._compactor.run(plan, self._keep_seq(), self._write_new_sst)
+        role.update(lambda m: plan.apply(m, new_run))
+        self._view.adopt(role.manifest_id, role.manifest)

@@ -1,0 +1,224 @@
+"""What one process knows of the database: a :class:`Version` (memtables and manifest), the
+last sequence number and the WAL id it has applied through (the *tail*).
+
+The view only moves forward, and only by stored objects: a WAL object is applied after it is
+stored (by this process or read back from the store), in id order, so a read never sees a
+write that could still fail. Every process sharing the database applies the same objects in
+the same order and so agrees on every sequence number (docs/design/0003-shared-writers.md).
+
+The memtables are the WAL tail past the manifest's replay point: a full memtable is frozen,
+and a frozen memtable is dropped once a manifest whose replay point covers it is adopted.
+Thread-safe; catching up with the store is single-flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from kvengine.errors import Fenced
+from kvengine.manifest.model import Manifest
+from kvengine.memtable import Memtable
+from kvengine.options import Options
+from kvengine.recovery import apply_wal
+from kvengine.table_store import TableStore
+from kvengine.version import Version
+from kvengine.wal import WalObject
+
+log = logging.getLogger(__name__)
+
+#: A catch-up that finds more WAL objects than this re-reads the manifest first, in case the
+#: flusher has covered most of them with SSTs (then replaying from its replay point is cheaper).
+LAG_OBJECTS = 64
+
+
+class View:
+    """The process's view of the shared WAL and manifest."""
+
+    def __init__(
+        self,
+        tables: TableStore,
+        options: Options,
+        manifest_id: int,
+        manifest: Manifest,
+        *,
+        writer_id: bytes,
+        exclusive: bool,
+        read_manifest: Callable[[], tuple[int, Manifest]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._tables = tables
+        self._options = options
+        self._writer_id = writer_id
+        self._exclusive = exclusive
+        self._read_manifest = read_manifest
+        self.clock = clock
+        self.cond = threading.Condition()  # guards the fields below
+        start = manifest.wal_replay_after
+        self.version = Version(Memtable(start + 1), (), manifest)
+        self.manifest_id = manifest_id
+        self.last_seq = manifest.last_seq
+        self.tail_id = start
+        #: when this process last saw that WAL object ``tail_id + 1`` did not exist
+        self.tail_seen_at = -float("inf")
+        #: foreign objects above this id that fence us (set once open has caught up)
+        self.fence_after: int | None = None
+        self.fenced: Fenced | None = None
+        self._sync_lock = threading.Lock()
+
+    # -- reading the state -----------------------------------------------------------------
+
+    def current(self) -> tuple[Version, int]:
+        """The version and last sequence number, taken together."""
+        with self.cond:
+            return self.version, self.last_seq
+
+    def check_fenced(self) -> None:
+        if self.fenced is not None:
+            raise self.fenced
+
+    # -- applying stored WAL objects ---------------------------------------------------------
+
+    def apply(self, wal_id: int, obj: WalObject, *, seen_next_at: float | None = None) -> None:
+        """Apply the stored WAL object ``wal_id`` if it is the next one (an object applied
+        already is skipped). ``seen_next_at``: when ``wal_id + 1`` was known to be absent."""
+        with self.cond:
+            if wal_id <= self.tail_id:
+                return
+            if wal_id != self.tail_id + 1:
+                raise AssertionError(f"WAL object {wal_id} applied after {self.tail_id}")
+            memtable = self.version.memtable
+            self.last_seq = max(self.last_seq, apply_wal(obj, memtable, self.last_seq))
+            self.tail_id = memtable.last_wal_id = wal_id
+            if seen_next_at is not None:
+                self.tail_seen_at = max(self.tail_seen_at, seen_next_at)
+            self._check_fence(wal_id, obj)
+            if memtable.size_bytes >= self._options.l0_sst_size:
+                self._freeze_locked()
+            self.cond.notify_all()
+
+    def _check_fence(self, wal_id: int, obj: WalObject) -> None:
+        if self.fence_after is None or wal_id <= self.fence_after:
+            return
+        if obj.writer_id == self._writer_id or self.fenced is not None:
+            return
+        if self._exclusive:
+            why = "another writer wrote WAL object %d after this exclusive writer opened"
+        elif not obj.batches:
+            why = "an exclusive writer opened the database (fence WAL object %d)"
+        else:
+            return
+        self.fenced = Fenced(f"fenced: {why % wal_id}; this process can no longer write")
+        log.error("%s", self.fenced)
+
+    def freeze(self) -> None:
+        """Start a new memtable so the current one can be flushed."""
+        with self.cond:
+            self._freeze_locked()
+
+    def _freeze_locked(self) -> None:
+        v = self.version
+        if v.memtable.is_empty:
+            return
+        fresh = Memtable(self.tail_id + 1)
+        self.version = Version(fresh, (v.memtable, *v.frozen), v.manifest)
+        self.cond.notify_all()
+
+    # -- catching up with the store ----------------------------------------------------------
+
+    def sync(self, since: float) -> None:
+        """Make sure the view includes every WAL object that existed at time ``since`` (a
+        ``clock()`` reading): nothing to do if a probe started after it; otherwise probe the
+        next WAL id, and read what is new. Concurrent callers share one probe."""
+        if self.tail_seen_at >= since:
+            return
+        with self._sync_lock:
+            if self.tail_seen_at >= since:
+                return
+            self._catch_up_locked(probe=True)
+
+    def catch_up(self, *, probe: bool = True) -> None:
+        """Read and apply every WAL object past the tail. ``probe``: try one GET of the next id
+        before listing (cheapest when nothing is new)."""
+        with self._sync_lock:
+            self._catch_up_locked(probe=probe)
+
+    def _catch_up_locked(self, *, probe: bool) -> None:
+        started = self.clock()
+        if probe:
+            nxt = self.tail_id + 1
+            obj = self._tables.read_wal(nxt)
+            if obj is None:
+                with self.cond:
+                    if self.tail_id < nxt:
+                        self.tail_seen_at = max(self.tail_seen_at, started)
+                return
+            self.apply(nxt, obj)
+        started = self.clock()
+        ids = self._tables.list_wal_ids(self.tail_id)
+        if len(ids) > LAG_OBJECTS and self._rebuild_if_behind(*self._read_manifest()):
+            return self._catch_up_locked(probe=False)
+        for wal_id in ids:
+            if wal_id <= self.tail_id:
+                continue
+            obj = self._tables.read_wal(wal_id) if wal_id == self.tail_id + 1 else None
+            if obj is None:  # a gap: objects below the flusher's replay point were deleted
+                if self._rebuild_if_behind(*self._read_manifest()):
+                    return self._catch_up_locked(probe=False)
+                raise AssertionError(f"WAL object {self.tail_id + 1} is missing")
+            self.apply(wal_id, obj)
+        with self.cond:
+            self.tail_seen_at = max(self.tail_seen_at, started)
+
+    def _rebuild_if_behind(self, manifest_id: int, manifest: Manifest) -> bool:
+        """Start over from ``manifest`` if its replay point is past the tail: an empty
+        memtable after the replay point. True if it did. Snapshots keep their old version."""
+        with self.cond:
+            if manifest.wal_replay_after <= self.tail_id:
+                return False
+            start = manifest.wal_replay_after
+            log.info("view rebuilt from the manifest: WAL tail %d -> %d", self.tail_id, start)
+            self.version = Version(Memtable(start + 1), (), manifest)
+            self.manifest_id = manifest_id
+            self.tail_id = start
+            self.last_seq = max(self.last_seq, manifest.last_seq)
+            self.cond.notify_all()
+            return True
+
+    # -- manifests ---------------------------------------------------------------------------
+
+    def adopt(self, manifest_id: int, manifest: Manifest) -> None:
+        """Use ``manifest`` for reads: memtables whose WAL objects it covers are dropped. A
+        manifest past the tail is adopted after catching up (or rebuilding from it)."""
+        if manifest.wal_replay_after > self.tail_id:
+            self.catch_up(probe=False)
+            if manifest.wal_replay_after > self.tail_id:
+                with self._sync_lock:
+                    self._rebuild_if_behind(manifest_id, manifest)
+        with self.cond:
+            v = self.version
+            if manifest_id <= self.manifest_id:
+                return
+            self.manifest_id = manifest_id
+            covered = manifest.wal_replay_after
+            frozen = tuple(m for m in v.frozen if m.last_wal_id > covered)
+            memtable = v.memtable
+            if memtable.last_wal_id <= covered and not memtable.is_empty:
+                memtable = Memtable(self.tail_id + 1)
+            self.version = Version(memtable, frozen, manifest)
+            self.cond.notify_all()
+
+    def drop_frozen(self, memtable: Memtable) -> None:
+        """Stop reading ``memtable``: every entry in it is in the manifest's SSTs."""
+        with self.cond:
+            v = self.version
+            frozen = tuple(m for m in v.frozen if m is not memtable)
+            if len(frozen) != len(v.frozen):
+                self.version = Version(v.memtable, frozen, v.manifest)
+                self.cond.notify_all()
+
+    def frozen_bytes(self) -> int:
+        with self.cond:
+            return sum(m.size_bytes for m in self.version.frozen)
