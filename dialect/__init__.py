@@ -10,6 +10,7 @@
 
 from dialect.dbapi import Connection, Cursor, connect
 from dialect.errors import (
+    ConflictError,
     DatabaseError,
     DataError,
     Error,
@@ -47,6 +48,7 @@ __all__ = [
     "ROWID",
     "STRING",
     "Binary",
+    "ConflictError",
     "Connection",
     "Cursor",
     "DataError",

@@ -1,5 +1,8 @@
-"""One open database per target per process, shared by every connection to it: the engine,
-the catalog cache, the id counters and the commit log used to detect write conflicts."""
+"""One open database per target per process, shared by every connection to it: the engine, the
+catalog cache and the id blocks this process has reserved.
+
+Conflicts between transactions, in this process or any other, are detected by the engine at
+commit (first committer wins); nothing here keeps a commit log."""
 
 from __future__ import annotations
 
@@ -9,54 +12,61 @@ import threading
 from typing import Any
 
 import kvengine
-from dialect.catalog import CATALOG_KEY, Catalog, decode_catalog, encode_catalog
-from dialect.errors import OperationalError, translate_engine_errors
-from dialect.layout import counter_key
-from dialect.transaction import Transaction
+from dialect.catalog import CATALOG_KEY, Catalog, encode_catalog
+from dialect.errors import ConflictError, translate_engine_errors
+from dialect.layout import counter_key, schema_key
+from dialect.transaction import CatalogCache, Transaction
 
 _COUNTER = struct.Struct(">q")
-#: ids reserved per counter write: an id counter costs one write per this many inserts
+#: ids reserved per counter commit: each process takes blocks of this many ids
 ID_BLOCK = 1000
+#: a reservation that keeps losing to other processes' reservations gives up after this many
+_RESERVE_ATTEMPTS = 50
 
 
 class Database:
     """The shared state of one database in this process. Thread-safe."""
 
-    _open: dict[tuple[str, bool], Database] = {}
+    _open: dict[int, Database] = {}  # id(engine) -> its Database
     _open_lock = threading.Lock()
 
-    def __init__(self, key: tuple[str, bool], db: kvengine.DB, durable: bool) -> None:
-        self.key = key
+    def __init__(self, db: kvengine.DB, read_only: bool, durable: bool) -> None:
         self.db = db
-        self.read_only = key[1]
+        self.read_only = read_only
         self.durable = durable
         self.refs = 0
-        self.lock = threading.RLock()  # commits, schema changes, counters
-        self._catalog = self._load_catalog()
-        self._commits = 0
-        self._last_write: dict[bytes, int] = {}  # key -> commit number that last wrote it
-        self._active: dict[int, int] = {}  # id(txn) -> its start commit
-        self._ids: dict[int, tuple[int, int]] = {}  # table id -> (next id, reserved up to)
+        self._catalogs = CatalogCache()
+        self._ids_lock = threading.Lock()
+        self._ids: dict[int, tuple[int, int]] = {}  # table id -> (next id, end of the block)
 
     @classmethod
     def acquire(
         cls,
-        target: str | os.PathLike[str],
+        target: str | os.PathLike[str] | kvengine.ObjectStore,
         read_only: bool,
         durable: bool,
         options: dict[str, Any],
     ) -> Database:
-        """The process's database for ``target``, opening it on first use."""
-        name = os.fspath(target)
-        if "://" not in name:
-            name = os.path.abspath(name)
-        key = (name, read_only)
-        with cls._open_lock:
-            found = cls._open.get(key)
+        """The process's database for ``target`` (one per engine, whatever the spelling),
+        opening it on first use. ``options``: ``exclusive``, ``max_staleness_ms`` and storage
+        options."""
+        engine_options: dict[str, Any] = {}
+        if "max_staleness_ms" in options:
+            engine_options["max_staleness_ms"] = int(options.pop("max_staleness_ms"))
+        exclusive = bool(options.pop("exclusive", False))
+        with cls._open_lock, translate_engine_errors():
+            db = kvengine.DB.open(
+                target if isinstance(target, kvengine.ObjectStore) else os.fspath(target),
+                read_only=read_only,
+                exclusive=exclusive,
+                options=kvengine.Options(**engine_options),
+                **options,
+            )
+            found = cls._open.get(id(db))
             if found is None:
-                with translate_engine_errors():
-                    db = kvengine.DB.open(name, read_only=read_only, **options)
-                found = cls._open[key] = Database(key, db, durable)
+                found = cls._open[id(db)] = Database(db, read_only, durable)
+            else:
+                db.close()  # the engine counts one open per Database, not per connection
             found.refs += 1
             return found
 
@@ -66,112 +76,89 @@ class Database:
             self.refs -= 1
             if self.refs > 0:
                 return
-            Database._open.pop(self.key, None)
+            Database._open.pop(id(self.db), None)
         with translate_engine_errors():
             self.db.close()
-
-    # -- catalog ------------------------------------------------------------------------------
-
-    def _load_catalog(self) -> Catalog:
-        with translate_engine_errors():
-            data = self.db.get(CATALOG_KEY)
-        return decode_catalog(data) if data else Catalog()
-
-    @property
-    def catalog(self) -> Catalog:
-        return self._catalog
-
-    def set_catalog(self, catalog: Catalog) -> None:
-        """Store a new catalog version durably (schema changes are not transactional)."""
-        with self.lock, translate_engine_errors():
-            self.db.put(CATALOG_KEY, encode_catalog(catalog))
-            self._catalog = catalog
-
-    def refresh(self) -> None:
-        """Readers: catch up with the writer's durable data and schema."""
-        with self.lock, translate_engine_errors():
-            self.db.refresh()
-            self._catalog = self._load_catalog()
 
     # -- transactions -------------------------------------------------------------------------
 
     def begin(self) -> Transaction:
-        with self.lock, translate_engine_errors():
-            txn = Transaction(self.db.snapshot(), self._commits)
-            self._active[id(txn)] = self._commits
-            return txn
+        """A transaction that sees every commit that returned before now."""
+        with translate_engine_errors():
+            txn = self.db.transaction()
+            return Transaction(txn, self._catalogs.read(txn))
 
-    def end(self, txn: Transaction) -> None:
-        with self.lock:
-            self._active.pop(id(txn), None)
-            txn.close()
-            self._prune()
+    def commit(self, txn: Transaction, *, durable: bool | None = None) -> None:
+        """Apply ``txn``'s writes atomically (durably unless the database is non-durable);
+        ``ConflictError`` if a transaction that committed first changed the same rows, a
+        UNIQUE value it used, or the schema of a table it used."""
+        with translate_engine_errors():
+            txn.engine.commit(durable=self.durable if durable is None else durable)
 
-    def commit(self, txn: Transaction) -> None:
-        """Apply ``txn``'s writes atomically and durably; ``OperationalError`` on a conflict
-        with a transaction that committed first."""
-        if not txn.writes:
-            return
-        with self.lock:
-            for key in txn.writes:
-                if self._last_write.get(key, -1) > txn.start_commit:
-                    raise OperationalError(
-                        "write conflict: another transaction committed a change to the same "
-                        "row first; roll back and retry"
-                    )
-            with translate_engine_errors():
-                self.db.write(txn.batch(), durable=self.durable)
-            self._commits += 1
-            for key in txn.writes:
-                self._last_write[key] = self._commits
+    def read_catalog(self) -> Catalog:
+        """The schema as of now."""
+        with translate_engine_errors():
+            txn = self.db.transaction()
+            try:
+                return self._catalogs.read(txn)
+            finally:
+                txn.rollback()
 
-    def _prune(self) -> None:
-        oldest = min(self._active.values(), default=self._commits)
-        if len(self._last_write) > 10_000:
-            self._last_write = {k: c for k, c in self._last_write.items() if c > oldest}
+    def refresh(self) -> None:
+        """Catch up with every commit stored so far."""
+        with translate_engine_errors():
+            self.db.refresh()
+
+    @staticmethod
+    def set_catalog(txn: Transaction, catalog: Catalog, *changed_tables: int) -> None:
+        """Write a new catalog version in ``txn``, marking ``changed_tables`` as redefined so
+        that open transactions using them conflict."""
+        txn.watch(CATALOG_KEY)
+        txn.put(CATALOG_KEY, encode_catalog(catalog))
+        for table_id in changed_tables:
+            txn.put(schema_key(table_id), _COUNTER.pack(catalog.version))
+        txn.catalog = catalog
 
     # -- id counters ----------------------------------------------------------------------------
 
     def next_id(self, table_id: int) -> int:
-        """A new id for an INTEGER PRIMARY KEY or hidden row id; survives reopening."""
-        with self.lock:
-            nxt, limit = self._ids.get(table_id) or self._read_counter(table_id)
-            if nxt >= limit:
-                limit = nxt + ID_BLOCK
-                self._write_counter(table_id, limit)
-            self._ids[table_id] = (nxt + 1, limit)
+        """A new id for an INTEGER PRIMARY KEY or hidden row id: unique across processes, not
+        consecutive (each process takes blocks of ``ID_BLOCK``; unused ids are skipped)."""
+        with self._ids_lock:
+            nxt, end = self._ids.get(table_id, (0, 0))
+            if nxt >= end:
+                nxt, end = self._reserve(table_id, 0)
+            self._ids[table_id] = (nxt + 1, end)
             return nxt
 
     def saw_id(self, table_id: int, value: int) -> None:
-        """An id was given explicitly: later generated ids must be greater."""
-        with self.lock:
-            nxt, limit = self._ids.get(table_id) or self._read_counter(table_id)
-            if value >= nxt:
-                nxt = value + 1
-                if nxt > limit:
-                    limit = nxt + ID_BLOCK
-                    self._write_counter(table_id, limit)
-            self._ids[table_id] = (nxt, limit)
+        """An id was given explicitly: ids generated later by this process are greater, and
+        the shared counter moves past it."""
+        with self._ids_lock:
+            nxt, end = self._ids.get(table_id, (0, 0))
+            if value < nxt:
+                return
+            if value + 1 < end:
+                self._ids[table_id] = (value + 1, end)
+            else:
+                self._ids[table_id] = self._reserve(table_id, value + 1)
 
-    def _read_counter(self, table_id: int) -> tuple[int, int]:
-        with translate_engine_errors():
-            data = self.db.get(counter_key(table_id))
-        limit = _COUNTER.unpack(data)[0] if data else 1
-        return limit, limit
+    def _reserve(self, table_id: int, at_least: int) -> tuple[int, int]:
+        """Take the next block of ids from the table's counter (a small commit of its own,
+        retried when another process reserves at the same time)."""
+        key = counter_key(table_id)
+        for _ in range(_RESERVE_ATTEMPTS):
+            try:
+                with translate_engine_errors(), self.db.transaction() as txn:
+                    data = txn.get(key)
+                    start = max(_COUNTER.unpack(data)[0] if data else 1, at_least, 1)
+                    txn.put(key, _COUNTER.pack(start + ID_BLOCK))
+                return start, start + ID_BLOCK
+            except ConflictError:
+                continue
+        raise ConflictError(f"could not reserve ids for table {table_id}: too much contention")
 
-    def _write_counter(self, table_id: int, limit: int) -> None:
-        with translate_engine_errors():
-            self.db.put(counter_key(table_id), _COUNTER.pack(limit), durable=self.durable)
-
-    def drop_counter(self, table_id: int) -> None:
-        with self.lock, translate_engine_errors():
+    def forget_ids(self, table_id: int) -> None:
+        """The table was dropped: its reserved block is gone with it."""
+        with self._ids_lock:
             self._ids.pop(table_id, None)
-            self.db.delete(counter_key(table_id))
-
-    def write_direct(self, batch: kvengine.WriteBatch) -> None:
-        """Apply a batch outside any transaction (schema changes: backfills, drops)."""
-        with self.lock, translate_engine_errors():
-            self.db.write(batch, durable=self.durable)
-            self._commits += 1
-            for _kind, key, _value in batch.ops:
-                self._last_write[key] = self._commits

@@ -7,18 +7,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+import kvengine
 from dialect.catalog import Catalog
 from dialect.database import Database
 from dialect.errors import (
+    ConflictError,
     Error,
     InterfaceError,
     ProgrammingError,
     translate_engine_errors,
 )
-from dialect.execute import Outcome, StatementSession, bind, prepare
+from dialect.execute import Outcome, Prepared, StatementSession, bind, prepare
 from dialect.transaction import Transaction
 
 Params = Sequence[Any] | Mapping[str, Any] | None  # Any: values to bind
+#: a schema change that keeps losing conflicts is tried this many times
+DDL_ATTEMPTS = 5
 
 
 class Connection:
@@ -34,6 +38,7 @@ class Connection:
     def __init__(self, database: Database, autocommit: bool = False) -> None:
         self._database = database
         self._txn: Transaction | None = None
+        self._pending: Transaction | None = None  # the last non-durable commit
         self._session = StatementSession(database, self)
         self.autocommit = autocommit
         self._closed = False
@@ -41,32 +46,66 @@ class Connection:
     # -- transactions ---------------------------------------------------------------------
 
     def transaction(self) -> Transaction:
-        """The open transaction, begun if there is none."""
+        """The open transaction, begun if there is none: it sees every commit that returned
+        before it began, in this process or any other."""
         self._check()
         if self._txn is None:
-            if self._database.read_only:
-                self._database.refresh()
+            self._settle_pending()
             self._txn = self._database.begin()
         return self._txn
 
     def commit(self) -> None:
-        """Apply the transaction's writes atomically and durably. ``OperationalError`` if
-        another transaction committed a write to the same row first (nothing is applied)."""
+        """Apply the transaction's writes atomically and durably. ``ConflictError`` (an
+        ``OperationalError``) if another transaction committed a conflicting change first:
+        nothing is applied; run the transaction again. With ``durable=False`` this returns
+        before the WAL PUT, and a conflict found then is raised by this connection's next
+        commit or transaction."""
         self._check()
+        self._settle_pending()
         txn, self._txn = self._txn, None
         if txn is None:
             return
         try:
             self._database.commit(txn)
-        finally:
-            self._database.end(txn)
+        except BaseException:
+            txn.engine.rollback()
+            raise
+        if not self._database.durable:
+            self._pending = txn
 
     def rollback(self) -> None:
         """Discard the transaction's writes."""
         self._check()
         txn, self._txn = self._txn, None
         if txn is not None:
-            self._database.end(txn)
+            txn.engine.rollback()
+
+    def _settle_pending(self) -> None:
+        """Raise the outcome of this connection's last non-durable commit, if it failed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            with translate_engine_errors():
+                pending.engine.wait()
+
+    def _run_ddl(self, prepared: Prepared, values: list[Any]) -> Outcome:
+        """A schema change in a transaction of its own, committed durably; run again from
+        the start when a concurrent transaction wins a conflict with it."""
+        self.commit()
+        for attempt in range(DDL_ATTEMPTS):
+            self._txn = self._database.begin()
+            try:
+                outcome = self._session.run(prepared, values)
+                txn, self._txn = self._txn, None
+                self._database.commit(txn, durable=True)
+                return outcome
+            except ConflictError:
+                self.rollback()
+                if attempt == DDL_ATTEMPTS - 1:
+                    raise
+            except BaseException:
+                self.rollback()
+                raise
+        raise AssertionError("unreachable")
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -91,10 +130,9 @@ class Connection:
             elif control == "ROLLBACK":
                 self.rollback()
             return Outcome()
+        if prepared.is_ddl:
+            return self._run_ddl(prepared, values)
         with translate_engine_errors():
-            if prepared.is_ddl:
-                self.commit()
-                return self._session.run(prepared, values)
             txn = self.transaction()
             savepoint = txn.savepoint()
             try:
@@ -110,16 +148,20 @@ class Connection:
             return outcome
 
     def refresh(self) -> None:
-        """Read-only connections: see what the writer has made durable since."""
+        """End the open transaction and catch up with every commit stored so far (each new
+        transaction does this anyway, within ``max_staleness_ms``)."""
         self._check()
         self.rollback()
         self._database.refresh()
 
     @property
     def catalog(self) -> Catalog:
-        """The database's current schema (for reflection, e.g. by the SQLAlchemy dialect)."""
+        """The schema this connection sees: its open transaction's, or the latest (for
+        reflection, e.g. by the SQLAlchemy dialect)."""
         self._check()
-        return self._database.catalog
+        if self._txn is not None:
+            return self._txn.catalog
+        return self._database.read_catalog()
 
     def stats(self) -> dict[str, Any]:
         """The engine's counters (object-store requests by kind, estimated cost, SSTs…)."""
@@ -270,17 +312,25 @@ class Cursor:
 
 
 def connect(
-    target: str | os.PathLike[str],
+    target: str | os.PathLike[str] | kvengine.ObjectStore,
     *,
     read_only: bool = False,
     autocommit: bool = False,
     durable: bool = True,
+    exclusive: bool = False,
+    max_staleness_ms: int = 0,
     **storage_options: Any,  # Any: passed to the fsspec backend unchanged
 ) -> Connection:
     """Connect to the Strata database at ``target`` (a local path, ``gs://…``, ``s3://…``,
-    ``memory://…``, any fsspec URL), creating it if empty. One engine is shared by every
-    connection to the same target in this process. ``read_only=True`` opens a reader that
-    never writes and sees what is durable (refreshed at each transaction). ``durable=False``
-    makes commits return before their WAL PUT (they are stored within 100 ms)."""
-    database = Database.acquire(target, read_only, durable, storage_options)
+    ``memory://…``, any fsspec URL, or a store from ``kvengine.open_store``), creating it if
+    empty.
+
+    Any number of processes may connect and write at once; each transaction sees every commit
+    that returned before it began (``max_staleness_ms`` > 0 lets it start from a view up to
+    that old, saving the one small request that checks). One engine is shared by every
+    connection to the same database in this process. ``read_only=True`` never writes.
+    ``exclusive=True`` is the single-writer mode: it fences every other writer.
+    ``durable=False`` makes commits return before their WAL PUT (stored within 100 ms)."""
+    options = dict(storage_options, exclusive=exclusive, max_staleness_ms=max_staleness_ms)
+    database = Database.acquire(target, read_only, durable, options)
     return Connection(database, autocommit=autocommit)

@@ -78,6 +78,9 @@ class _Writer:
             if col.name in table.pk and table.autoincrement:
                 if v is None:
                     v = self.session.next_id(table)
+                    # another process may have stored this id explicitly: take the next one
+                    while self.txn.get(self.codec.key_of([v])) is not None:
+                        v = self.session.next_id(table)
                 else:
                     v = coerce(v, col)
                     if v is not None:
@@ -104,6 +107,8 @@ class _Writer:
             if None in values:
                 continue
             start = index_prefix(index.id) + encode_key(values)
+            # A concurrent transaction claiming the same value conflicts at commit.
+            self.txn.watch(start, prefix_end(start))
             for entry, _ in self.txn.scan(start, prefix_end(start)):
                 if self.codec.pk_from_index_entry(index, entry) != key:
                     raise IntegrityError(

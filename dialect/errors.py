@@ -6,7 +6,9 @@
         ├── InterfaceError           misuse of the driver (closed cursor or connection)
         └── DatabaseError
             ├── DataError            a value of the wrong type or out of range
-            ├── OperationalError     the store failed, a write conflict, a fenced writer
+            ├── OperationalError     the store failed, a fenced writer
+            │   └── ConflictError    another transaction committed a conflicting change
+            │                        first; roll back and run the transaction again
             ├── IntegrityError       NOT NULL, primary key or UNIQUE violated
             ├── InternalError        a bug or corrupt data (Corruption)
             ├── ProgrammingError     bad SQL, unknown table or column, wrong parameter count
@@ -47,6 +49,16 @@ class OperationalError(DatabaseError):
     """The database could not do its work: store failures, write conflicts, fencing."""
 
 
+class ConflictError(OperationalError):
+    """Another transaction, in this process or any other, committed first a change to a row
+    this one wrote, to a UNIQUE value it inserted or updated, or to the definition of a table
+    it used. Nothing of this transaction was applied: roll back and run it again.
+
+    Through SQLAlchemy it arrives as ``sqlalchemy.exc.OperationalError`` whose ``orig`` is a
+    ``ConflictError``.
+    """
+
+
 class IntegrityError(DatabaseError):
     """A constraint was violated: NOT NULL, primary key or UNIQUE."""
 
@@ -70,6 +82,8 @@ def translate_engine_errors() -> Iterator[None]:
         yield
     except kvengine.Fenced as exc:
         raise OperationalError(f"fenced: another writer opened this database: {exc}") from exc
+    except kvengine.Conflict as exc:
+        raise ConflictError(str(exc)) from exc
     except kvengine.Corruption as exc:
         raise InternalError(str(exc)) from exc
     except kvengine.Closed as exc:

@@ -191,7 +191,7 @@ class StatementSession:
 
     @property
     def catalog(self) -> Catalog:
-        return self.database.catalog
+        return self.txn.catalog
 
     @property
     def txn(self) -> Transaction:
@@ -199,7 +199,9 @@ class StatementSession:
         return txn
 
     def codec(self, table: Table) -> RowCodec:
-        key = (table.id, self.database.catalog.version)
+        txn = self.txn
+        txn.use_table(table.id)
+        key = (table.id, txn.catalog.version)
         codec = self._codecs.get(key)
         if codec is None or codec.table is not table:
             codec = self._codecs[key] = RowCodec(table)

@@ -1,6 +1,7 @@
 """Where SQL data lives in the key space (docs/sql-format.md#layout).
 
 * ``\\x00catalog`` — the catalog; ``\\x00seq`` + table id — the table's id counter;
+  ``\\x00schema`` + table id — the table's schema version (changed by every DDL on it);
 * ``t`` + table id (4 bytes, big-endian) + encoded primary key — a row;
 * ``i`` + index id (4 bytes) + encoded index columns + encoded primary key — an index entry.
 """
@@ -11,6 +12,7 @@ import struct
 
 _ID = struct.Struct(">I")
 COUNTER_PREFIX = b"\x00seq"
+SCHEMA_PREFIX = b"\x00schema"
 
 
 def table_prefix(table_id: int) -> bytes:
@@ -23,3 +25,9 @@ def index_prefix(index_id: int) -> bytes:
 
 def counter_key(table_id: int) -> bytes:
     return COUNTER_PREFIX + _ID.pack(table_id)
+
+
+def schema_key(table_id: int) -> bytes:
+    """Written by every change to the definition of table ``table_id``; watched by every
+    transaction that uses the table."""
+    return SCHEMA_PREFIX + _ID.pack(table_id)

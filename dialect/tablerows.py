@@ -74,6 +74,10 @@ class RowCodec:
         except ValueError as exc:
             raise DataError(f"primary key of {self.table.name} cannot be stored: {exc}") from exc
 
+    def key_of(self, pk: list[Any]) -> bytes:  # Any: SQL values
+        """The row key of the primary-key values ``pk``."""
+        return self.prefix + encode_key(pk)
+
     def value(self, row: Row) -> bytes:
         keep = self.keep_null
         return encode_row(

@@ -1,105 +1,77 @@
-"""A connection's transaction: reads from a snapshot plus its own writes; commits them as one
-atomic, durable write batch, or fails with a conflict if another transaction committed a
-write to one of the same keys since this one began (first committer wins)."""
+"""A connection's transaction: an engine transaction (snapshot reads, own writes, conflict-checked
+commit) plus the schema it reads.
+
+The catalog is read from the transaction's own snapshot, so a statement always plans against
+the schema its rows were written under. Every table a statement uses is *watched*: if another
+transaction changes that table's definition (CREATE/DROP INDEX, ALTER, DROP TABLE) and commits
+first, this one's commit fails with a conflict instead of writing rows or index entries that
+no longer fit (docs/sql.md#transactions).
+"""
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator
-from typing import cast
-
-from sortedcontainers import SortedDict
 
 import kvengine
-
-#: a pending write: the new value, or None for a delete
-Pending = bytes | None
-_ABSENT = object()
+from dialect.catalog import CATALOG_KEY, Catalog, decode_catalog
+from dialect.layout import schema_key
 
 
 class Transaction:
-    """Buffered writes over a snapshot. Statements take a savepoint and roll back to it when
-    they fail, so a failed statement leaves the transaction's earlier writes intact."""
+    """Reads and writes of one connection between two commits. Not thread-safe."""
 
-    def __init__(self, snapshot: kvengine.Snapshot, start_commit: int) -> None:
-        self.snapshot = snapshot
-        self.start_commit = start_commit
-        self.writes: SortedDict = SortedDict()  # bytes -> Pending
-        self._undo: list[tuple[bytes, object]] = []
-
-    # -- reads --------------------------------------------------------------------------------
+    def __init__(self, txn: kvengine.Transaction, catalog: Catalog) -> None:
+        self.engine = txn
+        self.catalog = catalog
+        self._watched: set[int] = set()
 
     def get(self, key: bytes) -> bytes | None:
-        pending = self.writes.get(key, _ABSENT)
-        if pending is not _ABSENT:
-            return cast(Pending, pending)
-        return self.snapshot.get(key)
+        return self.engine.get(key)
 
     def scan(
         self, start: bytes | None, end: bytes | None, *, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
-        """Live pairs in ``[start, end)``, this transaction's writes applied."""
-        base = self.snapshot.scan(start, end, reverse=reverse)
-        if not self.writes:
-            yield from base
-            return
-        mine = [
-            (k, self.writes[k])
-            for k in self.writes.irange(start, end, inclusive=(True, False), reverse=reverse)
-        ]
-        if not mine:
-            yield from base
-            return
-        # merge: for equal keys our write wins (tag 0 sorts before the snapshot's tag 1)
-        tagged_mine = ((k, 0, v) for k, v in mine)
-        tagged_base = ((k, 1, v) for k, v in base)
-        if reverse:
-            merged = heapq.merge(
-                tagged_mine, tagged_base, key=lambda t: (t[0], -t[1]), reverse=True
-            )
-        else:
-            merged = heapq.merge(tagged_mine, tagged_base, key=lambda t: (t[0], t[1]))
-        last: bytes | None = None
-        for key, _tag, value in merged:
-            if key == last:
-                continue
-            last = key
-            if value is not None:
-                yield key, value
-
-    # -- writes -------------------------------------------------------------------------------
+        return self.engine.scan(start, end, reverse=reverse)
 
     def put(self, key: bytes, value: bytes) -> None:
-        self._undo.append((key, self.writes.get(key, _ABSENT)))
-        self.writes[key] = value
+        self.engine.put(key, value)
 
     def delete(self, key: bytes) -> None:
-        self._undo.append((key, self.writes.get(key, _ABSENT)))
-        self.writes[key] = None
+        self.engine.delete(key)
+
+    def watch(self, start: bytes, end: bytes | None = None) -> None:
+        """Conflict at commit if another commit writes in ``[start, end)`` first."""
+        self.engine.watch(start, end)
+
+    def use_table(self, table_id: int) -> None:
+        """This transaction relies on the definition of table ``table_id``."""
+        if table_id not in self._watched:
+            self._watched.add(table_id)
+            self.engine.watch(schema_key(table_id))
 
     def savepoint(self) -> int:
-        return len(self._undo)
+        return self.engine.savepoint()
 
     def rollback_to(self, savepoint: int) -> None:
-        while len(self._undo) > savepoint:
-            key, previous = self._undo.pop()
-            if previous is _ABSENT:
-                self.writes.pop(key, None)
-            else:
-                self.writes[key] = previous
+        self.engine.rollback_to(savepoint)
 
     def release(self) -> None:
         """Forget savepoints (the statement succeeded)."""
-        self._undo.clear()
+        self.engine.release_savepoints()
 
-    def batch(self) -> kvengine.WriteBatch:
-        batch = kvengine.WriteBatch()
-        for key, value in self.writes.items():
-            if value is None:
-                batch.delete(key)
-            else:
-                batch.put(key, value)
-        return batch
 
-    def close(self) -> None:
-        self.snapshot.close()
+class CatalogCache:
+    """Decoded catalogs by their stored bytes: a transaction whose snapshot holds the same
+    catalog as the last one decodes nothing. Thread-safe (one immutable pair is swapped)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[bytes | None, Catalog] = (None, Catalog())
+
+    def read(self, txn: kvengine.Transaction) -> Catalog:
+        data = txn.get(CATALOG_KEY)
+        last_data, last = self._last
+        if data == last_data:
+            return last
+        catalog = decode_catalog(data) if data else Catalog()
+        self._last = (data, catalog)
+        return catalog

@@ -53,6 +53,7 @@ def test_dialect_exports() -> None:
             "ROWID",
             "STRING",
             "Binary",
+            "ConflictError",
             "Connection",
             "Cursor",
             "DataError",

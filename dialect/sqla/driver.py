@@ -7,9 +7,10 @@ URL forms (docs/sqlalchemy.md)::
     strata+gs://bucket/prefix         strata+s3://bucket/prefix     strata+az://container/prefix
     strata+memory://name              strata+<any fsspec protocol>://…
 
-Query parameters: ``mode=ro`` (read-only), ``durable=false``, ``autocommit=true``; every other
-parameter is a storage option for the fsspec backend (``endpoint_url``, ``token``,
-``project``, ``key``, ``secret``, …).
+Query parameters: ``mode=ro`` (read-only), ``writer=exclusive`` (the single fenced writer;
+``writer=shared`` is the default), ``max_staleness_ms=N``, ``durable=false``,
+``autocommit=true``; every other parameter is a storage option for the fsspec backend
+(``endpoint_url``, ``token``, ``project``, ``key``, ``secret``, …).
 """
 
 from __future__ import annotations
@@ -63,6 +64,14 @@ class StrataDialect_strata(StrataDialect):
                 if text not in ("ro", "rw"):
                     raise ValueError("URL parameter mode must be ro or rw")
                 kwargs["read_only"] = text == "ro"
+            elif name == "writer":
+                if text not in ("shared", "exclusive"):
+                    raise ValueError("URL parameter writer must be shared or exclusive")
+                kwargs["exclusive"] = text == "exclusive"
+            elif name == "max_staleness_ms":
+                if not text.isdigit():
+                    raise ValueError("URL parameter max_staleness_ms must be a whole number")
+                kwargs["max_staleness_ms"] = int(text)
             elif name in ("durable", "autocommit"):
                 kwargs[name] = _flag(name, text)
             else:
