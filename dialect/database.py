@@ -30,10 +30,9 @@ class Database:
     _open: dict[int, Database] = {}  # id(engine) -> its Database
     _open_lock = threading.Lock()
 
-    def __init__(self, db: kvengine.DB, read_only: bool, durable: bool) -> None:
+    def __init__(self, db: kvengine.DB, read_only: bool) -> None:
         self.db = db
         self.read_only = read_only
-        self.durable = durable
         self.refs = 0
         self._catalogs = CatalogCache()
         self._ids_lock = threading.Lock()
@@ -44,7 +43,6 @@ class Database:
         cls,
         target: str | os.PathLike[str] | kvengine.ObjectStore,
         read_only: bool,
-        durable: bool,
         options: dict[str, Any],
     ) -> Database:
         """The process's database for ``target`` (one per engine, whatever the spelling),
@@ -64,7 +62,7 @@ class Database:
             )
             found = cls._open.get(id(db))
             if found is None:
-                found = cls._open[id(db)] = Database(db, read_only, durable)
+                found = cls._open[id(db)] = Database(db, read_only)
             else:
                 db.close()  # the engine counts one open per Database, not per connection
             found.refs += 1
@@ -88,12 +86,12 @@ class Database:
             txn = self.db.transaction()
             return Transaction(txn, self._catalogs.read(txn))
 
-    def commit(self, txn: Transaction, *, durable: bool | None = None) -> None:
-        """Apply ``txn``'s writes atomically (durably unless the database is non-durable);
+    def commit(self, txn: Transaction, *, durable: bool) -> None:
+        """Apply ``txn``'s writes atomically (``durable``: return once they are stored);
         ``ConflictError`` if a transaction that committed first changed the same rows, a
         UNIQUE value it used, or the schema of a table it used."""
         with translate_engine_errors():
-            txn.engine.commit(durable=self.durable if durable is None else durable)
+            txn.engine.commit(durable=durable)
 
     def read_catalog(self) -> Catalog:
         """The schema as of now."""

@@ -35,8 +35,9 @@ class Connection:
     effect at once. Not safe to share between threads (``threadsafety = 1``).
     """
 
-    def __init__(self, database: Database, autocommit: bool = False) -> None:
+    def __init__(self, database: Database, autocommit: bool = False, durable: bool = True) -> None:
         self._database = database
+        self._durable = durable
         self._txn: Transaction | None = None
         self._pending: Transaction | None = None  # the last non-durable commit
         self._session = StatementSession(database, self)
@@ -66,11 +67,11 @@ class Connection:
         if txn is None:
             return
         try:
-            self._database.commit(txn)
+            self._database.commit(txn, durable=self._durable)
         except BaseException:
             txn.engine.rollback()
             raise
-        if not self._database.durable:
+        if not self._durable:
             self._pending = txn
 
     def rollback(self) -> None:
@@ -332,5 +333,5 @@ def connect(
     ``exclusive=True`` is the single-writer mode: it fences every other writer.
     ``durable=False`` makes commits return before their WAL PUT (stored within 100 ms)."""
     options = dict(storage_options, exclusive=exclusive, max_staleness_ms=max_staleness_ms)
-    database = Database.acquire(target, read_only, durable, options)
-    return Connection(database, autocommit=autocommit)
+    database = Database.acquire(target, read_only, options)
+    return Connection(database, autocommit=autocommit, durable=durable)

@@ -220,6 +220,7 @@ def insert(session: DMLSession, node: exp.Insert) -> tuple[int, int | None]:
         if len(session.plans) > 256:
             session.plans.clear()
         plan = session.plans[key] = _plan_insert(session, node)
+    session.txn.use_table(plan.table.id)  # a cached plan still depends on this schema
     rows: Iterable[Sequence[SQLValue]]
     if plan.values is not None:
         rows = ([f(()) for f in row] for row in plan.values)

@@ -30,6 +30,7 @@ from kvengine.conflicts import key_changed, range_changed
 from kvengine.errors import (
     Closed,
     Conflict,
+    InvalidArgument,
     StoreConfigError,
     StorePermissionDenied,
     StoreUnavailable,
@@ -39,13 +40,25 @@ from kvengine.record import Kind
 from kvengine.table_store import TableStore, wal_path
 from kvengine.version import Version
 from kvengine.view import View
-from kvengine.wal import WalBatch, WalBuilder, WalObject, decode_wal
+from kvengine.wal import (
+    MAX_OPS_PER_OBJECT,
+    WalBatch,
+    WalBuilder,
+    WalObject,
+    decode_wal,
+    first_seq_of,
+)
 
 log = logging.getLogger(__name__)
 
 Op = tuple[Kind, bytes, bytes]
 #: While closing, a PUT whose outcome is unknown is read back for at most this long.
 UNKNOWN_OUTCOME_CLOSE_S = 60.0
+#: A commit whose view of the WAL tail is older than this reads the tail before its PUT
+#: (a process idle for a while may be far behind; racing for old ids one by one is slow).
+STALE_TAIL_S = 1.0
+#: After this many lost races in a row, read the tail (LIST) rather than step id by id.
+LOSSES_BEFORE_LISTING = 8
 #: A watched key range: ``[start, end)``; ``end`` None means unbounded.
 KeyRange = tuple[bytes, bytes | None]
 
@@ -83,8 +96,10 @@ class Committer:
         flush_interval_s: float,
         buffer_bytes: int,
         gc_min_age_s: float,
+        exclusive: bool,
     ) -> None:
         self._tables = tables
+        self._exclusive = exclusive
         self._view = view
         self._epoch = writer_epoch
         self._writer_id = writer_id
@@ -111,6 +126,10 @@ class Committer:
 
     def submit(self, request: CommitRequest) -> CommitRequest:
         """Queue ``request``; it is stored (or fails) in submission order."""
+        if len(request.ops) > MAX_OPS_PER_OBJECT:
+            raise InvalidArgument(
+                f"a write of {len(request.ops)} ops is over the limit of {MAX_OPS_PER_OBJECT}"
+            )
         with self._cond:
             self._view.check_fenced()
             if self._closing:
@@ -126,6 +145,8 @@ class Committer:
             if request.durable or self._queued_bytes >= self._buffer_bytes:
                 self._urgent = True
                 self._cond.notify_all()
+            elif len(self._queue) == 1:
+                self._cond.notify_all()  # start the flush_interval_ms clock
             return request
 
     def wait(self, request: CommitRequest) -> None:
@@ -176,9 +197,13 @@ class Committer:
                     or self._closing
                     or time.monotonic() - self._oldest_at >= self._interval_s
                 ):
-                    group, self._queue = self._queue, []
-                    self._queued_bytes = 0
-                    self._urgent = False
+                    group, ops = [], 0
+                    while self._queue and ops + len(self._queue[0].ops) <= MAX_OPS_PER_OBJECT:
+                        r = self._queue.pop(0)
+                        group.append(r)
+                        ops += len(r.ops)
+                        self._queued_bytes -= r.size_bytes
+                    self._urgent = bool(self._queue)
                     return group
                 if self._closing:
                     return None
@@ -215,32 +240,70 @@ class Committer:
             self._cond.notify_all()
 
     def _commit(self, group: list[CommitRequest]) -> None:
-        pending = group
-        while pending:
-            self._view.check_fenced()
-            if self._view.clock() - self._view.tail_seen_at > self._gc_min_age_s / 2:
-                # Never create an id whose absence we saw longer ago than half the GC minimum
-                # age: it might have been created and deleted since (design note, "GC").
-                self._view.catch_up()
-            version, last_seq = self._view.current()
-            wal_id = self._view.tail_id + 1
-            pending = self._validate(pending, version)
-            if not pending:
-                return
-            data, obj = self._encode(wal_id, pending, last_seq)
-            started = self._view.clock()
-            if self._create(wal_id, data):
-                self.puts += 1
-                self._view.apply(wal_id, obj, seen_next_at=started)
-                self._finish(pending, None)
-                return
+        view = self._view
+        with view.cond:
+            version = view.version
+            wal_id = view.tail_id + 1
+        # Early answers for what this process already knows conflicts; the rest is decided
+        # where the object lands, the same way by every process (View.apply).
+        pending = self._validate(group, version)
+        if not pending:
+            return
+        losses = 0
+        while True:
+            view.check_fenced()
+            now = view.clock()
+            if now - view.tail_seen_at > min(self._gc_min_age_s / 2, STALE_TAIL_S) or (
+                losses and losses % LOSSES_BEFORE_LISTING == 0
+            ):
+                # A view this old may be far behind (or, past half the GC minimum age, about
+                # to re-create a deleted id: design note, "GC"): read the tail first.
+                view.catch_up()
+            wal_id = max(wal_id, view.tail_id + 1)
+            data, obj = self._encode(wal_id, pending)
+            started = view.clock()
+            created = self._create(wal_id, data)
             self.puts += 1
-            # Another process took the id: apply its object, then check and try again.
-            other = self._tables.read_wal(wal_id)
-            if other is None:  # deleted already: only possible if the view is very stale
-                self._view.catch_up(probe=False)
-            else:
-                self._view.apply(wal_id, other)
+            if created:
+                break
+            losses += 1
+            if self._exclusive:
+                view.catch_up()  # a foreign object after our fence: this fences us
+                continue
+            wal_id += 1  # another process took the id: race for the next one at once
+        self._catch_up_before(wal_id)
+        view.apply(wal_id, obj, seen_next_at=started)
+        aborted = set(view.take_outcome(wal_id))
+        self.conflicts += len(aborted)
+        for i, r in enumerate(pending):
+            error = None
+            if i in aborted:
+                error = Conflict(
+                    "write conflict: a transaction that committed after this one began changed "
+                    "a key it writes or watches; retry the transaction"
+                )
+            self._finish((r,), error)
+
+    def _catch_up_before(self, wal_id: int) -> None:
+        """Apply every WAL object before our stored object ``wal_id``. Ours is stored, and
+        whether it applies is known only after those, so a store failure here is retried for
+        as long as it takes (as an unknown PUT outcome is): failing now would report a
+        retryable error for a commit that may well have applied."""
+        delay = 0.05
+        while True:
+            try:
+                self._view.catch_up_to(wal_id - 1)
+                return
+            except StrataError as exc:
+                if not exc.retryable or self._closing_unresolved():
+                    raise StoreUnavailable(
+                        f"WAL object {wal_id} is stored, but whether it applies is unknown "
+                        f"(reading the objects before it failed: {exc}); the write may or may "
+                        "not have taken effect"
+                    ) from exc
+                log.warning("WAL object %d stored; reading the ones before it: %s", wal_id, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     def _validate(self, pending: list[CommitRequest], version: Version) -> list[CommitRequest]:
         """The requests that do not conflict; the others fail with ``Conflict``."""
@@ -269,15 +332,13 @@ class Committer:
                 return f"a commit after this transaction began wrote in the range from {start!r}"
         return None
 
-    def _encode(
-        self, wal_id: int, requests: list[CommitRequest], last_seq: int
-    ) -> tuple[bytes, WalObject]:
+    def _encode(self, wal_id: int, requests: list[CommitRequest]) -> tuple[bytes, WalObject]:
         builder = WalBuilder(wal_id, self._epoch, self._writer_id)
         batches = []
-        seq = last_seq + 1
+        seq = first_seq_of(wal_id)
         for r in requests:
             r.first_seq = seq
-            batch = WalBatch(seq, r.ops)
+            batch = WalBatch(seq, r.ops, r.read_seq, r.ranges)
             builder.add(batch)
             batches.append(batch)
             seq += len(r.ops)

@@ -91,6 +91,7 @@ class DB:
                 flush_interval_s=options.flush_interval_ms / 1000,
                 buffer_bytes=options.wal_buffer_bytes,
                 gc_min_age_s=options.wal_gc_min_age_s,
+                exclusive=exclusive,
             )
             self._flusher = Flusher(
                 tables,

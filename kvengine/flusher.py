@@ -12,6 +12,7 @@ updates. A holder that loses the role carries on as a plain writer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -80,8 +81,16 @@ class Flusher:
         poll_s = self._options.flusher_poll_ms / 1000
         while True:
             with self._view.cond:
-                if not self._view.version.frozen and not self._closed and not self._want_role:
-                    self._view.cond.wait(poll_s)
+                # Sleep the whole interval: the condition is notified for every WAL object
+                # applied, and a turn costs a probe (holder) or a manifest LIST (others).
+                deadline = time.monotonic() + poll_s
+                while not (self._closed or self._want_role or self._view.fenced is not None):
+                    if self.role is not None and self._view.version.frozen:
+                        break  # the holder flushes at once
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._view.cond.wait(remaining)
                 if self._closed or self._view.fenced is not None:
                     return
             try:
@@ -196,6 +205,10 @@ class Flusher:
         plan = self._compactor.plan(role.manifest)
         if plan is None:
             return
+        if not self._exclusive:
+            # Keep every key's newest version, tombstones too: other processes check their
+            # transactions' writes against it, and their snapshots are unknown here.
+            plan = dataclasses.replace(plan, bottom=False)
         new_run = self._compactor.run(plan, self._keep_seq(), self._write_new_sst)
         role.update(lambda m: plan.apply(m, new_run))
         self._view.adopt(role.manifest_id, role.manifest)

@@ -18,14 +18,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from kvengine.conflicts import key_changed, range_changed
 from kvengine.errors import Fenced
 from kvengine.manifest.model import Manifest
 from kvengine.memtable import Memtable
 from kvengine.options import Options
-from kvengine.recovery import apply_wal
 from kvengine.table_store import TableStore
 from kvengine.version import Version
-from kvengine.wal import WalObject
+from kvengine.wal import WalBatch, WalObject
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class View:
         #: foreign objects above this id that fence us (set once open has caught up)
         self.fence_after: int | None = None
         self.fenced: Fenced | None = None
+        self._outcomes: dict[int, list[int]] = {}
         self._sync_lock = threading.Lock()
 
     # -- reading the state -----------------------------------------------------------------
@@ -83,21 +84,51 @@ class View:
 
     def apply(self, wal_id: int, obj: WalObject, *, seen_next_at: float | None = None) -> None:
         """Apply the stored WAL object ``wal_id`` if it is the next one (an object applied
-        already is skipped). ``seen_next_at``: when ``wal_id + 1`` was known to be absent."""
+        already is skipped). ``seen_next_at``: when ``wal_id + 1`` was known to be absent.
+
+        A transaction's batch is applied only if nothing applied after its ``read_seq`` wrote
+        a key it writes or a key in a range it watched; every process decides the same, since
+        all apply the same objects in the same order. For this process's own objects the
+        indexes of the batches left out are kept for :meth:`take_outcome`."""
         with self.cond:
             if wal_id <= self.tail_id:
                 return
             if wal_id != self.tail_id + 1:
                 raise AssertionError(f"WAL object {wal_id} applied after {self.tail_id}")
             memtable = self.version.memtable
-            self.last_seq = max(self.last_seq, apply_wal(obj, memtable, self.last_seq))
+            aborted: list[int] = []
+            for i, batch in enumerate(obj.batches):
+                last = batch.first_seq + len(batch.ops) - 1
+                if last <= self.last_seq:
+                    continue  # in SSTs already (decided when it was first applied)
+                if batch.read_seq is not None and self._conflicts(batch):
+                    aborted.append(i)
+                    continue
+                memtable.add(batch.first_seq, batch.ops)
+                self.last_seq = last
             self.tail_id = memtable.last_wal_id = wal_id
+            if obj.writer_id == self._writer_id:
+                self._outcomes[wal_id] = aborted
             if seen_next_at is not None:
                 self.tail_seen_at = max(self.tail_seen_at, seen_next_at)
             self._check_fence(wal_id, obj)
             if memtable.size_bytes >= self._options.l0_sst_size:
                 self._freeze_locked()
             self.cond.notify_all()
+
+    def _conflicts(self, batch: WalBatch) -> bool:
+        assert batch.read_seq is not None
+        version, tables, above = self.version, self._tables, batch.read_seq
+        for _, key, _ in batch.ops:
+            if key_changed(version, tables, key, above):
+                return True
+        return any(range_changed(version, tables, s, e, above) for s, e in batch.ranges)
+
+    def take_outcome(self, wal_id: int) -> list[int]:
+        """Indexes of the batches of this process's WAL object ``wal_id`` that were left out
+        because they conflicted (applied objects only)."""
+        with self.cond:
+            return self._outcomes.pop(wal_id, [])
 
     def _check_fence(self, wal_id: int, obj: WalObject) -> None:
         if self.fence_after is None or wal_id <= self.fence_after:
@@ -144,6 +175,19 @@ class View:
         before listing (cheapest when nothing is new)."""
         with self._sync_lock:
             self._catch_up_locked(probe=probe)
+
+    def catch_up_to(self, wal_id: int) -> None:
+        """Apply every WAL object up to ``wal_id``, all known to exist (GET each one)."""
+        with self._sync_lock:
+            while self.tail_id < wal_id:
+                nxt = self.tail_id + 1
+                obj = self._tables.read_wal(nxt)
+                if obj is None:  # deleted: only if this view is far behind the flusher
+                    self._catch_up_locked(probe=False)
+                    if self.tail_id < nxt:
+                        raise AssertionError(f"WAL object {nxt} is missing")
+                    continue
+                self.apply(nxt, obj)
 
     def _catch_up_locked(self, *, probe: bool) -> None:
         started = self.clock()

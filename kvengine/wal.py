@@ -22,7 +22,7 @@ from kvengine.record import MAX_SEQ, Entry, Kind
 
 MAGIC = b"STRW"
 #: The version this module writes. It reads every version from 1 up to this one.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: magic, format version, flags (reserved, 0), wal id, writer epoch, writer id
 HEADER = struct.Struct("<4sHHQQ16s")
 #: payload length, crc32c of the payload
@@ -38,15 +38,36 @@ _COUNT = struct.Struct("<I")
 _KINDS = (Kind.DELETE, Kind.PUT)
 
 Op = tuple[Kind, bytes, bytes]
+#: Sequence numbers come from WAL positions: the ops of WAL object ``n`` are numbered from
+#: ``n << SEQ_BITS`` on, in order, so every process numbers a commit the same way without
+#: reading what came before it. One object holds at most ``2**SEQ_BITS`` ops.
+SEQ_BITS = 24
+MAX_OPS_PER_OBJECT = 1 << SEQ_BITS
+
+
+def first_seq_of(wal_id: int) -> int:
+    """The sequence number of the first op in WAL object ``wal_id``."""
+    return wal_id << SEQ_BITS
+
+
+#: A watched key range ``[start, end)``; ``end`` None: unbounded.
+KeyRange = tuple[bytes, bytes | None]
 
 
 @dataclass(frozen=True)
 class WalBatch:
     """One atomic write batch: op ``i`` is ``(kind, key, value)`` with sequence number
-    ``first_seq + i``; ``value`` is ``b""`` for a delete. A batch holds at least one op."""
+    ``first_seq + i``; ``value`` is ``b""`` for a delete. A batch holds at least one op.
+
+    A transaction's batch also carries ``read_seq``, the snapshot it read, and the key
+    ``ranges`` it watched; every reader applies it only if no batch applied after
+    ``read_seq`` wrote one of its keys or a key in those ranges (docs/formats/wal.md). A blind
+    write has ``read_seq`` None and always applies."""
 
     first_seq: int
     ops: tuple[Op, ...]
+    read_seq: int | None = None
+    ranges: tuple[KeyRange, ...] = ()
 
     def entries(self) -> Iterator[Entry]:
         """The batch's ops as entries, in order, with their sequence numbers."""
@@ -97,7 +118,14 @@ class WalBuilder:
         if self._count == MAX_BATCH_COUNT:
             raise ValueError(f"a WAL object holds at most {MAX_BATCH_COUNT} batches")
         # One packb call for the whole batch: tuples and Kind (an int) pack as they are.
-        payload: bytes = msgpack.packb((first_seq, ops))
+        body: tuple[object, ...] = (first_seq, ops)
+        if batch.read_seq is not None:
+            if not 0 <= batch.read_seq < first_seq:
+                raise ValueError(f"read_seq {batch.read_seq} is not below first_seq {first_seq}")
+            body = (first_seq, ops, batch.read_seq, batch.ranges)
+        elif batch.ranges:
+            raise ValueError("a blind write (read_seq None) watches no ranges")
+        payload: bytes = msgpack.packb(body)
         if len(payload) > MAX_BATCH_PAYLOAD_BYTES:
             raise ValueError(f"batch of {len(payload)} bytes exceeds the 4 GiB batch limit")
         self._parts.append(BATCH_HEADER.pack(len(payload), google_crc32c.value(payload)))
@@ -165,8 +193,11 @@ def decode_wal(name: str, data: bytes) -> WalObject:
         raise Corruption(
             name, f"trailer counts {count} batches but the object holds {len(payloads)}"
         )
-    decode = _decode_batch_v1 if version == 1 else _decode_batch
-    batches = tuple(decode(name, i, payload) for i, payload in enumerate(payloads))
+    if version == 1:
+        batches = tuple(_decode_batch_v1(name, i, p) for i, p in enumerate(payloads))
+    else:
+        sizes = (2,) if version == 2 else (2, 4)
+        batches = tuple(_decode_batch(name, i, p, sizes) for i, p in enumerate(payloads))
     return WalObject(wal_id, epoch, writer_id, batches)
 
 
@@ -191,13 +222,31 @@ def _split_batches(name: str, data: bytes, end: int) -> list[bytes]:
     return payloads
 
 
-def _decode_batch(name: str, index: int, payload: bytes) -> WalBatch:
-    """Version 2 payload: ``[first_seq, [[kind, key, value], ...]]``."""
+def _decode_batch(name: str, index: int, payload: bytes, sizes: tuple[int, ...]) -> WalBatch:
+    """Version 2 and 3 payload: ``[first_seq, [[kind, key, value], ...]]``, or in version 3
+    also ``[first_seq, ops, read_seq, [[start, end or nil], ...]]`` (a transaction)."""
     body = _unpack(name, index, payload)
-    if not (isinstance(body, tuple) and len(body) == 2 and isinstance(body[1], tuple)):
-        raise Corruption(name, f"batch {index} is not [first_seq, ops]")
-    first_seq, raw_ops = body
-    return _checked_batch(name, index, first_seq, raw_ops)
+    if not (isinstance(body, tuple) and len(body) in sizes and isinstance(body[1], tuple)):
+        raise Corruption(name, f"batch {index} is not [first_seq, ops(, read_seq, ranges)]")
+    batch = _checked_batch(name, index, body[0], body[1])
+    if len(body) == 2:
+        return batch
+    read_seq, raw_ranges = body[2], body[3]
+    if type(read_seq) is not int or not 0 <= read_seq < batch.first_seq:
+        raise Corruption(name, f"batch {index}: read_seq {read_seq!r} out of range")
+    if not isinstance(raw_ranges, tuple):
+        raise Corruption(name, f"batch {index}: ranges is not an array")
+    ranges: list[KeyRange] = []
+    for r in raw_ranges:
+        if not (
+            isinstance(r, tuple)
+            and len(r) == 2
+            and type(r[0]) is bytes
+            and (r[1] is None or type(r[1]) is bytes)
+        ):
+            raise Corruption(name, f"batch {index}, range {len(ranges)}: not [start, end]")
+        ranges.append((r[0], r[1]))
+    return WalBatch(batch.first_seq, batch.ops, read_seq, tuple(ranges))
 
 
 def _decode_batch_v1(name: str, index: int, payload: bytes) -> WalBatch:

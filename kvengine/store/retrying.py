@@ -93,8 +93,17 @@ class RetryingStore:
         self._retry(lambda: self.inner.put(path, data))
 
     def put_if_absent(self, path: str, data: bytes) -> bool:
-        if self._retry(lambda: self.inner.put_if_absent(path, data)):
+        attempts = 0
+
+        def attempt() -> bool:
+            nonlocal attempts
+            attempts += 1
+            return self.inner.put_if_absent(path, data)
+
+        if self._retry(attempt):
             return True
+        if attempts == 1:
+            return False  # nothing of ours was sent before: someone else's object
         # "Exists" may be our own earlier attempt that landed: compare the stored bytes.
         try:
             stored = self._retry(lambda: self.inner.get(path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -188,3 +189,16 @@ def test_a_store_passed_in_stays_open() -> None:
     assert store.list("wal/")  # still usable
     with DB.open(store) as db:
         assert db.get(b"a") == b"1"
+
+
+def test_a_lone_non_durable_write_is_stored_within_the_interval() -> None:
+    # Regression: a non-durable write into an empty queue never woke the commit thread, so it
+    # stayed unstored (and invisible) until some durable write came along.
+    url = fresh_url()
+    with DB.open(url) as writer, DB.open(open_store(url)) as other:
+        writer.put(b"nd", b"1", durable=False)
+        deadline = time.monotonic() + 10
+        while other.get(b"nd") is None:
+            assert time.monotonic() < deadline, "the non-durable write was never stored"
+            time.sleep(0.02)
+        assert writer.stats()["wal_puts"] == 1

@@ -37,7 +37,15 @@ OPS = st.lists(
     min_size=1,
     max_size=5,
 ).map(lambda ops: tuple((k, key, v if k == Kind.PUT else b"") for k, key, v in ops))
-BATCHES = st.builds(WalBatch, st.integers(1, MAX_SEQ - 4), OPS)
+RANGES = st.lists(
+    st.tuples(st.binary(min_size=1, max_size=8), st.one_of(st.none(), st.binary(max_size=8))),
+    max_size=3,
+).map(tuple)
+BLIND = st.builds(WalBatch, st.integers(1, MAX_SEQ - 4), OPS)
+TXNS = st.integers(1, MAX_SEQ - 4).flatmap(
+    lambda first: st.builds(WalBatch, st.just(first), OPS, st.integers(0, first - 1), RANGES)
+)
+BATCHES = st.one_of(BLIND, TXNS)
 OBJECTS = st.builds(
     WalObject,
     st.integers(1, 2**64 - 1),
@@ -55,7 +63,19 @@ def sample() -> WalObject:
         (
             WalBatch(100, ((Kind.PUT, b"apple", b"red"), (Kind.DELETE, b"pear", b""))),
             WalBatch(102, ((Kind.PUT, b"plum", b"\x00\xff"),)),
+            WalBatch(103, ((Kind.PUT, b"fig", b"1"),), 90, ((b"f", b"g"), (b"z", None))),
         ),
+    )
+
+
+def sample_v2() -> bytes:
+    """sample()'s first two batches as format version 2 wrote them."""
+    return frame(
+        [
+            msgpack.packb([100, [[1, b"apple", b"red"], [0, b"pear", b""]]]),
+            msgpack.packb([102, [[1, b"plum", b"\x00\xff"]]]),
+        ],
+        version=2,
     )
 
 
@@ -103,6 +123,7 @@ def test_finish_leaves_the_builder_usable() -> None:
     first = builder.finish()
     assert builder.finish() == first
     builder.add(obj.batches[1])
+    builder.add(obj.batches[2])
     assert builder.finish() == encode_wal(obj)
 
 
@@ -128,19 +149,30 @@ def test_golden_bytes() -> None:
     """The format is pinned: changing these bytes needs a new format version."""
     data = encode_wal(sample())
     assert data[: HEADER.size] == (
-        b"STRW\x02\x00\x00\x00" + (7).to_bytes(8, "little") + (3).to_bytes(8, "little") + WRITER
+        b"STRW\x03\x00\x00\x00" + (7).to_bytes(8, "little") + (3).to_bytes(8, "little") + WRITER
     )
     assert hashlib.sha256(data).hexdigest() == GOLDEN
 
 
-def test_version_1_objects_are_still_read() -> None:
-    assert decode_wal(NAME, GOLDEN_V1) == sample()
+def test_version_1_and_2_objects_are_still_read() -> None:
+    two = WalObject(7, 3, WRITER, sample().batches[:2])
+    assert decode_wal(NAME, GOLDEN_V1) == two
+    assert decode_wal(NAME, sample_v2()) == two
+
+
+def test_only_a_transaction_carries_a_read_point() -> None:
+    with pytest.raises(ValueError, match="not below first_seq"):
+        WalBuilder(1, 0, WRITER).add(WalBatch(5, ((Kind.PUT, b"k", b"v"),), 5))
+    with pytest.raises(ValueError, match="watches no ranges"):
+        WalBuilder(1, 0, WRITER).add(WalBatch(5, ((Kind.PUT, b"k", b"v"),), None, ((b"a", None),)))
 
 
 # -- damage ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data", [encode_wal(sample()), GOLDEN_V1], ids=["v2", "v1"])
+@pytest.mark.parametrize(
+    "data", [encode_wal(sample()), sample_v2(), GOLDEN_V1], ids=["v3", "v2", "v1"]
+)
 def test_every_single_byte_change_is_detected(data: bytes) -> None:
     for i, original in enumerate(data):
         for value in range(256):
@@ -154,7 +186,7 @@ def test_every_single_byte_change_is_detected(data: bytes) -> None:
 def test_every_truncation_is_detected_even_at_a_batch_boundary() -> None:
     data = encode_wal(sample())
     boundaries = batch_boundaries(data)
-    assert len(boundaries) == 2
+    assert len(boundaries) == 3
     for n in range(len(data)):
         with pytest.raises(Corruption) as info:
             decode_wal(NAME, data[:n])
@@ -202,15 +234,21 @@ def v2(first_seq: object, ops: object) -> bytes:
 @pytest.mark.parametrize(
     ("payloads", "options", "message"),
     [
-        ([], {"version": FORMAT_VERSION + 1}, "version 3 was written by a newer Strata"),
+        ([], {"version": FORMAT_VERSION + 1}, "version 4 was written by a newer Strata"),
         ([], {"version": 0}, "unknown WAL format version 0"),
         ([], {"flags": 1}, "flags"),
         ([v2(1, [[1, b"k", b"v"]])], {"count": 2}, "trailer counts 2 batches"),
         ([b"\xc1"], {}, "batch 0 is not valid msgpack"),
         ([b"\x92\x01"], {}, "batch 0 is not valid msgpack"),  # cut short
         ([v2(1, [[1, b"k", b"v"]]) + b"\x00"], {}, "batch 0 is not valid msgpack"),  # extra
-        ([msgpack.packb([1])], {}, "not \\[first_seq, ops\\]"),
-        ([v2(1, 5)], {}, "not \\[first_seq, ops\\]"),
+        ([msgpack.packb([1])], {}, "not \\[first_seq, ops"),
+        ([v2(1, 5)], {}, "not \\[first_seq, ops"),
+        ([msgpack.packb([5, [[1, b"k", b"v"]], 1, []])], {"version": 2}, "not \\[first_seq"),
+        ([msgpack.packb([5, [[1, b"k", b"v"]], 5, []])], {}, "read_seq 5 out of range"),
+        ([msgpack.packb([5, [[1, b"k", b"v"]], None, []])], {}, "read_seq None"),
+        ([msgpack.packb([5, [[1, b"k", b"v"]], 1, [[b"a"]]])], {}, "range 0: not"),
+        ([msgpack.packb([5, [[1, b"k", b"v"]], 1, [["a", None]]])], {}, "range 0: not"),
+        ([msgpack.packb([5, [[1, b"k", b"v"]], 1, 7])], {}, "ranges is not an array"),
         ([v2(1, [])], {}, "holds no ops"),
         ([v2(0, [[1, b"k", b"v"]])], {}, "first sequence number 0"),
         ([v2(True, [[1, b"k", b"v"]])], {}, "first sequence number True"),
@@ -280,4 +318,4 @@ def test_builder_refuses_a_batch_the_format_cannot_hold(batch: WalBatch) -> None
     assert builder.batch_count == 0
 
 
-GOLDEN = "951fe7a94bd72e1728dfae643c9142e898311fc83562dfe972f95bb79e011e73"
+GOLDEN = "e48654bf46c38f731a34e9091a0743169888d252a7e19d01a5a95f1997979c91"
