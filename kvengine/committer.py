@@ -197,20 +197,26 @@ class Committer:
                     or self._closing
                     or time.monotonic() - self._oldest_at >= self._interval_s
                 ):
-                    group, ops = [], 0
-                    while self._queue and ops + len(self._queue[0].ops) <= MAX_OPS_PER_OBJECT:
-                        r = self._queue.pop(0)
-                        group.append(r)
-                        ops += len(r.ops)
-                        self._queued_bytes -= r.size_bytes
-                    self._urgent = bool(self._queue)
-                    return group
+                    return self._pop_queued(MAX_OPS_PER_OBJECT)
                 if self._closing:
                     return None
                 if self._queue:
                     self._cond.wait(self._interval_s - (time.monotonic() - self._oldest_at))
                 else:
                     self._cond.wait()
+
+    def _pop_queued(self, max_ops: int) -> list[CommitRequest]:
+        """Queued requests, oldest first, holding at most ``max_ops`` ops in all."""
+        with self._cond:
+            group: list[CommitRequest] = []
+            ops = 0
+            while self._queue and ops + len(self._queue[0].ops) <= max_ops:
+                r = self._queue.pop(0)
+                group.append(r)
+                ops += len(r.ops)
+                self._queued_bytes -= r.size_bytes
+            self._urgent = bool(self._queue)
+            return group
 
     def _run(self) -> None:
         try:
@@ -271,6 +277,11 @@ class Committer:
                 view.catch_up()  # a foreign object after our fence: this fences us
                 continue
             wal_id += 1  # another process took the id: race for the next one at once
+            # Requests queued meanwhile ride along (``group`` grows, so errors reach them).
+            budget = MAX_OPS_PER_OBJECT - sum(len(r.ops) for r in pending)
+            more = self._validate(self._pop_queued(budget), view.current()[0])
+            group.extend(more)
+            pending.extend(more)
         self._catch_up_before(wal_id)
         view.apply(wal_id, obj, seen_next_at=started)
         aborted = set(view.take_outcome(wal_id))

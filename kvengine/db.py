@@ -38,7 +38,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["DB", "Snapshot", "prefix_end"]
 
-_Key = tuple[str, bool, bool]  # (store URL, read_only, exclusive)
+_Key = tuple[str, str, bool, bool]  # (store URL, storage options, read_only, exclusive)
+#: Protocols that name the same backend with the same URL syntax.
+_PROTOCOL_ALIASES = {"gcs": "gs", "s3a": "s3"}
 
 
 class DB:
@@ -133,7 +135,7 @@ class DB:
         store = _as_store(target, options, storage_options)
         if isinstance(target, ObjectStore):
             return cls._open(store, options, read_only, exclusive, owns_store=False)
-        key = (store.adapter.url, read_only, exclusive)
+        key = _registry_key(store.adapter.url, storage_options, read_only, exclusive)
         with cls._registry_lock:
             found = cls._registry.get(key)
             if found is not None:
@@ -407,6 +409,7 @@ class DB:
             self._committer.close()
         if self._flusher is not None:
             self._flusher.close()
+        self._tables.close()
         if self._owns_store:
             self._store.close()
 
@@ -475,6 +478,17 @@ def _write_fence(tables: TableStore, view: View, epoch: int, writer_id: bytes) -
             view.apply(fence_id, WalObject(fence_id, epoch, writer_id, ()))
             return
         view.catch_up(probe=False)
+
+
+def _registry_key(
+    url: str, storage_options: dict[str, Any], read_only: bool, exclusive: bool
+) -> _Key:
+    """One key per database and mode: protocol aliases folded together, and the storage
+    options included (the same bucket name behind another endpoint is another database)."""
+    protocol, sep, rest = url.partition("://")
+    if sep:
+        url = f"{_PROTOCOL_ALIASES.get(protocol, protocol)}://{rest}"
+    return (url, repr(sorted(storage_options.items())), read_only, exclusive)
 
 
 def _bounds(start: bytes | None, end: bytes | None) -> tuple[bytes | None, bytes | None]:

@@ -12,6 +12,8 @@ newer writer made. SST readers (index and filter decoded once) and decoded block
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from cachetools import LRUCache
 
@@ -22,6 +24,8 @@ from kvengine.sst import BlockCache, SSTBuilder, SSTInfo, SSTReader
 from kvengine.store.base import ObjectStore
 from kvengine.wal import WalObject, decode_wal
 
+#: WAL objects read at once when catching up with several
+WAL_READ_THREADS = 8
 WAL_PREFIX = "wal/"
 SST_PREFIX = "sst/"
 _DIGITS = 20
@@ -44,6 +48,7 @@ class TableStore:
         self.cache = BlockCache(options.block_cache_bytes)
         self._readers: LRUCache[int, SSTReader] = LRUCache(maxsize=4096)
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- WAL ------------------------------------------------------------------------------
 
@@ -62,6 +67,16 @@ class TableStore:
         """WAL object ``wal_id``, or None if there is none; ``Corruption`` if damaged."""
         data = self.wal_bytes(wal_id)
         return None if data is None else decode_wal(wal_path(wal_id), data)
+
+    def read_wals(self, wal_ids: list[int]) -> Iterator[WalObject | None]:
+        """``read_wal`` of each id, in order, with up to ``WAL_READ_THREADS`` GETs at once."""
+        if len(wal_ids) <= 1:
+            return (self.read_wal(i) for i in wal_ids)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(WAL_READ_THREADS, thread_name_prefix="strata-wal")
+            pool = self._pool
+        return pool.map(self.read_wal, wal_ids)
 
     def list_wal_ids(self, after: int) -> list[int]:
         """Ids of stored WAL objects greater than ``after``, ascending."""
@@ -114,6 +129,13 @@ class TableStore:
         with self._lock:
             self._readers[meta.sst_id] = reader
         return reader
+
+    def close(self) -> None:
+        """Stop the threads that read WAL objects."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def delete_sst(self, sst_id: int) -> None:
         with self._lock:
