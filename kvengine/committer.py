@@ -259,12 +259,15 @@ class Committer:
         while True:
             view.check_fenced()
             now = view.clock()
-            if now - view.tail_seen_at > min(self._gc_min_age_s / 2, STALE_TAIL_S) or (
+            if now - view.tail_seen_at > self._gc_min_age_s / 2:
+                # Past half the GC minimum age, ids after the tail may have been created and
+                # deleted since: a probe cannot tell, the manifest's replay point can (GC
+                # deletes only below it). Design note, invariant 5.
+                view.catch_up_from_manifest()
+            elif now - view.tail_seen_at > STALE_TAIL_S or (
                 losses and losses % LOSSES_BEFORE_LISTING == 0
             ):
-                # A view this old may be far behind (or, past half the GC minimum age, about
-                # to re-create a deleted id: design note, "GC"): read the tail first.
-                view.catch_up()
+                view.catch_up()  # a view this old may be far behind: read the tail first
             wal_id = max(wal_id, view.tail_id + 1)
             data, obj = self._encode(wal_id, pending)
             started = view.clock()

@@ -108,6 +108,8 @@ class Flusher:
             self._follow()
             if self.role is None:
                 return
+        with self._view.cond:
+            self._want_role = False  # held: a request for it is answered
         if not self._exclusive:
             self._view.sync(self._view.clock())  # others' commits are ours to flush too
         while (memtable := self._oldest_frozen()) is not None:

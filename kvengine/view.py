@@ -184,6 +184,13 @@ class View:
         with self._sync_lock:
             self._catch_up_locked(probe=probe)
 
+    def catch_up_from_manifest(self) -> None:
+        """Like :meth:`catch_up`, but first start over from the latest manifest if its replay
+        point is past the tail (WAL objects up to it may be deleted)."""
+        with self._sync_lock:
+            self._rebuild_if_behind(*self._read_manifest())
+            self._catch_up_locked(probe=True)
+
     def catch_up_to(self, wal_id: int) -> None:
         """Apply every WAL object up to ``wal_id``, all known to exist (read in parallel)."""
         with self._sync_lock:

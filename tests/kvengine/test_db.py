@@ -202,3 +202,16 @@ def test_a_lone_non_durable_write_is_stored_within_the_interval() -> None:
             assert time.monotonic() < deadline, "the non-durable write was never stored"
             time.sleep(0.02)
         assert writer.stats()["wal_puts"] == 1
+
+
+def test_flush_leaves_the_flusher_idle() -> None:
+    # Regression: DB.flush() asked for the flush role, and a holder never cleared the request,
+    # so its thread turned without pause: a probe GET per turn, thousands a second.
+    with DB.open(fresh_url()) as db:
+        db.put(b"a", b"1")
+        db.flush()  # takes the role
+        db.put(b"b", b"2")
+        db.flush()  # asks the holder again
+        before = db.stats()["requests"].get("GET", 0)
+        time.sleep(0.5)  # flusher_poll_ms is 1000: at most one turn
+        assert db.stats()["requests"].get("GET", 0) - before <= 2
