@@ -95,7 +95,8 @@ class Connection:
         for attempt in range(DDL_ATTEMPTS):
             self._txn = self._database.begin()
             try:
-                outcome = self._session.run(prepared, values)
+                with translate_engine_errors():
+                    outcome = self._session.run(prepared, values)
                 txn, self._txn = self._txn, None
                 self._database.commit(txn, durable=True)
                 return outcome

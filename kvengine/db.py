@@ -82,7 +82,6 @@ class DB:
         self._refs = 1
         self._key: _Key | None = None
         self._committer: Committer | None = None
-        self._flusher: Flusher | None = None
         self._staleness_s = 0.0 if exclusive else options.max_staleness_ms / 1000
         if not read_only:
             self._committer = Committer(
@@ -95,16 +94,19 @@ class DB:
                 gc_min_age_s=options.wal_gc_min_age_s,
                 exclusive=exclusive,
             )
-            self._flusher = Flusher(
-                tables,
-                view,
-                mstore,
-                options,
-                writer_id=writer_id,
-                exclusive=exclusive,
-                role=role,
-                keep_seq=self._keep_seq,
-            )
+        # Readers follow too (adopting manifests keeps their memtables bounded) but never
+        # claim the role, which writes the manifest.
+        self._flusher = Flusher(
+            tables,
+            view,
+            mstore,
+            options,
+            writer_id=writer_id,
+            exclusive=exclusive,
+            role=role,
+            keep_seq=self._keep_seq,
+            may_claim=not read_only,
+        )
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -262,7 +264,6 @@ class DB:
         """Make every write so far durable and write it into SSTs, taking the flush role from
         any other process that holds it."""
         self.flush_wal()
-        assert self._flusher is not None
         view = self._view
         view.freeze()
         with view.cond:
@@ -368,8 +369,8 @@ class DB:
             "wal_tail": self._view.tail_id,
             "manifest_id": self._view.manifest_id,
             "writer_epoch": m.writer_epoch,
-            "flush_role": bool(flusher and flusher.role),
-            "flushed_ssts": flusher.flushed_ssts if flusher else 0,
+            "flush_role": flusher.role is not None,
+            "flushed_ssts": flusher.flushed_ssts,
             "mode": "read-only"
             if self._read_only
             else "exclusive"
@@ -407,8 +408,7 @@ class DB:
             self._closed = True
         if self._committer is not None:
             self._committer.close()
-        if self._flusher is not None:
-            self._flusher.close()
+        self._flusher.close()
         self._tables.close()
         if self._owns_store:
             self._store.close()

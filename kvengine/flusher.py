@@ -45,6 +45,7 @@ class Flusher:
         exclusive: bool,
         role: FenceableManifest | None,
         keep_seq: Callable[[], int],
+        may_claim: bool = True,
     ) -> None:
         self._tables = tables
         self._view = view
@@ -54,6 +55,7 @@ class Flusher:
         self._exclusive = exclusive
         self.role = role  # the compactor role, while this process holds it
         self._keep_seq = keep_seq
+        self._may_claim = may_claim
         self._compactor = Compactor(tables, options)
         self._next_sst_id = 1
         self._closed = False
@@ -136,7 +138,7 @@ class Flusher:
             frozen = bool(view.version.frozen)
             manifest = view.version.manifest
             want = self._want_role
-        if not frozen and not want:
+        if (not frozen and not want) or not self._may_claim:
             return
         now = time.monotonic()
         if self._stalled_since is None:

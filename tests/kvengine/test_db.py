@@ -215,3 +215,26 @@ def test_flush_leaves_the_flusher_idle() -> None:
         before = db.stats()["requests"].get("GET", 0)
         time.sleep(0.5)  # flusher_poll_ms is 1000: at most one turn
         assert db.stats()["requests"].get("GET", 0) - before <= 2
+
+
+def test_a_reader_drops_memtables_the_writers_flushed() -> None:
+    # A read-only process follows the WAL into its memtables; without adopting the flusher's
+    # manifests it would hold every write ever made in memory.
+    url = fresh_url()
+    options = Options(l0_sst_size=4096, flusher_poll_ms=50, l0_compaction_trigger=0)
+    with DB.open(url, options=options) as writer:
+        writer.put(b"seed", b"x")
+        with DB.open(open_store(url), options=options, read_only=True) as reader:
+            for i in range(200):
+                writer.put(b"k%04d" % i, b"v" * 200, durable=False)
+                if i % 20 == 0:
+                    assert reader.get(b"seed") == b"x"  # follows the WAL, freezing memtables
+            writer.flush()
+            assert reader.get(b"k0199") == b"v" * 200
+            assert reader.stats()["frozen_memtables"] > 0
+            deadline = time.monotonic() + 10
+            while reader.stats()["frozen_memtables"]:
+                assert time.monotonic() < deadline, "the reader kept its flushed memtables"
+                time.sleep(0.05)
+            assert reader.stats()["flush_role"] is False
+            assert reader.get(b"k0100") == b"v" * 200  # now from the SSTs
