@@ -30,9 +30,11 @@ class Connection:
 
     Statements run in a transaction that starts with the first statement and ends with
     :meth:`commit` or :meth:`rollback` (or after each statement when ``autocommit`` is true).
-    The transaction reads a snapshot and sees its own writes; ``commit`` applies its writes
-    as one atomic, durable batch. Schema changes commit the open transaction first and take
-    effect at once. Not safe to share between threads (``threadsafety = 1``).
+    The transaction reads a snapshot (every commit that returned before it began, in any
+    process) and sees its own writes; ``commit`` applies its writes as one atomic, durable
+    batch, or raises ``ConflictError`` if a transaction that committed first conflicts with
+    it. Schema changes commit the open transaction first and then run, and commit, on their
+    own. Not safe to share between threads (``threadsafety = 1``).
     """
 
     def __init__(self, database: Database, autocommit: bool = False, durable: bool = True) -> None:
