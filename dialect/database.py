@@ -34,6 +34,7 @@ class Database:
         self.db = db
         self.read_only = read_only
         self.refs = 0
+        self._store: kvengine.ObjectStore | None = None  # the store object it was opened on
         self._catalogs = CatalogCache()
         self._ids_lock = threading.Lock()
         self._ids: dict[int, tuple[int, int]] = {}  # table id -> (next id, end of the block)
@@ -45,14 +46,21 @@ class Database:
         read_only: bool,
         options: dict[str, Any],
     ) -> Database:
-        """The process's database for ``target`` (one per engine, whatever the spelling),
-        opening it on first use. ``options``: ``exclusive``, ``max_staleness_ms`` and storage
-        options."""
+        """The process's database for ``target`` (one per engine, whatever the spelling; one
+        per store object), opening it on first use. ``options``: ``exclusive``,
+        ``max_staleness_ms`` and storage options."""
         engine_options: dict[str, Any] = {}
         if "max_staleness_ms" in options:
             engine_options["max_staleness_ms"] = int(options.pop("max_staleness_ms"))
         exclusive = bool(options.pop("exclusive", False))
         with cls._open_lock, translate_engine_errors():
+            if isinstance(target, kvengine.ObjectStore):
+                # The engine gives every store object an engine of its own; connections to
+                # one store object share one, as connections to one URL do.
+                for database in cls._open.values():
+                    if database._store is target and database.read_only == read_only:
+                        database.refs += 1
+                        return database
             db = kvengine.DB.open(
                 target if isinstance(target, kvengine.ObjectStore) else os.fspath(target),
                 read_only=read_only,
@@ -63,6 +71,8 @@ class Database:
             found = cls._open.get(id(db))
             if found is None:
                 found = cls._open[id(db)] = Database(db, read_only)
+                if isinstance(target, kvengine.ObjectStore):
+                    found._store = target
             else:
                 db.close()  # the engine counts one open per Database, not per connection
             found.refs += 1

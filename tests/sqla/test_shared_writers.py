@@ -236,8 +236,8 @@ def test_issue_8_sql_commits_from_threads_share_wal_puts() -> None:
         t.join()
     assert not errors
     assert setup.execute("SELECT COUNT(*) FROM t").fetchone() == (40,)
-    puts = setup.stats()["wal_puts"] - before
-    assert puts < 30, f"{puts} WAL PUTs for 40 commits"
+    puts = setup.stats()["wal_puts"] - before  # every connection shares setup's engine
+    assert 1 <= puts < 30, f"{puts} WAL PUTs for 40 commits"
     setup.close()
 
 
