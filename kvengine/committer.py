@@ -112,8 +112,9 @@ class Committer:
         self._oldest_at = 0.0
         self._urgent = False  # a durable request or a flush is waiting
         self._submitted = 0  # requests numbered so far
-        self._completed = 0  # every request numbered <= this is done
+        self._unfinished: SortedSet = SortedSet()  # numbers of the requests not done yet
         self._last_nondurable = 0  # the number of the latest non-durable request
+        self._broken: StrataError | None = None  # the thread died of a bug
         self._closing = False
         self._closing_since: float | None = None
         self._closed = False
@@ -132,10 +133,13 @@ class Committer:
             )
         with self._cond:
             self._view.check_fenced()
-            if self._closing:
+            if self._broken is not None:
+                raise self._broken
+            if self._closing or self._closed:
                 raise Closed("the database is closed")
             self._submitted += 1
             request.number = self._submitted
+            self._unfinished.add(request.number)
             if not self._queue:
                 self._oldest_at = time.monotonic()
             self._queue.append(request)
@@ -158,11 +162,17 @@ class Committer:
         if request.error is not None:
             raise request.error
 
+    def _done_through(self, target: int) -> bool:
+        """Every request numbered up to ``target`` is done. Holds ``_cond``."""
+        return not self._unfinished or self._unfinished[0] > target
+
     def wait_nondurable(self) -> None:
         """Wait until every non-durable request submitted so far is done (read-your-writes)."""
-        if self._completed >= self._last_nondurable:
-            return
-        self._flush_through(self._last_nondurable)
+        with self._cond:
+            target = self._last_nondurable
+            if self._done_through(target):
+                return
+        self._flush_through(target)
 
     def flush(self) -> None:
         """Wait until every request submitted so far is done (stored or failed)."""
@@ -170,13 +180,17 @@ class Committer:
 
     def _flush_through(self, target: int) -> None:
         with self._cond:
-            if self._completed >= target:
+            if self._done_through(target):
                 return
             self._urgent = True
             self._cond.notify_all()
-            while self._completed < target and not self._closed:
+            while not self._done_through(target) and not self._closed:
                 self._cond.wait()
-        self._view.check_fenced()
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes of the requests waiting for a WAL PUT (non-durable ones, mostly)."""
+        return self._queued_bytes
 
     def close(self) -> None:
         """Store what is queued, then stop the thread."""
@@ -197,7 +211,7 @@ class Committer:
                     or self._closing
                     or time.monotonic() - self._oldest_at >= self._interval_s
                 ):
-                    return self._pop_queued(MAX_OPS_PER_OBJECT)
+                    return self._pop_queued(MAX_OPS_PER_OBJECT, self._buffer_bytes)
                 if self._closing:
                     return None
                 if self._queue:
@@ -205,15 +219,20 @@ class Committer:
                 else:
                     self._cond.wait()
 
-    def _pop_queued(self, max_ops: int) -> list[CommitRequest]:
-        """Queued requests, oldest first, holding at most ``max_ops`` ops in all."""
+    def _pop_queued(self, max_ops: int, max_bytes: int) -> list[CommitRequest]:
+        """Queued requests, oldest first, holding at most ``max_ops`` ops and (but for a
+        first request larger on its own) ``max_bytes`` bytes in all."""
         with self._cond:
             group: list[CommitRequest] = []
-            ops = 0
+            ops = size = 0
             while self._queue and ops + len(self._queue[0].ops) <= max_ops:
-                r = self._queue.pop(0)
+                r = self._queue[0]
+                if group and size + r.size_bytes > max_bytes:
+                    break
+                self._queue.pop(0)
                 group.append(r)
                 ops += len(r.ops)
+                size += r.size_bytes
                 self._queued_bytes -= r.size_bytes
             self._urgent = bool(self._queue)
             return group
@@ -225,15 +244,19 @@ class Committer:
                     self._commit(group)
                 except StrataError as exc:
                     self._finish(group, exc)
-                except BaseException as exc:  # a bug: fail the waiters rather than hang them
+                except Exception as exc:  # a bug: fail every waiter, now and later, not hang
                     log.exception("commit thread failed")
-                    self._finish(group, StoreUnavailable(f"commit failed: {exc!r}"))
-                    raise
+                    broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
+                    with self._cond:
+                        self._broken = broken
+                    self._finish(group, broken)
+                    return  # the finally below fails what is still queued
         finally:
             with self._cond:
                 self._closed = True
                 leftover, self._queue = self._queue, []
-            self._finish(leftover, Closed("the database closed before the write was stored"))
+                error = self._broken or Closed("the database closed before the write was stored")
+            self._finish(leftover, error)
 
     def _finish(self, requests: Sequence[CommitRequest], error: StrataError | None) -> None:
         with self._cond:
@@ -242,7 +265,7 @@ class Committer:
                     r.done, r.error = True, error
                     if error is not None and not r.durable:
                         log.error("a non-durable write was not stored: %s", error)
-            self._completed = max([self._completed, *(r.number for r in requests)])
+                self._unfinished.discard(r.number)
             self._cond.notify_all()
 
     def _commit(self, group: list[CommitRequest]) -> None:
@@ -271,23 +294,36 @@ class Committer:
             wal_id = max(wal_id, view.tail_id + 1)
             data, obj = self._encode(wal_id, pending)
             started = view.clock()
-            created = self._create(wal_id, data)
+            view.own_in_flight = wal_id
+            try:
+                created = self._create(wal_id, data)
+            except BaseException:
+                view.own_in_flight = None
+                raise
             self.puts += 1
             if created:
                 break
+            view.own_in_flight = None
             losses += 1
             if self._exclusive:
                 view.catch_up()  # a foreign object after our fence: this fences us
                 continue
             wal_id += 1  # another process took the id: race for the next one at once
             # Requests queued meanwhile ride along (``group`` grows, so errors reach them).
-            budget = MAX_OPS_PER_OBJECT - sum(len(r.ops) for r in pending)
-            more = self._validate(self._pop_queued(budget), view.current()[0])
+            ops = sum(len(r.ops) for r in pending)
+            size = sum(r.size_bytes for r in pending)
+            taken = self._pop_queued(MAX_OPS_PER_OBJECT - ops, max(0, self._buffer_bytes - size))
+            more = self._validate(taken, view.current()[0])
             group.extend(more)
             pending.extend(more)
-        self._catch_up_before(wal_id)
-        view.apply(wal_id, obj, seen_next_at=started)
-        aborted = set(view.take_outcome(wal_id))
+        try:
+            self._settle(wal_id, obj, started)
+        finally:
+            view.own_in_flight = None
+        outcome = view.take_outcome(wal_id)
+        if outcome is None:  # cannot happen while own_in_flight holds rebuilds back
+            raise StoreUnavailable(f"WAL object {wal_id} is stored; its outcome is unknown")
+        aborted = set(outcome)
         self.conflicts += len(aborted)
         for i, r in enumerate(pending):
             error = None
@@ -298,15 +334,16 @@ class Committer:
                 )
             self._finish((r,), error)
 
-    def _catch_up_before(self, wal_id: int) -> None:
-        """Apply every WAL object before our stored object ``wal_id``. Ours is stored, and
-        whether it applies is known only after those, so a store failure here is retried for
-        as long as it takes (as an unknown PUT outcome is): failing now would report a
-        retryable error for a commit that may well have applied."""
+    def _settle(self, wal_id: int, obj: WalObject, started: float) -> None:
+        """Apply every WAL object before our stored object ``wal_id``, then ours. Ours is
+        stored, and whether it applies is known only after that, so a store failure here is
+        retried for as long as it takes (as an unknown PUT outcome is): failing now would
+        report a retryable error for a commit that may well have applied."""
         delay = 0.05
         while True:
             try:
                 self._view.catch_up_to(wal_id - 1)
+                self._view.apply(wal_id, obj, seen_next_at=started)
                 return
             except StrataError as exc:
                 if not exc.retryable or self._closing_unresolved():
@@ -360,34 +397,39 @@ class Committer:
 
     def _create(self, wal_id: int, data: bytes) -> bool:
         """Create WAL object ``wal_id``: True if ours was stored, False if the id was taken.
-        An unknown outcome is settled by reading the object back, for as long as it takes."""
+        An unknown outcome is settled by reading the object back, for as long as it takes:
+        absent, create it again; present, compare the bytes (an earlier attempt may have
+        landed late)."""
+        try:
+            return self._tables.write_wal(wal_id, data)
+        except (StorePermissionDenied, StoreConfigError):
+            raise  # refused: nothing was written
+        except StrataError as exc:
+            log.warning("WAL object %d: outcome unknown, reading it back: %s", wal_id, exc)
         delay = 0.05
         while True:
+            if self._closing_unresolved():
+                raise StoreUnavailable(
+                    f"the outcome of WAL object {wal_id} is unknown (the store failed and "
+                    "the database is closing); the write may or may not be stored"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
             try:
-                return self._tables.write_wal(wal_id, data)
-            except (StorePermissionDenied, StoreConfigError):
-                raise  # refused: nothing was written
-            except StrataError as exc:
-                log.warning("WAL object %d: outcome unknown, reading it back: %s", wal_id, exc)
-            while True:
-                if self._closing_unresolved():
-                    raise StoreUnavailable(
-                        f"the outcome of WAL object {wal_id} is unknown (the store failed and "
-                        "the database is closing); the write may or may not be stored"
-                    )
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
-                try:
-                    stored = self._tables.wal_bytes(wal_id)
-                except StrataError as exc:
-                    log.warning("WAL object %d: still unknown: %s", wal_id, exc)
-                    continue
-                if stored is None:
-                    break  # it was never created: try the create again
-                if stored == data:
+                stored = self._tables.wal_bytes(wal_id)
+                if stored is None and self._tables.write_wal(wal_id, data):
                     return True
-                decode_wal(wal_path(wal_id), stored)  # someone else's; Corruption if damaged
-                return False
+            except (StorePermissionDenied, StoreConfigError):
+                raise
+            except StrataError as exc:
+                log.warning("WAL object %d: still unknown: %s", wal_id, exc)
+                continue
+            if stored is None:
+                continue  # "exists" now: compare the bytes on the next turn
+            if stored == data:
+                return True
+            decode_wal(wal_path(wal_id), stored)  # someone else's; Corruption if damaged
+            return False
 
     def _closing_unresolved(self) -> bool:
         """Closing, and an unknown outcome has been retried for a minute since."""

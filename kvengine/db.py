@@ -175,6 +175,7 @@ class DB:
             manifest,
             writer_id=writer_id,
             exclusive=exclusive,
+            epoch=manifest.writer_epoch,
             read_manifest=read_manifest,
         )
         view.catch_up(probe=False)
@@ -233,7 +234,9 @@ class DB:
         return committer.submit(request)
 
     def _committer_wait(self, request: CommitRequest) -> None:
-        self._writable().wait(request)
+        # No fencing check here: a request stored before this process was fenced succeeded.
+        assert self._committer is not None
+        self._committer.wait(request)
 
     def _writable(self) -> Committer:
         self._check_open()
@@ -243,12 +246,15 @@ class DB:
         return self._committer
 
     def _wait_for_room(self) -> None:
-        """Backpressure: wait while frozen memtables hold too many unflushed bytes."""
+        """Backpressure: wait while frozen memtables and writes waiting for their WAL PUT
+        hold too many unflushed bytes."""
         limit = self.options.max_unflushed_bytes
         view = self._view
+        committer = self._committer
+        assert committer is not None
         with view.cond:
             waited = False
-            while sum(m.size_bytes for m in view.version.frozen) > limit:
+            while sum(m.size_bytes for m in view.version.frozen) + committer.queued_bytes > limit:
                 view.check_fenced()
                 self._check_open()
                 if not waited:

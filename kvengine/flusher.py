@@ -86,21 +86,28 @@ class Flusher:
                 # Sleep the whole interval: the condition is notified for every WAL object
                 # applied, and a turn costs a probe (holder) or a manifest LIST (others).
                 deadline = time.monotonic() + poll_s
-                while not (self._closed or self._want_role or self._view.fenced is not None):
+                while not (self._closed or self._want_role):
                     if self.role is not None and self._view.version.frozen:
                         break  # the holder flushes at once
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
                     self._view.cond.wait(remaining)
-                if self._closed or self._view.fenced is not None:
+                if self._closed:
                     return
+                if self._view.fenced is not None:
+                    # A fenced process still reads: it follows the manifests (which keeps
+                    # its memory bounded) but flushes and claims nothing.
+                    self.role, self._may_claim = None, False
             try:
                 self._turn()
             except Fenced as exc:
                 self._lost_role(exc)
-            except StrataError as exc:
-                log.warning("flush or compaction failed, will retry: %s", exc)
+            except Exception as exc:  # a store error, or a bug: never let the thread die
+                if isinstance(exc, StrataError):
+                    log.warning("flush or compaction failed, will retry: %s", exc)
+                else:
+                    log.exception("flush or compaction failed, will retry")
                 with self._view.cond:
                     if not self._closed:
                         self._view.cond.wait(1.0)
@@ -138,13 +145,20 @@ class Flusher:
             frozen = bool(view.version.frozen)
             manifest = view.version.manifest
             want = self._want_role
-        if (not frozen and not want) or not self._may_claim:
+        if not self._may_claim:
+            with view.cond:
+                self._want_role = False  # a reader (or a fenced process) never claims
+            return
+        if not frozen and not want:
             return
         now = time.monotonic()
         if self._stalled_since is None:
             self._stalled_since = now
         takeover_s = self._options.flusher_takeover_ms / 1000
         if want or manifest.compactor_epoch == 0 or now - self._stalled_since >= takeover_s:
+            view.catch_up()  # a process fenced by an exclusive writer must not claim
+            if view.fenced is not None:
+                return
             self.role = FenceableManifest.claim(self._mstore, "compactor", self._writer_id)
             with view.cond:
                 self._want_role = False
@@ -187,10 +201,10 @@ class Flusher:
             for entry in memtable.entries():
                 if entry.seq > current.last_seq:  # older ones are in SSTs already
                     builder.add(entry)
+            last_wal = memtable.last_wal_id
             if builder.entry_count:
                 data, info = builder.finish()
                 meta = self._write_new_sst(data, info)
-                last_wal = memtable.last_wal_id
 
                 def change(m: Manifest) -> Manifest:
                     return m.with_l0_flush(
@@ -200,6 +214,8 @@ class Flusher:
                 role.update(change)
                 self.flushed_ssts += 1
                 log.info("flushed WAL ..%d to SST %d", last_wal, meta.sst_id)
+            else:  # nothing new (fences, batches that did not apply): move the point on
+                role.update(lambda m: m.with_replay_point(max(m.wal_replay_after, last_wal)))
         self._view.adopt(role.manifest_id, role.manifest)
         self._view.drop_frozen(memtable)  # its entries are all in SSTs now
 

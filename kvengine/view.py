@@ -18,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from sortedcontainers import SortedSet
+
 from kvengine.conflicts import key_changed, range_changed
 from kvengine.errors import Fenced
 from kvengine.manifest.model import Manifest
@@ -48,6 +50,7 @@ class View:
         *,
         writer_id: bytes,
         exclusive: bool,
+        epoch: int = 0,
         read_manifest: Callable[[], tuple[int, Manifest]],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -55,6 +58,7 @@ class View:
         self._options = options
         self._writer_id = writer_id
         self._exclusive = exclusive
+        self._epoch = epoch
         self._read_manifest = read_manifest
         self.clock = clock
         self.cond = threading.Condition()  # guards the fields below
@@ -71,6 +75,10 @@ class View:
         self._outcomes: dict[int, list[int]] = {}
         self._probe_s = 0.0  # how long a probe takes (moving average)
         self._sync_lock = threading.Lock()
+        self._apply_lock = threading.Lock()  # one applier at a time: decide, then change
+        #: the id this process is creating, if any: a rebuild must not jump past it, or its
+        #: outcome would never be known here
+        self.own_in_flight: int | None = None
 
     # -- reading the state -----------------------------------------------------------------
 
@@ -92,46 +100,63 @@ class View:
         A transaction's batch is applied only if nothing applied after its ``read_seq`` wrote
         a key it writes or a key in a range it watched; every process decides the same, since
         all apply the same objects in the same order. For this process's own objects the
-        indexes of the batches left out are kept for :meth:`take_outcome`."""
-        with self.cond:
-            if wal_id <= self.tail_id:
-                return
-            if wal_id != self.tail_id + 1:
-                raise AssertionError(f"WAL object {wal_id} applied after {self.tail_id}")
-            memtable = self.version.memtable
-            aborted: list[int] = []
-            for i, batch in enumerate(obj.batches):
-                last = batch.first_seq + len(batch.ops) - 1
-                if last <= self.last_seq:
-                    continue  # in SSTs already (decided when it was first applied)
-                if batch.read_seq is not None and self._conflicts(batch):
-                    aborted.append(i)
-                    continue
-                memtable.add(batch.first_seq, batch.ops)
-                self.last_seq = last
-            self.tail_id = memtable.last_wal_id = wal_id
-            if obj.writer_id == self._writer_id:
-                self._outcomes[wal_id] = aborted
-            if seen_next_at is not None:
-                self.tail_seen_at = max(self.tail_seen_at, seen_next_at)
-            self._check_fence(wal_id, obj)
-            if memtable.size_bytes >= self._options.l0_sst_size:
-                self._freeze_locked()
-            self.cond.notify_all()
+        indexes of the batches left out are kept for :meth:`take_outcome`. Every batch is
+        decided before anything changes, so a store error while deciding (reading an SST)
+        leaves the view as it was."""
+        with self._apply_lock:
+            with self.cond:
+                if wal_id <= self.tail_id:
+                    return
+                if wal_id != self.tail_id + 1:
+                    raise AssertionError(f"WAL object {wal_id} applied after {self.tail_id}")
+                version, last_seq = self.version, self.last_seq
+            applied, aborted = self._decide(obj, version, last_seq)
+            with self.cond:
+                memtable = self.version.memtable
+                for batch in applied:
+                    memtable.add(batch.first_seq, batch.ops)
+                    self.last_seq = batch.first_seq + len(batch.ops) - 1
+                self.tail_id = memtable.last_wal_id = wal_id
+                if obj.writer_id == self._writer_id:
+                    self._outcomes[wal_id] = aborted
+                if seen_next_at is not None:
+                    self.tail_seen_at = max(self.tail_seen_at, seen_next_at)
+                self._check_fence(wal_id, obj)
+                if memtable.size_bytes >= self._options.l0_sst_size:
+                    self._freeze_locked()
+                self.cond.notify_all()
 
-    def _conflicts(self, batch: WalBatch) -> bool:
-        assert batch.read_seq is not None
-        version, tables, above = self.version, self._tables, batch.read_seq
-        for _, key, _ in batch.ops:
-            if key_changed(version, tables, key, above):
-                return True
-        return any(range_changed(version, tables, s, e, above) for s, e in batch.ranges)
+    def _decide(
+        self, obj: WalObject, version: Version, last_seq: int
+    ) -> tuple[list[WalBatch], list[int]]:
+        """The batches of ``obj`` to apply, and the indexes of those left out (conflicts)."""
+        applied: list[WalBatch] = []
+        aborted: list[int] = []
+        written: SortedSet = SortedSet()  # keys of the batches applied before, in this object
+        tables = self._tables
+        for i, batch in enumerate(obj.batches):
+            if batch.first_seq + len(batch.ops) - 1 <= last_seq:
+                continue  # in SSTs already (decided when it was first applied)
+            above = batch.read_seq
+            if above is not None and (
+                any(k in written or key_changed(version, tables, k, above) for _, k, _ in batch.ops)
+                or any(
+                    any(True for _ in written.irange(start, end, inclusive=(True, False)))
+                    or range_changed(version, tables, start, end, above)
+                    for start, end in batch.ranges
+                )
+            ):
+                aborted.append(i)
+                continue
+            applied.append(batch)
+            written.update(k for _, k, _ in batch.ops)
+        return applied, aborted
 
-    def take_outcome(self, wal_id: int) -> list[int]:
+    def take_outcome(self, wal_id: int) -> list[int] | None:
         """Indexes of the batches of this process's WAL object ``wal_id`` that were left out
-        because they conflicted (applied objects only)."""
+        because they conflicted; None if this view has not applied it."""
         with self.cond:
-            return self._outcomes.pop(wal_id, [])
+            return self._outcomes.pop(wal_id, None)
 
     def _check_fence(self, wal_id: int, obj: WalObject) -> None:
         if self.fence_after is None or wal_id <= self.fence_after:
@@ -139,6 +164,8 @@ class View:
         if obj.writer_id == self._writer_id or self.fenced is not None:
             return
         if self._exclusive:
+            if obj.writer_epoch < self._epoch:
+                return  # a writer that opened before us, not yet fenced: its data stands
             why = "another writer wrote WAL object %d after this exclusive writer opened"
         elif not obj.batches:
             why = "an exclusive writer opened the database (fence WAL object %d)"
@@ -240,6 +267,8 @@ class View:
         with self.cond:
             if manifest.wal_replay_after <= self.tail_id:
                 return False
+            if self.own_in_flight is not None and manifest.wal_replay_after >= self.own_in_flight:
+                return False  # read the WAL object by object instead
             start = manifest.wal_replay_after
             log.info("view rebuilt from the manifest: WAL tail %d -> %d", self.tail_id, start)
             self.version = Version(Memtable(start + 1), (), manifest)
@@ -261,8 +290,8 @@ class View:
                     self._rebuild_if_behind(manifest_id, manifest)
         with self.cond:
             v = self.version
-            if manifest_id <= self.manifest_id:
-                return
+            if manifest_id <= self.manifest_id or manifest.wal_replay_after > self.tail_id:
+                return  # older than ours, or past what this view has applied: not yet
             self.manifest_id = manifest_id
             covered = manifest.wal_replay_after
             frozen = tuple(m for m in v.frozen if m.last_wal_id > covered)

@@ -131,6 +131,16 @@ class Manifest:
             next_sst_id=sst.sst_id + 1,
         )._checked()
 
+    def with_replay_point(self, wal_replay_after: int) -> Manifest:
+        """The WAL replay point moved to ``wal_replay_after`` with no new SST: the WAL objects
+        up to it hold nothing above ``last_seq`` (only fences, or batches that did not apply).
+        It may not go backwards."""
+        if wal_replay_after < self.wal_replay_after:
+            raise ValueError(
+                f"WAL replay point {wal_replay_after} is behind {self.wal_replay_after}"
+            )
+        return replace(self, wal_replay_after=wal_replay_after)._checked()
+
     def with_compaction(
         self,
         removed_l0: frozenset[int],
