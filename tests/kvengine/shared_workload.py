@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from kvengine import DB, Conflict, Options, StrataError, WriteBatch
 from kvengine.record import prefix_end
+from kvengine.store import FaultyStore, ObjectStore, open_store
 from tests.kvengine.wal_history import CONFLICT, ERROR, OK, READ, CommitRecord, tag_key
 
 KEYS = [b"k%02d" % i for i in range(24)]
@@ -224,9 +225,23 @@ def run_threads(n: int, target: Callable[[int], WorkerLog]) -> list[WorkerLog]:
 # -- child processes -----------------------------------------------------------------------
 
 
+#: the fault injectors of this process (their ``injected`` counts go in the summary)
+INJECTED: list[FaultyStore] = []
+
+
 def _open(args: argparse.Namespace) -> DB:
     options = Options(**json.loads(args.options))
-    return DB.open(args.url, options=options, **json.loads(args.storage))
+    storage = json.loads(args.storage)
+    if not args.faults:
+        return DB.open(args.url, options=options, **storage)
+
+    def faulty(inner: ObjectStore) -> ObjectStore:
+        # Errors before and after the effect, on every kind of request, seeded per process.
+        p = args.faults
+        INJECTED.append(FaultyStore(inner, seed=args.seed, error_before=p, error_after=p))
+        return INJECTED[-1]
+
+    return DB.open(open_store(args.url, wrap=faulty, **storage), options=options)
 
 
 def _main_transfers(args: argparse.Namespace) -> int:
@@ -251,6 +266,7 @@ def _main_transfers(args: argparse.Namespace) -> int:
     summary = {
         "committed": [log.committed for log in logs],
         "problems": [p for log in logs for p in log.problems],
+        "faults": sum(sum(f.injected.values()) for f in INJECTED),
     }
     print("summary", json.dumps(summary), flush=True)
     return 0
@@ -314,6 +330,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--interval-ms", type=float, default=0.0)
     parser.add_argument("--value-bytes", type=int, default=100)
     parser.add_argument("--flush-first", action="store_true")
+    parser.add_argument("--faults", type=float, default=0.0, help="fault probability per request")
     args = parser.parse_args(argv)
     modes = {"transfers": _main_transfers, "stream": _main_stream, "rows": _main_rows}
     return modes[args.mode](args)

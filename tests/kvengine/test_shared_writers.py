@@ -360,16 +360,19 @@ def test_bank_transfers_from_processes_on_gcs_keep_the_total(
         seed = seed_accounts(db, accounts, balance)
     args = ["--threads", str(threads), "--count", str(per_thread), "--accounts", str(accounts)]
     args += ["--total", str(accounts * balance), "--seconds", "90"]
+    args += ["--faults", "0.02"]  # errors before and after the effect, every request kind
     children = [
         spawn("transfers", url, *args, "--name", f"p{i}", "--seed", str(i), storage=storage)
         for i in range(3)
     ]
     codes = [child.finish(timeout_s=180) for child in children]
     records = [seed]
+    faults = 0
     for i, (child, code) in enumerate(zip(children, codes, strict=True)):
         assert code == 0, f"process {i} failed:\n{child.stderr_tail()}"
         summary = json.loads(child.said("summary")[0])
         assert summary["problems"] == []
+        faults += summary["faults"]
         assert summary["committed"] == [per_thread] * threads, f"process {i} was starved"
         records += [CommitRecord.from_json(line) for line in child.said("record")]
     store = open_store(url, **storage)
@@ -379,6 +382,7 @@ def test_bank_transfers_from_processes_on_gcs_keep_the_total(
         store.close()
     assert_no_problems(check(history, records))
     assert sum(1 for r in records if r.outcome == CONFLICT) > 0  # the processes did contend
+    assert faults > 0  # and the store did fail them
     with DB.open(url, read_only=True, **storage) as reader:
         balances = [int(reader.get(account(i)) or b"-1") for i in range(accounts)]
     assert sum(balances) == accounts * balance and min(balances) >= 0, balances
