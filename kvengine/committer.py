@@ -1,14 +1,15 @@
 """Group commit on the shared WAL: every commit request queued while a WAL PUT is in flight
 rides on the next PUT, which is a create-only write at the next WAL id.
 
-One background thread takes the queued requests, checks each transaction against what has
-committed since its snapshot (and against the requests before it in the same group; one that
-conflicts fails alone with ``Conflict``), gives the rest consecutive sequence numbers after the
-view's last one, and creates WAL object ``tail + 1``. If another process took that id first,
-its object is read and applied, and the group is checked and encoded again for the next id.
-Only once the object is stored are its writes applied to the view (made visible) and their
-waiters released. A PUT whose outcome is unknown (an error after the retries ran out) is
-settled by reading the object back before anything else is tried at that id; its waiters wait.
+One background thread takes the queued requests, answers at once the transactions this
+process can already see conflicting (``Conflict``), numbers the rest from the WAL position
+(``wal.first_seq_of``) and creates WAL object ``tail + 1``. If another process took that id
+first, it races for the next one at once, with the requests queued meanwhile added. Once its
+object is stored, it applies the objects before it and its own; the view decides there,
+as every process does, which transactions apply (``View.apply``), and only then are the
+writes visible and their waiters released, acknowledged or ``Conflict``. A PUT whose outcome
+is unknown (an error after the retries ran out) is settled by reading the object back before
+anything else is tried at that id; its waiters wait.
 
 Durable requests wake the thread at once; non-durable ones are stored within
 ``flush_interval_ms`` or once the queue passes ``wal_buffer_bytes``
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from sortedcontainers import SortedSet
 
 from kvengine.batch import OP_OVERHEAD_BYTES
-from kvengine.conflicts import key_changed, range_changed
+from kvengine.conflicts import batch_conflict
 from kvengine.errors import (
     Closed,
     Conflict,
@@ -36,12 +37,13 @@ from kvengine.errors import (
     StoreUnavailable,
     StrataError,
 )
-from kvengine.record import Kind
 from kvengine.table_store import TableStore, wal_path
 from kvengine.version import Version
 from kvengine.view import View
 from kvengine.wal import (
     MAX_OPS_PER_OBJECT,
+    KeyRange,
+    Op,
     WalBatch,
     WalBuilder,
     WalObject,
@@ -51,7 +53,6 @@ from kvengine.wal import (
 
 log = logging.getLogger(__name__)
 
-Op = tuple[Kind, bytes, bytes]
 #: While closing, a PUT whose outcome is unknown is read back for at most this long.
 UNKNOWN_OUTCOME_CLOSE_S = 60.0
 #: A commit whose view of the WAL tail is older than this reads the tail before its PUT
@@ -59,8 +60,6 @@ UNKNOWN_OUTCOME_CLOSE_S = 60.0
 STALE_TAIL_S = 1.0
 #: After this many lost races in a row, read the tail (LIST) rather than step id by id.
 LOSSES_BEFORE_LISTING = 8
-#: A watched key range: ``[start, end)``; ``end`` None means unbounded.
-KeyRange = tuple[bytes, bytes | None]
 
 
 @dataclass(eq=False)
@@ -74,7 +73,6 @@ class CommitRequest:
     ranges: tuple[KeyRange, ...] = ()
     durable: bool = True
     number: int = 0
-    first_seq: int = 0
     done: bool = False
     error: StrataError | None = None
     size_bytes: int = field(init=False)
@@ -361,7 +359,9 @@ class Committer:
         written: SortedSet = SortedSet()
         accepted: list[CommitRequest] = []
         for r in pending:
-            reason = None if r.read_seq is None else self._conflict(r, version, written)
+            reason = None
+            if r.read_seq is not None:
+                reason = batch_conflict(version, self._tables, r.read_seq, r.ops, r.ranges, written)
             if reason is not None:
                 self.conflicts += 1
                 self._finish((r,), Conflict(f"write conflict: {reason}; retry the transaction"))
@@ -370,25 +370,11 @@ class Committer:
             written.update(key for _, key, _ in r.ops)
         return accepted
 
-    def _conflict(self, r: CommitRequest, version: Version, written: SortedSet) -> str | None:
-        assert r.read_seq is not None
-        tables = self._tables
-        for _, key, _ in r.ops:
-            if key in written or key_changed(version, tables, key, r.read_seq):
-                return f"key {key[:40]!r} was changed by a commit after this transaction began"
-        for start, end in r.ranges:
-            if any(True for _ in written.irange(start, end, inclusive=(True, False))) or (
-                range_changed(version, tables, start, end, r.read_seq)
-            ):
-                return f"a commit after this transaction began wrote in the range from {start!r}"
-        return None
-
     def _encode(self, wal_id: int, requests: list[CommitRequest]) -> tuple[bytes, WalObject]:
         builder = WalBuilder(wal_id, self._epoch, self._writer_id)
         batches = []
         seq = first_seq_of(wal_id)
         for r in requests:
-            r.first_seq = seq
             batch = WalBatch(seq, r.ops, r.read_seq, r.ranges)
             builder.add(batch)
             batches.append(batch)

@@ -9,12 +9,15 @@ so an overwrite is never missed (docs/design/0003-shared-writers.md, "Validation
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+
+from sortedcontainers import SortedSet
 
 from kvengine.manifest.model import SSTMeta
 from kvengine.record import MAX_SEQ, Entry
 from kvengine.table_store import TableStore
 from kvengine.version import Version
+from kvengine.wal import KeyRange, Op
 
 
 def _newer_ssts(version: Version, above: int) -> Iterator[SSTMeta]:
@@ -49,3 +52,26 @@ def range_changed(
         if meta.last_key >= start and (end is None or meta.first_key < end):
             sources.append(tables.reader(meta).scan(start, end))
     return any(entry.seq > above for source in sources for entry in source)
+
+
+def batch_conflict(
+    version: Version,
+    tables: TableStore,
+    read_seq: int,
+    ops: Sequence[Op],
+    ranges: Sequence[KeyRange],
+    written: SortedSet,
+) -> str | None:
+    """Why a transaction that read at ``read_seq`` cannot apply ``ops`` (having watched
+    ``ranges``): a key it writes, or a key in a range it watched, was written after
+    ``read_seq`` — in ``version``, or by a batch before it in the same group, whose keys are in
+    ``written``. None if it can."""
+    for _, key, _ in ops:
+        if key in written or key_changed(version, tables, key, read_seq):
+            return f"key {key[:40]!r} was changed by a commit after this transaction began"
+    for start, end in ranges:
+        if any(True for _ in written.irange(start, end, inclusive=(True, False))) or (
+            range_changed(version, tables, start, end, read_seq)
+        ):
+            return f"a commit after this transaction began wrote in the range from {start!r}"
+    return None

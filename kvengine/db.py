@@ -254,7 +254,7 @@ class DB:
         assert committer is not None
         with view.cond:
             waited = False
-            while sum(m.size_bytes for m in view.version.frozen) + committer.queued_bytes > limit:
+            while view.frozen_bytes() + committer.queued_bytes > limit:
                 view.check_fenced()
                 self._check_open()
                 if not waited:

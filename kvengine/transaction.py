@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from sortedcontainers import SortedDict
 
 from kvengine.batch import check_key, check_value
-from kvengine.committer import CommitRequest, KeyRange
+from kvengine.committer import CommitRequest
 from kvengine.errors import Closed
 from kvengine.record import Kind, prefix_end
+from kvengine.wal import KeyRange
 
 if TYPE_CHECKING:
     from kvengine.db import DB, Snapshot

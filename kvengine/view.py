@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from sortedcontainers import SortedSet
 
-from kvengine.conflicts import key_changed, range_changed
+from kvengine.conflicts import batch_conflict
 from kvengine.errors import Fenced
 from kvengine.manifest.model import Manifest
 from kvengine.memtable import Memtable
@@ -137,14 +137,8 @@ class View:
         for i, batch in enumerate(obj.batches):
             if batch.first_seq + len(batch.ops) - 1 <= last_seq:
                 continue  # in SSTs already (decided when it was first applied)
-            above = batch.read_seq
-            if above is not None and (
-                any(k in written or key_changed(version, tables, k, above) for _, k, _ in batch.ops)
-                or any(
-                    any(True for _ in written.irange(start, end, inclusive=(True, False)))
-                    or range_changed(version, tables, start, end, above)
-                    for start, end in batch.ranges
-                )
+            if batch.read_seq is not None and batch_conflict(
+                version, tables, batch.read_seq, batch.ops, batch.ranges, written
             ):
                 aborted.append(i)
                 continue
