@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -17,7 +19,8 @@ from dialect.errors import (
     ProgrammingError,
     translate_engine_errors,
 )
-from dialect.execute import Outcome, Prepared, StatementSession, bind, prepare
+from dialect.execute import Outcome, StatementSession
+from dialect.parse import Prepared, bind, prepare
 from dialect.transaction import Transaction
 
 Params = Sequence[Any] | Mapping[str, Any] | None  # Any: values to bind
@@ -43,6 +46,7 @@ class Connection:
         self._txn: Transaction | None = None
         self._pending: Transaction | None = None  # the last non-durable commit
         self._session = StatementSession(database, self)
+        self._streams: weakref.WeakSet[Cursor] = weakref.WeakSet()  # cursors with rows unread
         self.autocommit = autocommit
         self._closed = False
 
@@ -64,6 +68,7 @@ class Connection:
         before the WAL PUT, and a conflict found then is raised by this connection's next
         commit or transaction."""
         self._check()
+        self._drain_streams()
         self._settle_pending()
         txn, self._txn = self._txn, None
         if txn is None:
@@ -79,9 +84,17 @@ class Connection:
     def rollback(self) -> None:
         """Discard the transaction's writes."""
         self._check()
+        self._drain_streams()
         txn, self._txn = self._txn, None
         if txn is not None:
             txn.engine.rollback()
+
+    def _drain_streams(self) -> None:
+        """Read the rest of every result still streaming from this connection's transaction
+        into memory, before the transaction changes or ends."""
+        for cursor in list(self._streams):
+            cursor._drain()
+        self._streams.clear()
 
     def _settle_pending(self) -> None:
         """Raise the outcome of this connection's last non-durable commit, if it failed."""
@@ -127,6 +140,9 @@ class Connection:
             raise ProgrammingError(f"SQL must be a str, got {type(sql).__name__}")
         prepared = prepare(sql)
         values = bind(prepared, params)
+        self._drain_streams()
+        if self.autocommit and self._txn is not None:
+            self.commit()  # the read transaction a streamed result kept open
         control = prepared.transaction_control
         if control is not None:  # BEGIN / COMMIT / ROLLBACK as SQL
             if control == "COMMIT":
@@ -147,8 +163,8 @@ class Connection:
                     self.rollback()
                 raise
             txn.release()
-            if self.autocommit:
-                self.commit()
+            if self.autocommit and (outcome.rows is None or txn.engine.has_writes):
+                self.commit()  # a read-only query's transaction stays open while it streams
             return outcome
 
     def refresh(self) -> None:
@@ -183,6 +199,8 @@ class Connection:
         """Roll back any open transaction and release the database."""
         if self._closed:
             return
+        for cursor in list(self._streams):
+            cursor._end_stream()
         try:
             self.rollback()
         finally:
@@ -213,7 +231,10 @@ class Connection:
 
 
 class Cursor:
-    """Runs statements and holds their results (fetched in full when the statement runs)."""
+    """Runs statements and hands out their results. A query's rows stream from the store as
+    they are fetched (its first row is read when it runs, as sqlite3 does); they are read in
+    full into memory only if the connection runs another statement, commits or rolls back
+    before they are all fetched."""
 
     arraysize: int = 1
 
@@ -223,8 +244,9 @@ class Cursor:
         self.description = None
         self.rowcount = -1
         self.lastrowid: int | None = None
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[tuple[Any, ...]] = []  # rows read, from _pos on not yet fetched
         self._pos = 0
+        self._stream: Iterator[tuple[Any, ...]] | None = None  # rows not read yet
         self._closed = False
 
     def execute(self, sql: str, parameters: Params = None) -> Cursor:
@@ -249,8 +271,12 @@ class Cursor:
         return self
 
     def _take(self, outcome: Outcome) -> None:
-        self._rows = outcome.rows or []
-        self._pos = 0
+        self._end_stream()
+        self._rows, self._pos = [], 0
+        if outcome.rows is not None:
+            self._stream = outcome.rows
+            self.connection._streams.add(self)
+            self._read(1)
         self.rowcount = outcome.rowcount
         if outcome.lastrowid is not None:
             self.lastrowid = outcome.lastrowid
@@ -263,26 +289,55 @@ class Cursor:
                 for name, code in zip(outcome.names, types, strict=True)
             )
 
-    def fetchone(self) -> tuple[Any, ...] | None:
+    def _read(self, n: int | None) -> None:
+        """Read up to ``n`` more rows (all if None) from the stream into the buffer."""
+        stream = self._stream
+        if stream is None:
+            return
+        if self._pos:
+            del self._rows[: self._pos]
+            self._pos = 0
+        before = len(self._rows)
+        try:
+            with translate_engine_errors():
+                self._rows.extend(stream if n is None else itertools.islice(stream, n))
+        except BaseException:
+            self._end_stream()
+            raise
+        if n is None or len(self._rows) - before < n:
+            self._end_stream()
+
+    def _end_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self.connection._streams.discard(self)
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    def _drain(self) -> None:
+        """Read the rest of the result now (the connection's transaction is about to change)."""
+        self._read(None)
+
+    def _fetch(self, n: int | None) -> list[tuple[Any, ...]]:
         self._check_result()
-        if self._pos >= len(self._rows):
-            return None
-        row = self._rows[self._pos]
-        self._pos += 1
-        return row
+        available = len(self._rows) - self._pos
+        if n is None or available < n:
+            self._read(None if n is None else n - available)
+        end = len(self._rows) if n is None else min(len(self._rows), self._pos + n)
+        rows = self._rows[self._pos : end]
+        self._pos = end
+        return rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._fetch(1)
+        return rows[0] if rows else None
 
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
-        self._check_result()
-        n = self.arraysize if size is None else size
-        rows = self._rows[self._pos : self._pos + n]
-        self._pos += len(rows)
-        return rows
+        return self._fetch(self.arraysize if size is None else size)
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        self._check_result()
-        rows = self._rows[self._pos :]
-        self._pos = len(self._rows)
-        return rows
+        return self._fetch(None)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         while (row := self.fetchone()) is not None:
@@ -296,7 +351,8 @@ class Cursor:
 
     def close(self) -> None:
         self._closed = True
-        self._rows = []
+        self._end_stream()
+        self._rows, self._pos = [], 0
 
     def _check(self) -> None:
         if self._closed:

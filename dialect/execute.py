@@ -1,197 +1,65 @@
-"""From SQL text to results: parsing (cached by text), parameter binding, and dispatch to the
-query, DML and DDL runners within a connection's transaction."""
+"""Running a connection's statements: a prepared statement is planned once per schema (the
+plan is cached) and each execution runs the plan with its own context, inside the
+connection's transaction. Schema changes go to :mod:`dialect.ddl`."""
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import sqlglot
-from sqlglot import TokenType, exp
-from sqlglot.errors import SqlglotError
-from sqlglot.tokens import Tokenizer
+from sqlglot import exp
 
-from dialect import ddl, dml
-from dialect import plan as planner
+from dialect import ddl
 from dialect.catalog import Catalog, Table
 from dialect.database import Database
-from dialect.errors import NotSupportedError, OperationalError, ProgrammingError
-from dialect.expr import Row, Scope
-from dialect.query import evaluate_constant, run_select
+from dialect.errors import NotSupportedError, OperationalError
+from dialect.exec.operators import RunContext, run
+from dialect.expr import Row
+from dialect.parse import Prepared
+from dialect.plan import nodes as n
+from dialect.plan.select import Planner
+from dialect.plan.write import plan_delete, plan_insert, plan_update
 from dialect.tablerows import RowCodec
 from dialect.transaction import Transaction
 from dialect.values import SQLValue
 
-_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+QUERY\s+PLAN)?\s+", re.IGNORECASE)
-_DDL = (exp.Create, exp.Drop, exp.Alter)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A parsed statement: its tree (shared, never changed after preparing) and parameters."""
-
-    ast: exp.Expression
-    explain: bool
-    param_count: int
-    param_names: tuple[str, ...]  # non-empty for :name parameters
-
-    @property
-    def is_ddl(self) -> bool:
-        return isinstance(self.ast, _DDL)
-
-    @property
-    def transaction_control(self) -> str | None:
-        """BEGIN, COMMIT or ROLLBACK for those statements (a savepoint is refused)."""
-        ast = self.ast
-        if isinstance(ast, exp.Rollback) and ast.args.get("savepoint"):
-            raise NotSupportedError("savepoints are not supported")
-        if isinstance(ast, exp.Transaction):
-            return "BEGIN"
-        if isinstance(ast, exp.Commit):
-            return "COMMIT"
-        if isinstance(ast, exp.Rollback):
-            return "ROLLBACK"
-        return None
-
-    @property
-    def is_query(self) -> bool:
-        return isinstance(self.ast, exp.Select | exp.Union | exp.Except | exp.Intersect)
-
-
-_QMARK = "__strata_q"
-#: what parses as a statement (sqlglot also parses bare expressions, e.g. "SELEC x")
-_STATEMENTS = (
-    exp.Query,
-    exp.DML,
-    exp.DDL,
-    exp.Drop,
-    exp.Alter,
-    exp.Transaction,
-    exp.Commit,
-    exp.Rollback,
-    exp.Pragma,
-    exp.Set,
-    exp.Use,
-    exp.Describe,
-    exp.Show,
-    exp.TruncateTable,
-)
-
-
-def _number_qmarks(sql: str) -> tuple[str, int]:
-    """``sql`` with its ``?`` markers (outside strings and comments) renamed ``:__strata_qN``
-    in text order, so each placeholder in the tree knows its position; and their count."""
-    try:
-        tokens = Tokenizer().tokenize(sql)
-    except SqlglotError as exc:
-        raise ProgrammingError(f"syntax error: {exc}") from exc
-    marks = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
-    if not marks:
-        return sql, 0
-    out, last = [], 0
-    for i, tok in enumerate(marks):
-        out.append(sql[last : tok.start])
-        out.append(f":{_QMARK}{i}")
-        last = tok.end + 1
-    out.append(sql[last:])
-    return "".join(out), len(marks)
-
-
-@functools.lru_cache(maxsize=1024)
-def prepare(sql: str) -> Prepared:
-    """Parse ``sql`` (one statement). ``ProgrammingError`` for bad SQL, with sqlglot's message
-    and position; ``NotSupportedError`` for statements Strata does not run."""
-    explain = False
-    m = _EXPLAIN.match(sql)
-    if m:
-        explain, sql = True, sql[m.end() :]
-    sql, qmarks = _number_qmarks(sql)
-    try:
-        statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
-    except SqlglotError as exc:
-        raise ProgrammingError(f"syntax error: {exc}") from exc
-    if not statements:
-        raise ProgrammingError("empty statement")
-    if len(statements) > 1:
-        raise ProgrammingError("you can only execute one statement at a time")
-    ast = statements[0]
-    if isinstance(ast, exp.Command):
-        raise NotSupportedError(f"unsupported statement: {ast.sql()[:60]}")
-    if not isinstance(ast, _STATEMENTS):
-        raise ProgrammingError(f"syntax error: not a statement: {sql[:60]!r}")
-    names: list[str] = []
-    for node in ast.find_all(exp.Placeholder):
-        name = str(node.this or "")
-        if name.startswith(_QMARK):
-            node.meta["param_index"] = int(name[len(_QMARK) :])
-            continue
-        if not name:
-            raise NotSupportedError(f"unsupported parameter marker in {sql[:60]!r}")
-        if name not in names:
-            names.append(name)
-        node.meta["param_index"] = names.index(name)
-    if names and qmarks:
-        raise ProgrammingError("a statement cannot mix ? and :name parameters")
-    count = qmarks if not names else len(names)
-    return Prepared(
-        cast(exp.Expression, ast), explain, count if not names else len(names), tuple(names)
-    )
-
-
-def bind(prepared: Prepared, params: Sequence[Any] | Mapping[str, Any] | None) -> list[Any]:
-    """The parameter values in placeholder order; ``ProgrammingError`` on a count mismatch."""
-    if params is None:
-        params = ()
-    if prepared.param_names:
-        if not isinstance(params, Mapping):
-            raise ProgrammingError("this statement uses :name parameters: pass a mapping")
-        missing = [n for n in prepared.param_names if n not in params]
-        if missing:
-            raise ProgrammingError(f"missing parameters: {', '.join(missing)}")
-        return [params[n] for n in prepared.param_names]
-    if isinstance(params, Mapping):
-        if prepared.param_count == 0 and not params:
-            return []
-        raise ProgrammingError("this statement uses ? parameters: pass a sequence")
-    if isinstance(params, str | bytes):
-        raise ProgrammingError("parameters must be a sequence, not a string")
-    values = list(params)
-    if len(values) != prepared.param_count:
-        raise ProgrammingError(
-            f"incorrect number of bindings supplied: the statement uses "
-            f"{prepared.param_count}, and there are {len(values)} supplied"
-        )
-    return values
+_PLAN_CACHE_SIZE = 512
 
 
 @dataclass
 class Outcome:
-    """What one statement produced."""
+    """What one statement produced: a query's column names, type codes and rows (streamed
+    from the store as they are consumed), or a write's counts."""
 
     names: list[str] | None = None
     types: list[str | None] | None = None
-    rows: list[Row] | None = None
+    rows: Iterator[Row] | None = None
     rowcount: int = -1
     lastrowid: int | None = None
 
 
+def plan_statement(catalog: Catalog, ast: exp.Expression) -> n.Plan:
+    """The plan of a query, INSERT, UPDATE or DELETE against ``catalog``; runs nothing."""
+    planner = Planner(catalog)
+    if isinstance(ast, exp.Insert):
+        return n.Plan(plan_insert(planner, ast), tables=tuple(sorted(planner.tables)))
+    if isinstance(ast, exp.Update):
+        return n.Plan(plan_update(planner, ast), tables=tuple(sorted(planner.tables)))
+    if isinstance(ast, exp.Delete):
+        return n.Plan(plan_delete(planner, ast), tables=tuple(sorted(planner.tables)))
+    shape = planner.query(ast, [])
+    return n.Plan(shape.root, shape.names, shape.types, tuple(sorted(planner.tables)))
+
+
 class StatementSession:
-    """Runs statements of one connection: the query/DML/DDL session protocols."""
+    """Runs the statements of one connection."""
 
     def __init__(self, database: Database, txn_source: Any) -> None:  # Any: the Connection
         self.database = database
         self._txn_source = txn_source
-        self.params: Sequence[SQLValue] = ()
-        self.outer_rows: list[Row] = []
         self._codecs: dict[tuple[int, int], RowCodec] = {}
-        self.plans: dict[tuple[int, int], Any] = {}  # Any: dml._InsertPlan
-
-    @property
-    def catalog(self) -> Catalog:
-        return self.txn.catalog
+        self._plans: dict[tuple[int, int], tuple[Prepared, Catalog, n.Plan]] = {}
 
     @property
     def txn(self) -> Transaction:
@@ -199,6 +67,7 @@ class StatementSession:
         return txn
 
     def codec(self, table: Table) -> RowCodec:
+        """The row codec of ``table`` (for schema changes); the transaction relies on it."""
         txn = self.txn
         txn.use_table(table.id)
         key = (table.id, txn.catalog.version)
@@ -207,97 +76,77 @@ class StatementSession:
             codec = self._codecs[key] = RowCodec(table)
         return codec
 
-    def next_id(self, table: Table) -> int:
-        return self.database.next_id(table.id)
+    def plan(self, prepared: Prepared, catalog: Catalog) -> n.Plan:
+        """The cached plan of ``prepared`` for ``catalog``."""
+        key = (id(prepared), id(catalog))
+        cached = self._plans.get(key)
+        if cached is not None and cached[0] is prepared and cached[1] is catalog:
+            return cached[2]
+        plan = plan_statement(catalog, prepared.ast)
+        if len(self._plans) >= _PLAN_CACHE_SIZE:
+            self._plans.clear()
+        self._plans[key] = (prepared, catalog, plan)
+        return plan
 
-    def saw_id(self, table: Table, value: int) -> None:
-        self.database.saw_id(table.id, value)
-
-    def run_subquery(self, node: exp.Expression, outer: list[Scope]) -> list[Row]:
-        return list(run_select(self, node, outer).rows)
-
-    # -- statements ---------------------------------------------------------------------------
-
-    def run(self, prepared: Prepared, params: list[Any]) -> Outcome:
-        self.params = params
+    def run(self, prepared: Prepared, params: list[SQLValue]) -> Outcome:
         ast = prepared.ast
+        txn = self.txn
         if prepared.explain:
-            return self._explain(ast)
-        if prepared.is_query:
-            result = run_select(self, ast)
-            return Outcome(result.names, result.types, list(result.rows))
-        if self.database.read_only and not isinstance(ast, exp.Select):
+            return self._explain(prepared, txn.catalog)
+        if self.database.read_only and not prepared.is_query:
             raise OperationalError("attempt to write a readonly database")
-        if isinstance(ast, exp.Insert):
-            count, last = dml.insert(self, ast)
-            return Outcome(rowcount=count, lastrowid=last)
-        if isinstance(ast, exp.Update):
-            return Outcome(rowcount=dml.update(self, ast))
-        if isinstance(ast, exp.Delete):
-            return Outcome(rowcount=dml.delete(self, ast))
-        if isinstance(ast, exp.Create):
-            kind = str(ast.args.get("kind") or "").upper()
-            if kind == "TABLE":
-                ddl.create_table(self, ast)
-            elif kind == "INDEX":
-                ddl.create_index(self, ast)
-            elif kind == "VIEW":
-                ddl.create_view(self, ast)
-            else:
-                raise NotSupportedError(f"CREATE {kind} is not supported")
+        if prepared.is_ddl:
+            self._run_ddl(ast)
             return Outcome()
-        if isinstance(ast, exp.Drop):
-            kind = str(ast.args.get("kind") or "").upper()
-            if kind == "TABLE":
-                ddl.drop_table(self, ast)
-            elif kind == "INDEX":
-                ddl.drop_index(self, ast)
-            elif kind == "VIEW":
-                ddl.drop_view(self, ast)
-            else:
-                raise NotSupportedError(f"DROP {kind} is not supported")
-            return Outcome()
-        if isinstance(ast, exp.Alter):
-            ddl.alter_table(self, ast)
-            return Outcome()
-        raise NotSupportedError(f"unsupported statement: {type(ast).__name__.upper()}")
+        if not isinstance(ast, exp.Insert | exp.Update | exp.Delete) and not prepared.is_query:
+            raise NotSupportedError(f"unsupported statement: {type(ast).__name__.upper()}")
+        plan = self.plan(prepared, txn.catalog)
+        for table_id in plan.tables:
+            txn.use_table(table_id)
+        ctx = RunContext(txn, params, self.database)
+        if plan.is_query:
+            return Outcome(list(plan.names), list(plan.types), run(plan.root, ctx))
+        for _ in run(plan.root, ctx):
+            pass
+        return Outcome(rowcount=ctx.rowcount, lastrowid=ctx.lastrowid)
 
-    def _explain(self, ast: exp.Expression) -> Outcome:
-        lines: list[str]
-        if isinstance(ast, exp.Select | exp.Union | exp.Except | exp.Intersect):
-            lines = run_select(self, ast).plan
-        elif isinstance(ast, exp.Update | exp.Delete):
-            table = self.catalog.table(ast.this.name)
-            if table is None:
-                raise ProgrammingError(f"no such table: {ast.this.name}")
-            where = ast.args.get("where")
-            access = planner.choose(
-                table,
-                ast.this.alias_or_name,
-                where.this if where else None,
-                lambda e: evaluate_constant(self, e),
-            )
-            lines = [access.describe(table), f"WRITE matching rows ({type(ast).__name__.upper()})"]
-        elif isinstance(ast, exp.Insert):
-            lines = ["PUT rows and index entries into the transaction"]
+    def _run_ddl(self, ast: exp.Expression) -> None:
+        kind = str(ast.args.get("kind") or "").upper()
+        if isinstance(ast, exp.Create):
+            runner = {
+                "TABLE": ddl.create_table,
+                "INDEX": ddl.create_index,
+                "VIEW": ddl.create_view,
+            }.get(kind)
+            if runner is None:
+                raise NotSupportedError(f"CREATE {kind} is not supported")
+            runner(self, ast)
+        elif isinstance(ast, exp.Drop):
+            dropper = {
+                "TABLE": ddl.drop_table,
+                "INDEX": ddl.drop_index,
+                "VIEW": ddl.drop_view,
+            }.get(kind)
+            if dropper is None:
+                raise NotSupportedError(f"DROP {kind} is not supported")
+            dropper(self, ast)
         else:
+            assert isinstance(ast, exp.Alter)
+            ddl.alter_table(self, ast)
+
+    def _explain(self, prepared: Prepared, catalog: Catalog) -> Outcome:
+        ast = prepared.ast
+        if prepared.is_ddl or not (
+            prepared.is_query or isinstance(ast, exp.Insert | exp.Update | exp.Delete)
+        ):
             raise NotSupportedError(f"EXPLAIN of {type(ast).__name__.upper()} is not supported")
-        rows = [(i, line, _requests(line)) for i, line in enumerate(lines)]
-        if not ast.find(exp.Select) or isinstance(ast, exp.Insert | exp.Update | exp.Delete):
+        plan = self.plan(prepared, catalog)
+        rows: list[Row] = [
+            (i, "  " * depth + text, requests)
+            for i, (depth, text, requests) in enumerate(plan.lines())
+        ]
+        if not plan.is_query:
             rows.append((len(rows), "COMMIT", "1 WAL PUT (shared with concurrent commits)"))
         return Outcome(
-            ["step", "detail", "object-store requests"], ["INTEGER", "TEXT", "TEXT"], rows
+            ["step", "detail", "object-store requests"], ["INTEGER", "TEXT", "TEXT"], iter(rows)
         )
-
-
-def _requests(line: str) -> str:
-    if line.startswith("GET "):
-        n = line.split()[1]
-        return f"at most {n} ranged GET(s); none for rows in memory or cached blocks"
-    if line.startswith("SCAN index"):
-        return "one ranged GET per index block and per row's block not cached"
-    if line.startswith("SCAN"):
-        return "one ranged GET per SST block read and not cached; none for rows in memory"
-    if line.startswith("NOTHING"):
-        return "none"
-    return "none (computed in memory)"

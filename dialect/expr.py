@@ -1,8 +1,11 @@
-"""Compiling sqlglot expressions into Python closures over row tuples, with SQL semantics:
-three-valued logic, NULL propagation, SQLite-compatible arithmetic and LIKE.
+"""Compiling sqlglot expressions into Python closures with SQL semantics: three-valued logic,
+NULL propagation, SQLite-compatible arithmetic and LIKE.
 
-A :class:`Scope` names the positions of a row tuple; ``compile_expr`` resolves every column
-reference once, so evaluating a row is a chain of closure calls with no name lookups.
+A :class:`Scope` names the positions of a row tuple; :class:`Compiler` resolves every column
+reference once, so evaluating a row is a chain of closure calls with no name lookups. A
+compiled closure takes ``(row, context)``: everything that varies between runs (parameters,
+the rows of enclosing queries, subquery results) is in the :class:`Context`, so a compiled
+plan can be cached and run again.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import datetime as dt
 import decimal
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,7 +24,6 @@ from dialect.errors import DataError, NotSupportedError, ProgrammingError
 from dialect.values import SQLValue, compare
 
 Row = tuple[Any, ...]  # Any: SQL values
-Fn = Callable[[Row], SQLValue]
 
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
 
@@ -51,43 +53,74 @@ class Scope:
             for i, (t, c, _) in enumerate(self.names)
             if c == column and (table is None or t == table)
         ]
+        if len(hits) > 1 and table is None:
+            # a column joined by USING: the left one, unless both are hidden
+            visible = [i for i in hits if not self.names[i][2]]
+            if len(visible) == 1:
+                hits = visible
         if len(hits) > 1:
             raise ProgrammingError(f"ambiguous column name: {column}")
         return hits[0] if hits else None
 
 
 class Context(Protocol):
-    """What compiled expressions need from the statement being run."""
+    """What compiled expressions read at run time: one per statement execution."""
 
+    #: the bound parameters, in placeholder order
     params: Sequence[SQLValue]
-    outer_rows: list[Row]
+    #: the current rows of the enclosing queries, outermost first
+    outer: list[Row]
+    #: results of uncorrelated subqueries, by plan node id
+    memo: dict[int, list[Row]]
 
-    def run_subquery(self, node: exp.Expression, outer: list[Scope]) -> list[Row]: ...
+    def rows(self, plan: Any) -> Generator[Row, None, None]:  # Any: a dialect.plan.nodes.Node
+        """The rows of a plan node run in this context."""
+        ...
+
+
+Fn = Callable[[Row, Context], SQLValue]
+
+
+@dataclass
+class Frame:
+    """The scope of an enclosing query as seen from a subquery; ``correlated`` becomes true when
+    an expression inside that subquery reads this frame or one further out."""
+
+    scope: Scope
+    correlated: bool = False
+
+
+class SubqueryPlanner(Protocol):
+    """Plans a subquery met while compiling an expression."""
+
+    def plan_subquery(self, node: exp.Expression, frames: list[Frame]) -> Any:
+        """The plan node (Any: dialect.plan.nodes.Node) of query ``node`` run inside
+        ``frames`` (the enclosing queries, outermost first); it has ``.width`` columns."""
+        ...
 
 
 @dataclass
 class Compiler:
     """Compiles expressions against a scope (and the scopes of enclosing queries)."""
 
-    ctx: Context
     scope: Scope
-    outer: list[Scope] = field(default_factory=list)
+    outer: list[Frame] = field(default_factory=list)
+    planner: SubqueryPlanner | None = None
     #: aggregate node -> position of its value in the row (set while compiling grouped output)
     aggregates: dict[int, int] = field(default_factory=dict)
     #: expressions (by SQL text) that are GROUP BY keys -> their position
     group_keys: dict[str, int] = field(default_factory=dict)
     #: result-column aliases usable by name (in HAVING and ORDER BY, as SQLite allows)
     aliases: dict[str, exp.Expression] = field(default_factory=dict)
-    uses_outer: bool = False
 
     def compile(self, node: exp.Expression) -> Fn:
         if self.aggregates and id(node) in self.aggregates:
             pos = self.aggregates[id(node)]
-            return lambda r: r[pos]
+            return lambda r, c: r[pos]
         if self.group_keys:
             pos_key = self.group_keys.get(node.sql())
             if pos_key is not None:
-                return lambda r: r[pos_key]
+                return lambda r, c: r[pos_key]
         method = getattr(self, f"_c_{type(node).__name__}", None)
         if method is None:
             if isinstance(node, AGGREGATES):
@@ -108,21 +141,20 @@ class Compiler:
                 value = int(text)
             except ValueError:
                 value = float(text)
-        return lambda r: value
+        return lambda r, c: value
 
     def _c_Null(self, node: exp.Null) -> Fn:
-        return lambda r: None
+        return lambda r, c: None
 
     def _c_Boolean(self, node: exp.Boolean) -> Fn:
         value = bool(node.this)
-        return lambda r: value
+        return lambda r, c: value
 
     def _c_Placeholder(self, node: exp.Placeholder) -> Fn:
         index = node.meta.get("param_index")
         if index is None:
             raise ProgrammingError("unbound parameter")
-        ctx = self.ctx  # read at call time: compiled closures outlive one execution
-        return lambda r: ctx.params[index]
+        return lambda r, c: c.params[index]
 
     def _c_Column(self, node: exp.Column) -> Fn:
         if isinstance(node.this, exp.Star):
@@ -130,22 +162,22 @@ class Compiler:
         table, name = node.table or None, node.name
         pos = self.scope.find(table, name)
         if pos is not None:
-            return lambda r: r[pos]
+            return lambda r, c: r[pos]
         if table is None and name.lower() in self.aliases:
             aliased = self.aliases.pop(name.lower())  # no self-reference while compiling it
             try:
                 return self.compile(aliased)
             finally:
                 self.aliases[name.lower()] = aliased
-        for depth, outer in enumerate(reversed(self.outer), start=1):
-            opos = outer.find(table, name)
+        for level in range(len(self.outer) - 1, -1, -1):
+            opos = self.outer[level].scope.find(table, name)
             if opos is not None:
-                self.uses_outer = True
-                rows = self.ctx.outer_rows
-                return lambda r: rows[-depth][opos]
+                for frame in self.outer[level:]:
+                    frame.correlated = True
+                return lambda r, c: c.outer[level][opos]
         if table is None and name.lower() in ("true", "false"):
             value = name.lower() == "true"
-            return lambda r: value
+            return lambda r, c: value
         qualified = f"{table}.{name}" if table else name
         raise ProgrammingError(f"no such column: {qualified}")
 
@@ -163,11 +195,11 @@ class Compiler:
     def _binary(self, node: exp.Binary, op: Callable[[SQLValue, SQLValue], SQLValue]) -> Fn:
         left, right = self.compile(node.this), self.compile(node.expression)
 
-        def run(r: Row) -> SQLValue:
-            a = left(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            a = left(r, c)
             if a is None:
                 return None
-            b = right(r)
+            b = right(r, c)
             if b is None:
                 return None
             return op(a, b)
@@ -198,8 +230,8 @@ class Compiler:
     def _c_Neg(self, node: exp.Neg) -> Fn:
         inner = self.compile(node.this)
 
-        def run(r: Row) -> SQLValue:
-            v = inner(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            v = inner(r, c)
             return None if v is None else -_number(v)
 
         return run
@@ -230,8 +262,8 @@ class Compiler:
     def _c_NullSafeEQ(self, node: exp.NullSafeEQ) -> Fn:
         left, right = self.compile(node.this), self.compile(node.expression)
 
-        def run(r: Row) -> SQLValue:
-            a, b = left(r), right(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            a, b = left(r, c), right(r, c)
             if a is None or b is None:
                 return a is None and b is None
             return compare(a, b) == 0
@@ -241,11 +273,11 @@ class Compiler:
     def _c_And(self, node: exp.And) -> Fn:
         left, right = self.compile(node.this), self.compile(node.expression)
 
-        def run(r: Row) -> SQLValue:
-            a = truth(left(r))
+        def run(r: Row, c: Context) -> SQLValue:
+            a = truth(left(r, c))
             if a is False:
                 return False
-            b = truth(right(r))
+            b = truth(right(r, c))
             if b is False:
                 return False
             return None if a is None or b is None else True
@@ -255,11 +287,11 @@ class Compiler:
     def _c_Or(self, node: exp.Or) -> Fn:
         left, right = self.compile(node.this), self.compile(node.expression)
 
-        def run(r: Row) -> SQLValue:
-            a = truth(left(r))
+        def run(r: Row, c: Context) -> SQLValue:
+            a = truth(left(r, c))
             if a is True:
                 return True
-            b = truth(right(r))
+            b = truth(right(r, c))
             if b is True:
                 return True
             return None if a is None or b is None else False
@@ -269,8 +301,8 @@ class Compiler:
     def _c_Not(self, node: exp.Not) -> Fn:
         inner = self.compile(node.this)
 
-        def run(r: Row) -> SQLValue:
-            v = truth(inner(r))
+        def run(r: Row, c: Context) -> SQLValue:
+            v = truth(inner(r, c))
             return None if v is None else not v
 
         return run
@@ -279,14 +311,14 @@ class Compiler:
         inner = self.compile(node.this)
         target = node.expression
         if isinstance(target, exp.Null):
-            return lambda r: inner(r) is None
+            return lambda r, c: inner(r, c) is None
         if isinstance(target, exp.Boolean):
             want = bool(target.this)
-            return lambda r: truth(inner(r)) is want
+            return lambda r, c: truth(inner(r, c)) is want
         other = self.compile(target)
 
-        def run(r: Row) -> SQLValue:
-            a, b = inner(r), other(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            a, b = inner(r, c), other(r, c)
             if a is None or b is None:
                 return a is None and b is None
             return compare(a, b) == 0
@@ -297,8 +329,8 @@ class Compiler:
         value = self.compile(node.this)
         low, high = self.compile(node.args["low"]), self.compile(node.args["high"])
 
-        def run(r: Row) -> SQLValue:
-            v, lo, hi = value(r), low(r), high(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            v, lo, hi = value(r, c), low(r, c), high(r, c)
             a = None if v is None or lo is None else compare(v, lo) >= 0
             b = None if v is None or hi is None else compare(v, hi) <= 0
             if a is False or b is False:
@@ -310,74 +342,107 @@ class Compiler:
     def _c_In(self, node: exp.In) -> Fn:
         value = self.compile(node.this)
         query = node.args.get("query")
+        table = node.args.get("field")
+        if table is not None:  # SQLite's ``x IN table``
+            if not isinstance(table, exp.Column) or table.table:
+                raise NotSupportedError(f"unsupported IN operand: {table.sql()}")
+            query = exp.select("*").from_(exp.to_table(table.name))
+        candidates: Callable[[Row, Context], list[SQLValue]]
         if query is not None:
-            subquery = self._subquery(query.this if isinstance(query, exp.Subquery) else query)
-
-            def candidates(r: Row) -> list[SQLValue]:
-                return [row[0] for row in subquery(r)]
+            candidates = self._subquery(
+                query.this if isinstance(query, exp.Subquery) else query, "IN"
+            )
+        elif node.args.get("unnest") is not None:
+            raise NotSupportedError(f"unsupported IN operand: {node.sql()}")
         else:
             items = [self.compile(e) for e in node.expressions]
+            if not items:
+                return lambda r, c: False  # x IN () is false, even for NULL
 
-            def candidates(r: Row) -> list[SQLValue]:
-                return [f(r) for f in items]
+            def candidates(r: Row, c: Context) -> list[SQLValue]:
+                return [f(r, c) for f in items]
 
-        def run(r: Row) -> SQLValue:
-            v = value(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            found = candidates(r, c)
+            if not found:
+                return False
+            v = value(r, c)
             if v is None:
                 return None
             saw_null = False
-            for c in candidates(r):
-                if c is None:
+            for item in found:
+                if item is None:
                     saw_null = True
-                elif compare(v, c) == 0:
+                elif compare(v, item) == 0:
                     return True
             return None if saw_null else False
 
         return run
 
     def _c_Exists(self, node: exp.Exists) -> Fn:
-        subquery = self._subquery(node.this)
-        return lambda r: bool(subquery(r))
+        rows = self._subquery(node.this, None, first_only=True)
+        return lambda r, c: bool(rows(r, c))
 
     def _c_Subquery(self, node: exp.Subquery) -> Fn:
-        subquery = self._subquery(node.this)
+        rows = self._subquery(node.this, "a scalar subquery", first_only=True)
 
-        def run(r: Row) -> SQLValue:
-            rows = subquery(r)
-            return rows[0][0] if rows else None
+        def run(r: Row, c: Context) -> SQLValue:
+            found = rows(r, c)
+            return found[0] if found else None
 
         return run
 
-    def _subquery(self, select: exp.Expression) -> Callable[[Row], list[Row]]:
-        """Rows of a subquery. It is first run against a probe row that raises when read: if
-        it never reads the enclosing row it is uncorrelated and its rows are kept."""
-        ctx, scopes = self.ctx, [*self.outer, self.scope]
-        state: dict[str, list[Row] | None] = {}
+    def _subquery(
+        self, select: exp.Expression, one_column: str | None, first_only: bool = False
+    ) -> Callable[[Row, Context], list[SQLValue]]:
+        """The first column of a subquery's rows (or, with ``first_only``, of its first row
+        only). An uncorrelated subquery runs once per statement execution; a correlated one
+        once per enclosing row."""
+        if self.planner is None:
+            raise NotSupportedError(f"a subquery is not allowed here: {select.sql()[:60]}")
+        frame = Frame(self.scope)
+        plan = self.planner.plan_subquery(select, [*self.outer, frame])
+        if one_column is not None and plan.width != 1:
+            raise ProgrammingError(
+                f"sub-select returns {plan.width} columns - expected 1 ({one_column})"
+            )
+        key = id(plan)
 
-        def execute(outer_row: Row) -> list[Row]:
-            ctx.outer_rows.append(outer_row)
+        def execute(c: Context) -> list[SQLValue]:
+            rows = c.rows(plan)
             try:
-                return ctx.run_subquery(select, scopes)
+                if first_only:
+                    first = next(rows, None)
+                    return [] if first is None else [first[0] if first else None]
+                return [row[0] for row in rows]
             finally:
-                ctx.outer_rows.pop()
+                rows.close()
 
-        def run(r: Row) -> list[Row]:
-            if "rows" not in state:
-                try:
-                    state["rows"] = execute(_Probe())
-                except _Correlated:
-                    state["rows"] = None
-            cached = state["rows"]
-            return cached if cached is not None else execute(r)
+        if not frame.correlated:
 
-        return run
+            def uncorrelated(r: Row, c: Context) -> list[SQLValue]:
+                found = c.memo.get(key)
+                if found is None:
+                    found = c.memo[key] = execute(c)
+                return found
+
+            return uncorrelated
+
+        def correlated(r: Row, c: Context) -> list[SQLValue]:
+            c.outer.append(r)
+            try:
+                return execute(c)
+            finally:
+                c.outer.pop()
+
+        return correlated
 
     def _like(self, node: exp.Like | exp.ILike, escape: str | None) -> Fn:
         value, pattern = self.compile(node.this), self.compile(node.expression)
         cache: dict[str, re.Pattern[str]] = {}
 
-        def run(r: Row) -> SQLValue:
-            v, p = value(r), pattern(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            v, p = value(r, c), pattern(r, c)
             if v is None or p is None:
                 return None
             rx = cache.get(p)
@@ -409,32 +474,32 @@ class Compiler:
         branches = [(self.compile(i.this), self.compile(i.args["true"])) for i in node.args["ifs"]]
         default = self.compile(node.args["default"]) if node.args.get("default") else None
 
-        def run(r: Row) -> SQLValue:
+        def run(r: Row, c: Context) -> SQLValue:
             if subject is not None:
-                s = subject(r)
+                s = subject(r, c)
                 for cond, result in branches:
-                    c = cond(r)
+                    c = cond(r, c)
                     if s is not None and c is not None and compare(s, c) == 0:
-                        return result(r)
+                        return result(r, c)
             else:
                 for cond, result in branches:
-                    if truth(cond(r)):
-                        return result(r)
-            return default(r) if default else None
+                    if truth(cond(r, c)):
+                        return result(r, c)
+            return default(r, c) if default else None
 
         return run
 
     def _c_If(self, node: exp.If) -> Fn:
         cond, true = self.compile(node.this), self.compile(node.args["true"])
         false = self.compile(node.args["false"]) if node.args.get("false") else None
-        return lambda r: true(r) if truth(cond(r)) else (false(r) if false else None)
+        return lambda r, c: true(r, c) if truth(cond(r, c)) else (false(r, c) if false else None)
 
     def _c_Coalesce(self, node: exp.Coalesce) -> Fn:
         parts = [self.compile(node.this), *(self.compile(e) for e in node.expressions)]
 
-        def run(r: Row) -> SQLValue:
+        def run(r: Row, c: Context) -> SQLValue:
             for p in parts:
-                v = p(r)
+                v = p(r, c)
                 if v is not None:
                     return v
             return None
@@ -444,8 +509,8 @@ class Compiler:
     def _c_Nullif(self, node: exp.Nullif) -> Fn:
         a, b = self.compile(node.this), self.compile(node.expression)
 
-        def run(r: Row) -> SQLValue:
-            x, y = a(r), b(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            x, y = a(r, c), b(r, c)
             return None if x is not None and y is not None and compare(x, y) == 0 else x
 
         return run
@@ -453,8 +518,8 @@ class Compiler:
     def _unary(self, node: exp.Func, fn: Callable[[SQLValue], SQLValue]) -> Fn:
         inner = self.compile(node.this)
 
-        def run(r: Row) -> SQLValue:
-            v = inner(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            v = inner(r, c)
             return None if v is None else fn(v)
 
         return run
@@ -478,11 +543,11 @@ class Compiler:
         inner = self.compile(node.this)
         digits = self.compile(node.args["decimals"]) if node.args.get("decimals") else None
 
-        def run(r: Row) -> SQLValue:
-            v = inner(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            v = inner(r, c)
             if v is None:
                 return None
-            n = int(digits(r) or 0) if digits else 0
+            n = int(digits(r, c) or 0) if digits else 0
             d = decimal.Decimal(repr(float(v)) if isinstance(v, float) else v)
             q = d.quantize(decimal.Decimal(1).scaleb(-n), rounding=decimal.ROUND_HALF_UP)
             return float(q)
@@ -494,61 +559,50 @@ class Compiler:
         start = self.compile(node.args["start"]) if node.args.get("start") else None
         length = self.compile(node.args["length"]) if node.args.get("length") else None
 
-        def run(r: Row) -> SQLValue:
-            v = inner(r)
+        def run(r: Row, c: Context) -> SQLValue:
+            v = inner(r, c)
             if v is None:
                 return None
             s = v if isinstance(v, str | bytes) else _text(v)
-            b = int(start(r)) if start else 1
+            b = int(start(r, c)) if start else 1
             begin = b - 1 if b > 0 else max(0, len(s) + b) if b < 0 else 0
             if length is None:
                 return s[begin:]
-            n = int(length(r))
+            n = int(length(r, c))
             return s[begin : begin + n] if b != 0 else s[: max(0, n - 1)]
 
         return run
 
     def _c_Concat(self, node: exp.Concat) -> Fn:
         parts = [self.compile(e) for e in node.expressions]
-        return lambda r: "".join(_text(v) for p in parts if (v := p(r)) is not None)
+        return lambda r, c: "".join(_text(v) for p in parts if (v := p(r, c)) is not None)
 
     def _c_Cast(self, node: exp.Cast) -> Fn:
         inner = self.compile(node.this)
         to = node.to.this.name if hasattr(node.to.this, "name") else str(node.to.this)
-        return lambda r: cast(inner(r), to)
+        return lambda r, c: cast(inner(r, c), to)
 
     def _c_TryCast(self, node: exp.TryCast) -> Fn:
         return self._c_Cast(node)
 
     def _c_CurrentTimestamp(self, node: exp.CurrentTimestamp) -> Fn:
-        return lambda r: dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return lambda r, c: dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
     def _c_CurrentDate(self, node: exp.CurrentDate) -> Fn:
-        return lambda r: dt.datetime.now(dt.UTC).date()
+        return lambda r, c: dt.datetime.now(dt.UTC).date()
 
     def _c_Anonymous(self, node: exp.Anonymous) -> Fn:
         name = str(node.this).upper()
         args = [self.compile(e) for e in node.expressions]
         if name == "IFNULL" and len(args) == 2:
-            return lambda r: v if (v := args[0](r)) is not None else args[1](r)
+            return lambda r, c: v if (v := args[0](r, c)) is not None else args[1](r, c)
         if name == "TYPEOF" and len(args) == 1:
-            return lambda r: _typeof(args[0](r))
+            return lambda r, c: _typeof(args[0](r, c))
         raise NotSupportedError(f"unsupported function: {name}")
 
     def _c_Tuple(self, node: exp.Tuple) -> Fn:
         parts = [self.compile(e) for e in node.expressions]
-        return lambda r: tuple(p(r) for p in parts)
-
-
-class _Correlated(Exception):
-    """Raised by a probe row: the subquery reads its enclosing row."""
-
-
-class _Probe(tuple):  # type: ignore[type-arg]
-    """A stand-in for the enclosing row that refuses to be read."""
-
-    def __getitem__(self, index: object) -> SQLValue:
-        raise _Correlated
+        return lambda r, c: tuple(p(r, c) for p in parts)
 
 
 def truth(v: SQLValue) -> bool | None:

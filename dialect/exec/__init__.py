@@ -1,0 +1,2 @@
+"""Execution: running plan nodes (:mod:`dialect.exec.operators`) and writing rows
+(:mod:`dialect.exec.writer`)."""

@@ -1,0 +1,425 @@
+"""Running plans: one generator per kind of plan node, reading tables through one path
+(:func:`read_rows`), with everything that belongs to one execution in a :class:`RunContext`.
+
+Rows stream: a node pulls from its child only as its consumer pulls from it, so a LIMIT stops
+the scan below it and a cursor fetching in batches holds one batch (sorting, grouping,
+DISTINCT and the build side of a join hold what they must).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import decimal
+import itertools
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialect.catalog import Column
+from dialect.errors import DataError, ProgrammingError
+from dialect.expr import Row, cast, truth
+from dialect.keycodec import encode_key, prefix_end
+from dialect.layout import index_prefix
+from dialect.plan import nodes as n
+from dialect.transaction import Transaction
+from dialect.values import SortKey, SQLValue, coerce, hashable
+
+Rows = Generator[Row, None, None]
+
+
+@dataclass
+class RunContext:
+    """One execution of a plan: the transaction, the parameters, the rows of enclosing
+    queries, subquery results, and what writes report."""
+
+    txn: Transaction
+    params: Sequence[SQLValue]
+    ids: Any  # Any: the id allocator (dialect.exec.writer.IdSource)
+    outer: list[Row] = field(default_factory=list)
+    memo: dict[int, list[Row]] = field(default_factory=dict)
+    rowcount: int = -1
+    lastrowid: int | None = None
+
+    def rows(self, plan: n.Node) -> Rows:
+        return run(plan, self)
+
+
+def run(node: n.Node, ctx: RunContext, row: Row = ()) -> Rows:
+    """The rows of ``node``; ``row`` is the input row its key expressions may read (the left
+    row of a lookup join)."""
+    return _RUNNERS[type(node)](node, ctx, row)
+
+
+# -- reading tables -------------------------------------------------------------------------------
+
+
+class _NoRows(Exception):
+    """A key value that no stored key can equal (it cannot be converted or encoded)."""
+
+
+def _key_value(fn: Any, column: Column, row: Row, ctx: RunContext) -> SQLValue:  # Any: Fn
+    try:
+        value = coerce(fn(row, ctx), column)
+    except DataError as exc:
+        raise _NoRows from exc
+    if value is None:
+        raise _NoRows  # a comparison with NULL is never true
+    return value
+
+
+def _bound_key(
+    base: bytes, prefix: list[SQLValue], bound: n.Bound, column: Column, row: Row, ctx: RunContext
+) -> bytes | None:
+    """The key of one range end; None when the value cannot bound the column (the range
+    stays open on that side: the filter above still applies)."""
+    try:
+        value = coerce(bound.value(row, ctx), column)
+        if value is None:
+            raise _NoRows
+        return base + encode_key([*prefix, value])
+    except (DataError, ValueError):
+        return None
+
+
+def key_span(
+    base: bytes, key_range: n.KeyRange | None, row: Row, ctx: RunContext
+) -> tuple[bytes, bytes | None]:
+    """``[start, end)`` of the keys under ``base`` within ``key_range``. ``_NoRows`` when
+    no key can match."""
+    if key_range is None:
+        return base, prefix_end(base)
+    cols = key_range.columns
+    prefix = [_key_value(fn, cols[i], row, ctx) for i, fn in enumerate(key_range.prefix)]
+    try:
+        start = base + encode_key(prefix)
+    except ValueError as exc:
+        raise _NoRows from exc
+    end = prefix_end(start)
+    nxt = cols[len(prefix)] if len(prefix) < len(cols) else None
+    if key_range.low is not None and nxt is not None:
+        key = _bound_key(base, prefix, key_range.low, nxt, row, ctx)
+        if key is not None:
+            start = key if key_range.low.inclusive else (prefix_end(key) or key)
+    if key_range.high is not None and nxt is not None:
+        key = _bound_key(base, prefix, key_range.high, nxt, row, ctx)
+        if key is not None:
+            end = prefix_end(key) if key_range.high.inclusive else key
+    return start, end
+
+
+def read_rows(node: n.Access, ctx: RunContext, row: Row) -> Rows:
+    """The rows an access node reads, decoded: the one path from keys to rows."""
+    txn, codec = ctx.txn, node.codec
+    try:
+        if isinstance(node, n.KeyGet):
+            pk_cols = node.table.pk_columns
+            keys = set()
+            for exprs in node.keys:
+                try:
+                    values = [
+                        _key_value(fn, c, row, ctx) for fn, c in zip(exprs, pk_cols, strict=True)
+                    ]
+                    keys.add(codec.key_of(values))
+                except (_NoRows, ValueError):
+                    continue
+            for key in sorted(keys, reverse=node.reverse):
+                value = txn.get(key)
+                if value is not None:
+                    yield codec.decode(key, value)
+            return
+        if isinstance(node, n.IndexScan):
+            assert node.index is not None
+            index = node.index
+            start, end = key_span(index_prefix(index.id), node.range, row, ctx)
+            for entry, _ in txn.scan(start, end, reverse=node.reverse):
+                key = codec.pk_from_index_entry(index, entry)
+                value = txn.get(key)
+                if value is not None:
+                    yield codec.decode(key, value)
+            return
+        assert isinstance(node, n.TableScan)
+        start, end = key_span(codec.prefix, node.range, row, ctx)
+    except _NoRows:
+        return
+    for key, value in txn.scan(start, end, reverse=node.reverse):
+        yield codec.decode(key, value)
+
+
+def _access(node: n.Access, ctx: RunContext, row: Row) -> Rows:
+    return read_rows(node, ctx, row)
+
+
+def _nothing(node: n.Nothing, ctx: RunContext, row: Row) -> Rows:
+    return
+    yield
+
+
+def _constant_row(node: n.ConstantRow, ctx: RunContext, row: Row) -> Rows:
+    yield ()
+
+
+def _values(node: n.Values, ctx: RunContext, row: Row) -> Rows:
+    for exprs in node.rows:
+        yield tuple(fn(row, ctx) for fn in exprs)
+
+
+# -- row by row ----------------------------------------------------------------------------------
+
+
+def _filter(node: n.Filter, ctx: RunContext, row: Row) -> Rows:
+    cond = node.condition
+    for r in run(node.child, ctx, row):
+        if truth(cond(r, ctx)) is True:
+            yield r
+
+
+def _project(node: n.Project, ctx: RunContext, row: Row) -> Rows:
+    exprs = node.exprs
+    for r in run(node.child, ctx, row):
+        yield tuple([fn(r, ctx) for fn in exprs])
+
+
+def _trim(node: n.Trim, ctx: RunContext, row: Row) -> Rows:
+    width = node.columns
+    for r in run(node.child, ctx, row):
+        yield r[:width]
+
+
+def _matches(node: n.Join, ctx: RunContext, left: Row, candidates: Iterator[Row]) -> Rows:
+    cond = node.condition
+    matched = False
+    for right in candidates:
+        joined = left + right
+        if cond is None or truth(cond(joined, ctx)) is True:
+            matched = True
+            yield joined
+    if node.left_outer and not matched:
+        yield left + (None,) * node.right.width
+
+
+def _nested_loop(node: n.NestedLoopJoin, ctx: RunContext, row: Row) -> Rows:
+    right: list[Row] | None = None
+    for left in run(node.left, ctx, row):
+        if right is None:
+            right = list(run(node.right, ctx, row))
+        yield from _matches(node, ctx, left, iter(right))
+
+
+def _hash_join(node: n.HashJoin, ctx: RunContext, row: Row) -> Rows:
+    table: dict[tuple[Any, ...], list[Row]] | None = None
+    for left in run(node.left, ctx, row):
+        if table is None:
+            table = {}
+            for r in run(node.right, ctx, row):
+                k = tuple(hashable(fn(r, ctx)) for fn in node.right_keys)
+                if None not in k:
+                    table.setdefault(k, []).append(r)
+        k = tuple(hashable(fn(left, ctx)) for fn in node.left_keys)
+        found = table.get(k, ()) if None not in k else ()
+        yield from _matches(node, ctx, left, iter(found))
+
+
+def _lookup_join(node: n.LookupJoin, ctx: RunContext, row: Row) -> Rows:
+    for left in run(node.left, ctx, row):
+        yield from _matches(node, ctx, left, run(node.right, ctx, left))
+
+
+# -- whole input ---------------------------------------------------------------------------------
+
+
+def _number(value: SQLValue, call: n.AggregateCall) -> Any:  # Any: int, float or Decimal
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float | decimal.Decimal):
+        return value
+    if isinstance(value, str):  # SQLite: text that is not a number counts as 0
+        for parse in (int, float):
+            try:
+                return parse(value)
+            except ValueError:
+                continue
+        return 0.0
+    raise DataError(f"{call.function}(): {type(value).__name__} {value!r} is not a number")
+
+
+class _State:
+    __slots__ = ("count", "parts", "seen", "value")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.value: Any = None  # Any: the running sum, minimum or maximum
+        self.seen: set[Any] | None = None
+        self.parts: list[str] = []
+
+
+def _add(call: n.AggregateCall, state: _State, r: Row, ctx: RunContext) -> None:
+    if call.argument is None:  # count(*)
+        state.count += 1
+        return
+    v = call.argument(r, ctx)
+    if v is None:
+        return
+    if call.distinct:
+        h = hashable(v)
+        if state.seen is None:
+            state.seen = set()
+        if h in state.seen:
+            return
+        state.seen.add(h)
+    state.count += 1
+    f = call.function
+    if f in ("sum", "avg", "total"):
+        x = _number(v, call)
+        if state.value is None:
+            state.value = x
+        elif isinstance(state.value, decimal.Decimal) and isinstance(x, float):
+            state.value = float(state.value) + x
+        elif isinstance(state.value, float) and isinstance(x, decimal.Decimal):
+            state.value += float(x)
+        else:
+            state.value += x
+    elif f == "min":
+        if state.value is None or SortKey(v) < SortKey(state.value):
+            state.value = v
+    elif f == "max":
+        if state.value is None or SortKey(state.value) < SortKey(v):
+            state.value = v
+    elif f == "group_concat":
+        state.parts.append(v.decode("utf-8", "replace") if isinstance(v, bytes) else _text(v))
+
+
+def _text(v: SQLValue) -> str:
+    out: str = cast(v, "TEXT")
+    return out
+
+
+def _result(call: n.AggregateCall, state: _State) -> SQLValue:
+    f = call.function
+    if f == "count":
+        return state.count
+    if f == "avg":
+        return float(state.value) / state.count if state.count else None
+    if f == "total":
+        return float(state.value) if state.value is not None else 0.0
+    if f == "group_concat":
+        return call.separator.join(state.parts) if state.parts else None
+    return state.value
+
+
+def _aggregate(node: n.Aggregate, ctx: RunContext, row: Row) -> Rows:
+    calls, keys, having = node.calls, node.keys, node.having
+    groups: dict[tuple[Any, ...], tuple[Row, list[_State], tuple[Any, ...]]] = {}
+    for r in run(node.child, ctx, row):
+        values = tuple(k(r, ctx) for k in keys)
+        gk = tuple(hashable(v) for v in values)
+        entry = groups.get(gk)
+        if entry is None:
+            entry = groups[gk] = (r, [_State() for _ in calls], values)
+        for call, state in zip(calls, entry[1], strict=True):
+            _add(call, state, r, ctx)
+    if not groups and not keys:
+        groups[()] = ((None,) * node.child.width, [_State() for _ in calls], ())
+    for first, states, values in groups.values():
+        out = first + tuple(_result(c, s) for c, s in zip(calls, states, strict=True)) + values
+        if having is None or truth(having(out, ctx)) is True:
+            yield out
+
+
+def _distinct(node: n.Distinct, ctx: RunContext, row: Row) -> Rows:
+    seen: set[tuple[Any, ...]] = set()
+    width = node.columns
+    for r in run(node.child, ctx, row):
+        key = tuple(hashable(v) for v in r[:width])
+        if key not in seen:
+            seen.add(key)
+            yield r
+
+
+def _sort_key(position: int) -> Callable[[Row], SortKey]:
+    return lambda r: SortKey(r[position])
+
+
+def _sort(node: n.Sort, ctx: RunContext, row: Row) -> Rows:
+    rows = list(run(node.child, ctx, row))
+    for key in reversed(node.keys):  # stable sorts, last key first
+        rows.sort(key=_sort_key(key.position), reverse=key.descending)
+    yield from rows
+
+
+def _count(fn: Any, ctx: RunContext, what: str) -> int | None:  # Any: Fn
+    if fn is None:
+        return None
+    value = fn((), ctx)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProgrammingError(f"{what} must be an integer, got {value!r}")
+    return value
+
+
+def _limit(node: n.Limit, ctx: RunContext, row: Row) -> Rows:
+    limit = _count(node.limit, ctx, "LIMIT")
+    offset = max(_count(node.offset, ctx, "OFFSET") or 0, 0)
+    stop = None if limit is None or limit < 0 else offset + limit
+    if stop == 0:
+        return
+    yield from itertools.islice(run(node.child, ctx, row), offset, stop)
+
+
+def _set_operation(node: n.SetOperation, ctx: RunContext, row: Row) -> Rows:
+    def key(r: Row) -> tuple[Any, ...]:
+        return tuple(hashable(v) for v in r)
+
+    if node.operator == "UNION":
+        both = itertools.chain(run(node.left, ctx, row), run(node.right, ctx, row))
+        if not node.distinct:
+            yield from both
+            return
+        seen: set[tuple[Any, ...]] = set()
+        for r in both:
+            k = key(r)
+            if k not in seen:
+                seen.add(k)
+                yield r
+        return
+    right = {key(r) for r in run(node.right, ctx, row)}
+    keep_common = node.operator == "INTERSECT"
+    emitted: set[tuple[Any, ...]] = set()
+    for r in run(node.left, ctx, row):
+        k = key(r)
+        if (k in right) == keep_common and k not in emitted:
+            emitted.add(k)
+            yield r
+
+
+def _write(node: n.Insert | n.Update | n.Delete, ctx: RunContext, row: Row) -> Rows:
+    from dialect.exec.writer import run_write
+
+    run_write(node, ctx)
+    return
+    yield
+
+
+_RUNNERS: dict[type[n.Node], Callable[[Any, RunContext, Row], Rows]] = {
+    n.KeyGet: _access,
+    n.TableScan: _access,
+    n.IndexScan: _access,
+    n.Nothing: _nothing,
+    n.ConstantRow: _constant_row,
+    n.Values: _values,
+    n.Filter: _filter,
+    n.Project: _project,
+    n.Trim: _trim,
+    n.NestedLoopJoin: _nested_loop,
+    n.HashJoin: _hash_join,
+    n.LookupJoin: _lookup_join,
+    n.Aggregate: _aggregate,
+    n.Distinct: _distinct,
+    n.Sort: _sort,
+    n.Limit: _limit,
+    n.SetOperation: _set_operation,
+    n.Insert: _write,
+    n.Update: _write,
+    n.Delete: _write,
+}

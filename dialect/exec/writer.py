@@ -1,0 +1,208 @@
+"""Writing rows: INSERT, UPDATE and DELETE put rows and their index entries into the
+transaction, with values converted to column types and NOT NULL, CHECK, primary-key and UNIQUE
+constraints enforced (a concurrent transaction claiming the same unique value conflicts at
+commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from dialect.catalog import ROWID, Index, Table
+from dialect.errors import IntegrityError, ProgrammingError
+from dialect.exec.operators import RunContext, run
+from dialect.expr import Row, truth
+from dialect.keycodec import encode_key, prefix_end
+from dialect.layout import index_prefix
+from dialect.plan import nodes as n
+from dialect.values import SQLValue, coerce
+
+
+class IdSource(Protocol):
+    """Allocates values for autoincrement primary keys."""
+
+    def next_id(self, table_id: int) -> int: ...
+
+    def saw_id(self, table_id: int, value: int) -> None: ...
+
+
+class TableWriter:
+    """Writes rows of one table (a write node's target) within one execution."""
+
+    def __init__(self, target: n.Target) -> None:
+        self.codec = target.codec
+        self.table: Table = target.codec.table
+        self.defaults = target.defaults
+        self.checks = target.checks
+
+    def complete(self, given: dict[int, SQLValue], ctx: RunContext) -> Row:
+        """A full row from the given positions: defaults, generated ids, types, NOT NULL."""
+        table, codec = self.table, self.codec
+        values: list[SQLValue] = []
+        for pos, col in enumerate(table.columns):
+            if pos in given:
+                v = given[pos]
+            else:
+                default = self.defaults[pos]
+                v = default((), ctx) if default is not None else None
+            if table.autoincrement and pos == codec.pk_pos[0]:
+                if v is None:
+                    v = ctx.ids.next_id(table.id)
+                    # another process may have stored this id explicitly: take the next one
+                    while ctx.txn.get(codec.key_of([v])) is not None:
+                        v = ctx.ids.next_id(table.id)
+                else:
+                    v = coerce(v, col)
+                    if v is not None:
+                        ctx.ids.saw_id(table.id, v)
+            values.append(coerce(v, col))
+        row = tuple(values)
+        self.check_row(row, ctx)
+        return row
+
+    def check_row(self, row: Row, ctx: RunContext) -> None:
+        """NOT NULL and CHECK constraints of one row."""
+        table = self.table
+        pk = set(self.codec.pk_pos)
+        for pos, (col, v) in enumerate(zip(table.columns, row, strict=True)):
+            if v is None and (col.not_null or pos in pk):
+                raise IntegrityError(f"NOT NULL constraint failed: {table.name}.{col.name}")
+        for name, fn in self.checks:
+            if truth(fn(row, ctx)) is False:
+                raise IntegrityError(f"CHECK constraint failed: {name}")
+
+    def _pk_error(self) -> IntegrityError:
+        names = ", ".join(f"{self.table.name}.{c.name}" for c in self.table.pk_columns)
+        return IntegrityError(f"UNIQUE constraint failed: {names}")
+
+    def unique_conflicts(
+        self, row: Row, key: bytes, ctx: RunContext, only: Iterable[Index] | None = None
+    ) -> list[tuple[Index, bytes]]:
+        """Keys of other rows holding one of ``row``'s unique index values."""
+        codec, txn = self.codec, ctx.txn
+        found = []
+        for index in self.table.indexes if only is None else only:
+            if not index.unique:
+                continue
+            values = codec.index_values(index, row)
+            if None in values:
+                continue
+            start = index_prefix(index.id) + encode_key(values)
+            # A concurrent transaction claiming the same value conflicts at commit.
+            txn.watch(start, prefix_end(start))
+            for entry, _ in txn.scan(start, prefix_end(start)):
+                other = codec.pk_from_index_entry(index, entry)
+                if other != key:
+                    found.append((index, other))
+        return found
+
+    def _unique_error(self, index: Index) -> IntegrityError:
+        return IntegrityError(
+            f"UNIQUE constraint failed: {self.table.name}.{', '.join(index.columns)}"
+        )
+
+    def insert(self, row: Row, mode: str | None, ctx: RunContext) -> bool:
+        """Write a new row; False when ``mode`` IGNORE skipped it. With REPLACE, rows holding
+        its key or one of its unique values are deleted first."""
+        codec, txn = self.codec, ctx.txn
+        key = codec.key(row)
+        taken = txn.get(key) is not None
+        conflicts = self.unique_conflicts(row, key, ctx)
+        if taken or conflicts:
+            if mode == "IGNORE":
+                return False
+            if mode != "REPLACE":
+                raise self._pk_error() if taken else self._unique_error(conflicts[0][0])
+            for other in {key if taken else None, *(k for _, k in conflicts)}:
+                if other is not None:
+                    self.remove(other, ctx)
+        txn.put(key, codec.value(row))
+        for index in self.table.indexes:
+            txn.put(codec.index_entry(index, row), b"")
+        return True
+
+    def remove(self, key: bytes, ctx: RunContext, row: Row | None = None) -> None:
+        txn = ctx.txn
+        if row is None:
+            value = txn.get(key)
+            if value is None:
+                return
+            row = self.codec.decode(key, value)
+        txn.delete(key)
+        for index in self.table.indexes:
+            txn.delete(self.codec.index_entry(index, row))
+
+    def replace_row(self, old: Row, new: Row, ctx: RunContext) -> None:
+        codec, txn = self.codec, ctx.txn
+        old_key, new_key = codec.key(old), codec.key(new)
+        if new_key != old_key:
+            if txn.get(new_key) is not None:
+                raise self._pk_error()
+            self.remove(old_key, ctx, old)
+            conflicts = self.unique_conflicts(new, new_key, ctx)
+            if conflicts:
+                raise self._unique_error(conflicts[0][0])
+            txn.put(new_key, codec.value(new))
+            for index in self.table.indexes:
+                txn.put(codec.index_entry(index, new), b"")
+            return
+        changed = [
+            ix
+            for ix in self.table.indexes
+            if codec.index_entry(ix, old) != codec.index_entry(ix, new)
+        ]
+        conflicts = self.unique_conflicts(new, new_key, ctx, changed)
+        if conflicts:
+            raise self._unique_error(conflicts[0][0])
+        txn.put(new_key, codec.value(new))
+        for index in changed:
+            txn.delete(codec.index_entry(index, old))
+            txn.put(codec.index_entry(index, new), b"")
+
+
+def run_write(node: n.Insert | n.Update | n.Delete, ctx: RunContext) -> None:
+    """Run a write node; sets ``ctx.rowcount`` (and ``ctx.lastrowid`` for INSERT)."""
+    writer = TableWriter(node.target)
+    if isinstance(node, n.Insert):
+        _insert(node, writer, ctx)
+        return
+    rows = list(run(node.source, ctx))  # read in full before the first write
+    if isinstance(node, n.Delete):
+        for row in rows:
+            writer.remove(writer.codec.key(row), ctx, row)
+        ctx.rowcount = len(rows)
+        return
+    table = writer.table
+    pk_pos = writer.codec.pk_pos[0]
+    for row in rows:
+        new = list(row)
+        for pos, fn in node.sets:
+            new[pos] = coerce(fn(row, ctx), table.columns[pos])
+        new_row = tuple(new)
+        writer.check_row(new_row, ctx)
+        if table.autoincrement and table.pk[0] != ROWID and new_row[pk_pos] != row[pk_pos]:
+            ctx.ids.saw_id(table.id, new_row[pk_pos])
+        writer.replace_row(row, new_row, ctx)
+    ctx.rowcount = len(rows)
+
+
+def _insert(node: n.Insert, writer: TableWriter, ctx: RunContext) -> None:
+    source = run(node.source, ctx)
+    rows: Iterable[Row] = list(source) if node.reads_target else source
+    positions = node.positions
+    count = 0
+    last_id: int | None = None
+    pk_pos = writer.codec.pk_pos[0] if writer.table.autoincrement else None
+    for values in rows:
+        if len(values) != len(positions):
+            raise ProgrammingError(
+                f"table {writer.table.name} has {len(positions)} columns to fill but "
+                f"{len(values)} values were supplied"
+            )
+        row = writer.complete(dict(zip(positions, values, strict=True)), ctx)
+        if writer.insert(row, node.mode, ctx):
+            count += 1
+            if pk_pos is not None:
+                last_id = row[pk_pos]
+    ctx.rowcount = count
+    ctx.lastrowid = last_id

@@ -1,0 +1,163 @@
+"""SQL text into prepared statements: parsed once per text (cached), with parameter markers
+numbered, statements Strata refuses named, and parameters bound per execution."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlglot
+from sqlglot import TokenType, exp
+from sqlglot.errors import SqlglotError
+from sqlglot.tokens import Tokenizer
+
+from dialect.errors import NotSupportedError, ProgrammingError
+
+_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+QUERY\s+PLAN)?\s+", re.IGNORECASE)
+_DDL = (exp.Create, exp.Drop, exp.Alter)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A parsed statement: its tree (shared, never changed after preparing) and parameters."""
+
+    ast: exp.Expression
+    explain: bool
+    param_count: int
+    param_names: tuple[str, ...]  # non-empty for :name parameters
+
+    @property
+    def is_ddl(self) -> bool:
+        return isinstance(self.ast, _DDL)
+
+    @property
+    def transaction_control(self) -> str | None:
+        """BEGIN, COMMIT or ROLLBACK for those statements (a savepoint is refused)."""
+        ast = self.ast
+        if isinstance(ast, exp.Rollback) and ast.args.get("savepoint"):
+            raise NotSupportedError("savepoints are not supported")
+        if isinstance(ast, exp.Transaction):
+            return "BEGIN"
+        if isinstance(ast, exp.Commit):
+            return "COMMIT"
+        if isinstance(ast, exp.Rollback):
+            return "ROLLBACK"
+        return None
+
+    @property
+    def is_query(self) -> bool:
+        return isinstance(
+            self.ast, exp.Select | exp.Union | exp.Except | exp.Intersect | exp.Values
+        )
+
+
+_QMARK = "__strata_q"
+#: what parses as a statement (sqlglot also parses bare expressions, e.g. "SELEC x")
+_STATEMENTS = (
+    exp.Query,
+    exp.DML,
+    exp.DDL,
+    exp.Drop,
+    exp.Alter,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Pragma,
+    exp.Set,
+    exp.Use,
+    exp.Describe,
+    exp.Show,
+    exp.TruncateTable,
+)
+
+
+def _number_qmarks(sql: str) -> tuple[str, int]:
+    """``sql`` with its ``?`` markers (outside strings and comments) renamed ``:__strata_qN``
+    in text order, so each placeholder in the tree knows its position; and their count."""
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except SqlglotError as exc:
+        raise ProgrammingError(f"syntax error: {exc}") from exc
+    marks = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
+    if not marks:
+        return sql, 0
+    out, last = [], 0
+    for i, tok in enumerate(marks):
+        out.append(sql[last : tok.start])
+        out.append(f":{_QMARK}{i}")
+        last = tok.end + 1
+    out.append(sql[last:])
+    return "".join(out), len(marks)
+
+
+@functools.lru_cache(maxsize=1024)
+def prepare(sql: str) -> Prepared:
+    """Parse ``sql`` (one statement). ``ProgrammingError`` for bad SQL, with sqlglot's message
+    and position; ``NotSupportedError`` for statements Strata does not run."""
+    explain = False
+    m = _EXPLAIN.match(sql)
+    if m:
+        explain, sql = True, sql[m.end() :]
+    first = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    if first in ("SAVEPOINT", "RELEASE"):
+        raise NotSupportedError(f"{first} (savepoints) is not supported")
+    sql, qmarks = _number_qmarks(sql)
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
+    except SqlglotError as exc:
+        raise ProgrammingError(f"syntax error: {exc}") from exc
+    if not statements:
+        raise ProgrammingError("empty statement")
+    if len(statements) > 1:
+        raise ProgrammingError("you can only execute one statement at a time")
+    ast = statements[0]
+    if isinstance(ast, exp.Command):
+        raise NotSupportedError(f"unsupported statement: {ast.sql()[:60]}")
+    if not isinstance(ast, _STATEMENTS):
+        raise ProgrammingError(f"syntax error: not a statement: {sql[:60]!r}")
+    names: list[str] = []
+    for node in ast.find_all(exp.Placeholder):
+        name = str(node.this or "")
+        if name.startswith(_QMARK):
+            node.meta["param_index"] = int(name[len(_QMARK) :])
+            continue
+        if not name:
+            raise NotSupportedError(f"unsupported parameter marker in {sql[:60]!r}")
+        if name not in names:
+            names.append(name)
+        node.meta["param_index"] = names.index(name)
+    if names and qmarks:
+        raise ProgrammingError("a statement cannot mix ? and :name parameters")
+    count = qmarks if not names else len(names)
+    return Prepared(
+        cast(exp.Expression, ast), explain, count if not names else len(names), tuple(names)
+    )
+
+
+def bind(prepared: Prepared, params: Sequence[Any] | Mapping[str, Any] | None) -> list[Any]:
+    """The parameter values in placeholder order; ``ProgrammingError`` on a count mismatch."""
+    if params is None:
+        params = ()
+    if prepared.param_names:
+        if not isinstance(params, Mapping):
+            raise ProgrammingError("this statement uses :name parameters: pass a mapping")
+        missing = [n for n in prepared.param_names if n not in params]
+        if missing:
+            raise ProgrammingError(f"missing parameters: {', '.join(missing)}")
+        return [params[n] for n in prepared.param_names]
+    if isinstance(params, Mapping):
+        if prepared.param_count == 0 and not params:
+            return []
+        raise ProgrammingError("this statement uses ? parameters: pass a sequence")
+    if isinstance(params, str | bytes):
+        raise ProgrammingError("parameters must be a sequence, not a string")
+    values = list(params)
+    if len(values) != prepared.param_count:
+        raise ProgrammingError(
+            f"incorrect number of bindings supplied: the statement uses "
+            f"{prepared.param_count}, and there are {len(values)} supplied"
+        )
+    return values

@@ -1,0 +1,522 @@
+"""Plan nodes: what a statement does, as an immutable tree built once and run many times.
+
+Each node produces rows (tuples); a node's ``width`` is the length of its rows. Expressions in
+nodes are compiled closures taking ``(row, context)`` (:mod:`dialect.expr`), so a node holds no
+state of one execution and a plan is safely cached and shared. Each node can describe itself
+and the object-store requests it may make, which is all EXPLAIN prints: explaining runs
+nothing. Execution lives in :mod:`dialect.exec.operators`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dialect.catalog import Column, Index, Table
+from dialect.expr import Fn
+from dialect.tablerows import RowCodec
+
+_MEMORY = "none (computed in memory)"
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """A step of a plan."""
+
+    @property
+    def width(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return ()
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def requests(self) -> str:
+        """The object-store requests this step may make (not counting its children)."""
+        return _MEMORY
+
+
+# -- reading a table ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One end of a key range: a value (evaluated at run time) and whether it is included."""
+
+    value: Fn
+    inclusive: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """Keys whose leading columns equal ``prefix`` and whose next column lies within
+    ``low``/``high`` (each optional). ``columns`` are the key's columns, in order."""
+
+    columns: tuple[Column, ...]
+    prefix: tuple[Fn, ...] = ()
+    low: Bound | None = None
+    high: Bound | None = None
+    text: str = ""
+
+    @property
+    def bounded(self) -> bool:
+        return bool(self.prefix) or self.low is not None or self.high is not None
+
+
+@dataclass(frozen=True, eq=False)
+class Access(Node):
+    """Rows of one table. Its key expressions may read an input row (the left row of a lookup
+    join) and the context; they never read the table itself."""
+
+    codec: RowCodec
+
+    @property
+    def table(self) -> Table:
+        return self.codec.table
+
+    @property
+    def width(self) -> int:
+        return len(self.codec.table.columns)
+
+
+@dataclass(frozen=True, eq=False)
+class KeyGet(Access):
+    """Rows by full primary keys (each a tuple of expressions), in key order."""
+
+    keys: tuple[tuple[Fn, ...], ...] = ()
+    reverse: bool = False
+
+    def describe(self) -> str:
+        n = len(self.keys)
+        return f"GET {n} row{'s' if n != 1 else ''} of {self.table.name} by primary key"
+
+    def requests(self) -> str:
+        return f"at most {len(self.keys)} ranged GET(s); none for rows in memory or cached blocks"
+
+
+@dataclass(frozen=True, eq=False)
+class TableScan(Access):
+    """Rows in primary-key order, all of them or those within a key range."""
+
+    range: KeyRange | None = None
+    reverse: bool = False
+
+    def describe(self) -> str:
+        order = " (descending)" if self.reverse else ""
+        if self.range is None or not self.range.bounded:
+            return f"SCAN {self.table.name} (full table){order}"
+        return f"SCAN {self.table.name} primary-key range {self.range.text}{order}"
+
+    def requests(self) -> str:
+        return "one ranged GET per SST block read and not cached; none for rows in memory"
+
+
+@dataclass(frozen=True, eq=False)
+class IndexScan(Access):
+    """Rows found through a secondary index's entries within a range, in index order."""
+
+    index: Index | None = None
+    range: KeyRange | None = None
+    reverse: bool = False
+
+    def describe(self) -> str:
+        assert self.index is not None and self.range is not None
+        return f"SCAN index {self.index.name} {self.range.text}, then GET rows of {self.table.name}"
+
+    def requests(self) -> str:
+        return "one ranged GET per index block and per row's block not cached"
+
+
+@dataclass(frozen=True, eq=False)
+class Nothing(Node):
+    """No rows: a condition that can never be true."""
+
+    columns: int
+    reason: str
+
+    @property
+    def width(self) -> int:
+        return self.columns
+
+    def describe(self) -> str:
+        return f"NOTHING to read ({self.reason})"
+
+    def requests(self) -> str:
+        return "none"
+
+
+@dataclass(frozen=True, eq=False)
+class ConstantRow(Node):
+    """One row of no columns (a SELECT without FROM)."""
+
+    @property
+    def width(self) -> int:
+        return 0
+
+    def describe(self) -> str:
+        return "CONSTANT ROW"
+
+
+@dataclass(frozen=True, eq=False)
+class Values(Node):
+    """Rows given as expressions (VALUES, INSERT … VALUES)."""
+
+    rows: tuple[tuple[Fn, ...], ...]
+    columns: int
+
+    @property
+    def width(self) -> int:
+        return self.columns
+
+    def describe(self) -> str:
+        return f"VALUES {len(self.rows)} row(s)"
+
+
+# -- row-by-row steps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Filter(Node):
+    """The rows of ``child`` for which ``condition`` is true."""
+
+    child: Node
+    condition: Fn
+    text: str
+
+    @property
+    def width(self) -> int:
+        return self.child.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.child,)
+
+    def describe(self) -> str:
+        return f"FILTER {self.text}"
+
+
+@dataclass(frozen=True, eq=False)
+class Project(Node):
+    """Each row of ``child`` mapped through ``exprs``."""
+
+    child: Node
+    exprs: tuple[Fn, ...]
+    names: tuple[str, ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.exprs)
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.child,)
+
+    def describe(self) -> str:
+        return f"PROJECT {', '.join(self.names)}"
+
+
+@dataclass(frozen=True, eq=False)
+class Join(Node):
+    """Rows of ``left`` joined with rows of ``right`` (``left_outer``: a left row with no match
+    is padded with NULLs). How right rows are found depends on the subclass."""
+
+    left: Node
+    right: Node
+    condition: Fn | None
+    left_outer: bool
+    text: str
+
+    @property
+    def width(self) -> int:
+        return self.left.width + self.right.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+    @property
+    def kind(self) -> str:
+        return "LEFT JOIN" if self.left_outer else "JOIN"
+
+
+@dataclass(frozen=True, eq=False)
+class NestedLoopJoin(Join):
+    """Every pair of rows is tested (``right`` is read once per execution)."""
+
+    def describe(self) -> str:
+        return f"{self.kind} by nested loop{' ON ' + self.text if self.text else ''}"
+
+
+@dataclass(frozen=True, eq=False)
+class HashJoin(Join):
+    """``right`` is read once into a hash table on ``right_keys``; each left row probes it."""
+
+    left_keys: tuple[Fn, ...] = ()
+    right_keys: tuple[Fn, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.kind} by hash on {self.text}"
+
+
+@dataclass(frozen=True, eq=False)
+class LookupJoin(Join):
+    """For each left row, ``right`` (an access whose keys read the left row) is read."""
+
+    def describe(self) -> str:
+        return f"{self.kind} by key lookup per row on {self.text}"
+
+
+# -- whole-input steps --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AggregateCall:
+    """One aggregate: its function, argument (None for ``count(*)``), DISTINCT, and the
+    separator of ``group_concat``."""
+
+    function: str  # count, sum, total, avg, min, max, group_concat
+    argument: Fn | None
+    distinct: bool = False
+    separator: str = ","
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregate(Node):
+    """Groups of ``child`` rows by ``keys``. Each output row is the group's first input row,
+    then one value per aggregate, then the key values; ``having`` filters groups. Without
+    keys there is exactly one group, even over no rows."""
+
+    child: Node
+    keys: tuple[Fn, ...]
+    calls: tuple[AggregateCall, ...]
+    having: Fn | None = None
+
+    @property
+    def width(self) -> int:
+        return self.child.width + len(self.calls) + len(self.keys)
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.child,)
+
+    def describe(self) -> str:
+        return f"GROUP BY {len(self.keys)} key(s), {len(self.calls)} aggregate(s)"
+
+
+@dataclass(frozen=True, eq=False)
+class Distinct(Node):
+    """Rows of ``child`` whose first ``columns`` values were not seen before."""
+
+    child: Node
+    columns: int
+
+    @property
+    def width(self) -> int:
+        return self.child.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.child,)
+
+    def describe(self) -> str:
+        return "DISTINCT"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    position: int
+    descending: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Sort(Node):
+    """Rows of ``child`` ordered by the values at ``keys`` (NULLs first, as SQLite)."""
+
+    child: Node
+    keys: tuple[SortKey, ...]
+
+    @property
+    def width(self) -> int:
+        return self.child.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.child,)
+
+    def describe(self) -> str:
+        return f"SORT by {len(self.keys)} key(s)"
+
+
+@dataclass(frozen=True, eq=False)
+class Limit(Node):
+    """At most ``limit`` rows after skipping ``offset``; reading stops once it has enough."""
+
+    child: Node
+    limit: Fn | None
+    offset: Fn | None
+    text: str
+
+    @property
+    def width(self) -> int:
+        return self.child.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.child,)
+
+    def describe(self) -> str:
+        return f"LIMIT {self.text}"
+
+
+@dataclass(frozen=True, eq=False)
+class Trim(Node):
+    """The first ``columns`` values of each row (drops columns kept only for sorting)."""
+
+    child: Node
+    columns: int
+
+    @property
+    def width(self) -> int:
+        return self.columns
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.child,)
+
+    def describe(self) -> str:
+        return f"KEEP {self.columns} column(s)"
+
+
+@dataclass(frozen=True, eq=False)
+class SetOperation(Node):
+    """UNION, INTERSECT or EXCEPT of two inputs of the same width."""
+
+    operator: str  # UNION, INTERSECT, EXCEPT
+    left: Node
+    right: Node
+    distinct: bool
+
+    @property
+    def width(self) -> int:
+        return self.left.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+    def describe(self) -> str:
+        return self.operator + ("" if self.distinct else " ALL")
+
+
+# -- writes ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """The table a write node changes, with each column's DEFAULT (None: no default) and each
+    CHECK constraint (its name or text, and its condition) compiled."""
+
+    codec: RowCodec
+    defaults: tuple[Fn | None, ...]
+    checks: tuple[tuple[str, Fn], ...]
+
+    @property
+    def table(self) -> Table:
+        return self.codec.table
+
+
+@dataclass(frozen=True, eq=False)
+class Insert(Node):
+    """Rows of ``source`` written into ``table`` at column ``positions``. ``mode`` is None,
+    REPLACE or IGNORE (what a key or UNIQUE conflict does). A source that reads the table
+    itself is read in full before the first write."""
+
+    target: Target
+    source: Node
+    positions: tuple[int, ...]
+    mode: str | None
+    reads_target: bool
+
+    @property
+    def width(self) -> int:
+        return 0
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.source,)
+
+    def describe(self) -> str:
+        mode = f" OR {self.mode}" if self.mode else ""
+        return f"INSERT{mode} rows and index entries of {self.target.table.name}"
+
+    def requests(self) -> str:
+        return "a GET per new key to check it is free; no PUT until COMMIT"
+
+
+@dataclass(frozen=True, eq=False)
+class Update(Node):
+    """Each row of ``source`` (rows of ``table``) rewritten with ``sets`` applied."""
+
+    target: Target
+    source: Node
+    sets: tuple[tuple[int, Fn], ...]
+
+    @property
+    def width(self) -> int:
+        return 0
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.source,)
+
+    def describe(self) -> str:
+        return f"UPDATE matching rows of {self.target.table.name} and their index entries"
+
+
+@dataclass(frozen=True, eq=False)
+class Delete(Node):
+    """Each row of ``source`` (rows of ``table``) deleted with its index entries."""
+
+    target: Target
+    source: Node
+
+    @property
+    def width(self) -> int:
+        return 0
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.source,)
+
+    def describe(self) -> str:
+        return f"DELETE matching rows of {self.target.table.name} and their index entries"
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A planned statement: its root, the names and type codes of its result columns (none
+    for writes), and the tables whose definitions it relies on."""
+
+    root: Node
+    names: tuple[str, ...] = ()
+    types: tuple[str | None, ...] = ()
+    tables: tuple[int, ...] = field(default=())
+
+    @property
+    def is_query(self) -> bool:
+        return not isinstance(self.root, Insert | Update | Delete)
+
+    def lines(self) -> list[tuple[int, str, str]]:
+        """The tree, depth first: (depth, description, requests) per node."""
+        out: list[tuple[int, str, str]] = []
+
+        def walk(node: Node, depth: int) -> None:
+            out.append((depth, node.describe(), node.requests()))
+            for child in node.children:
+                walk(child, depth + 1)
+
+        walk(self.root, 0)
+        return out

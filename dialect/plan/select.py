@@ -1,0 +1,779 @@
+"""Planning queries: a SELECT (or a set operation) syntax tree into a tree of plan nodes.
+
+FROM items become accesses (tables), or plans of their own (views, subqueries, parenthesised
+joins). Inner joins, however they are spelled (``JOIN … ON`` or ``FROM a, b WHERE …``), are
+ordered greedily: the item with the best access by constant conditions first, then at each
+step the item that can be joined by a key lookup, then one joined by a hash on an equality,
+then the next in FROM order. Each condition is applied as soon as the items it reads are
+joined. Outer joins keep their written order. Rewrites such as ORDER BY elimination are
+decided on nodes, before execution.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+import sqlglot
+from sqlglot import exp
+
+from dialect.catalog import Catalog
+from dialect.errors import NotSupportedError, ProgrammingError
+from dialect.expr import Compiler, Fn, Frame, Row, Scope
+from dialect.plan import access as acc
+from dialect.plan import nodes as n
+from dialect.tablerows import RowCodec
+from dialect.values import SQLValue
+
+AGGREGATE_NAMES = {"count", "sum", "avg", "min", "max", "group_concat", "total"}
+_AGG_TYPES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
+ALL = -1  # a condition that reads every item (a correlated subquery)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A planned query: its root and the names and type codes of its columns."""
+
+    root: n.Node
+    names: tuple[str, ...]
+    types: tuple[str | None, ...]
+
+
+@dataclass
+class _Item:
+    """One FROM item: its columns' names and types, and either a table (read through an access
+    chosen later) or a plan node."""
+
+    scope: Scope
+    types: list[str | None]
+    alias: str = ""
+    codec: RowCodec | None = None
+    node: n.Node | None = None
+    left_outer: bool = False
+    on: exp.Expression | None = None
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_view(sql: str) -> exp.Expression:
+    return cast(exp.Expression, sqlglot.parse_one(sql, read="sqlite"))
+
+
+def _is_aggregate(node: exp.Expression) -> bool:
+    if isinstance(node, _AGG_TYPES):
+        return not (isinstance(node, exp.Min | exp.Max) and node.expressions)
+    return isinstance(node, exp.Anonymous) and str(node.this).lower() == "total"
+
+
+def _walk_local(node: exp.Expression) -> Iterable[exp.Expression]:
+    """``node`` and its descendants, not entering subqueries."""
+    yield node
+    for child in node.iter_expressions():
+        if isinstance(child, exp.Select | exp.Subquery | exp.Union | exp.Except | exp.Intersect):
+            continue
+        yield from _walk_local(child)
+
+
+def _subqueries(node: exp.Expression) -> list[exp.Expression]:
+    return [
+        child
+        for e in _walk_local(node)
+        for child in e.iter_expressions()
+        if isinstance(child, exp.Select | exp.Subquery | exp.Union | exp.Except | exp.Intersect)
+    ]
+
+
+class Planner:
+    """Plans the queries of one statement against one catalog. ``tables`` collects the ids
+    of the tables planned (the statement relies on their definitions)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.tables: set[int] = set()
+        self._codecs: dict[int, RowCodec] = {}
+
+    def codec(self, table_id: int) -> RowCodec:
+        codec = self._codecs.get(table_id)
+        if codec is None:
+            table = next(t for t in self.catalog.tables if t.id == table_id)
+            codec = self._codecs[table_id] = RowCodec(table)
+            self.tables.add(table_id)
+        return codec
+
+    def compiler(self, scope: Scope, frames: list[Frame]) -> Compiler:
+        return Compiler(scope, frames, self)
+
+    def constant(self, node: exp.Expression, frames: list[Frame] | None = None) -> Fn:
+        """An expression that reads no row of the query it is in."""
+        return self.compiler(Scope(), frames or []).compile(node)
+
+    def plan_subquery(self, node: exp.Expression, frames: list[Frame]) -> n.Node:
+        return self.query(node, frames).root
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def query(self, node: exp.Expression, frames: list[Frame]) -> Shape:
+        """Plan a query (SELECT, set operation, VALUES, or one in parentheses)."""
+        if isinstance(node, exp.Subquery):
+            return self.query(node.this, frames)
+        if isinstance(node, exp.Union | exp.Except | exp.Intersect):
+            return self._set_operation(node, frames)
+        if isinstance(node, exp.Values):
+            return self._values(node, frames)
+        if not isinstance(node, exp.Select):
+            raise NotSupportedError(f"unsupported query: {node.sql()[:60]}")
+        return self._select(node, frames)
+
+    def _values(self, node: exp.Values, frames: list[Frame]) -> Shape:
+        compiler = self.compiler(Scope(), frames)
+        rows = tuple(
+            tuple(compiler.compile(e) for e in (t.expressions if isinstance(t, exp.Tuple) else [t]))
+            for t in node.expressions
+        )
+        width = len(rows[0]) if rows else 0
+        if any(len(r) != width for r in rows):
+            raise ProgrammingError("all VALUES must have the same number of terms")
+        names = tuple(f"column{i + 1}" for i in range(width))
+        return Shape(n.Values(rows, width), names, (None,) * width)
+
+    def _set_operation(self, node: exp.Expression, frames: list[Frame]) -> Shape:
+        left = self.query(node.this, frames)
+        right = self.query(node.expression, frames)
+        if len(left.names) != len(right.names):
+            raise ProgrammingError(
+                "SELECTs to the left and right of a set operation do not have "
+                "the same number of result columns"
+            )
+        op = node.key.upper()
+        distinct = node.args.get("distinct", True) is not False
+        root: n.Node = n.SetOperation(op, left.root, right.root, distinct)
+        order = node.args.get("order")
+        if order:
+            positions = {name.lower(): i for i, name in enumerate(left.names)}
+            keys = []
+            for o in order.expressions:
+                t = o.this
+                if isinstance(t, exp.Literal) and not t.is_string:
+                    i = int(t.this) - 1
+                elif isinstance(t, exp.Column) and t.name.lower() in positions:
+                    i = positions[t.name.lower()]
+                else:
+                    raise ProgrammingError(
+                        f"ORDER BY term does not match a result column: {t.sql()}"
+                    )
+                if not 0 <= i < len(left.names):
+                    raise ProgrammingError(f"ORDER BY term out of range: {t.sql()}")
+                keys.append(n.SortKey(i, bool(o.args.get("desc"))))
+            root = n.Sort(root, tuple(keys))
+        root = self._limit(node, root, frames)
+        return Shape(root, left.names, left.types)
+
+    def _limit(self, node: exp.Expression, root: n.Node, frames: list[Frame]) -> n.Node:
+        limit, offset = node.args.get("limit"), node.args.get("offset")
+        if limit is None and offset is None:
+            return root
+        lim = limit.expression if limit is not None else None
+        off = offset.expression if offset is not None else None
+        text = " ".join(
+            part
+            for part in (
+                lim.sql() if lim is not None else "",
+                f"OFFSET {off.sql()}" if off is not None else "",
+            )
+            if part
+        )
+        return n.Limit(
+            root,
+            self.constant(lim, frames) if lim is not None else None,
+            self.constant(off, frames) if off is not None else None,
+            text,
+        )
+
+    # -- FROM ---------------------------------------------------------------------------------
+
+    def _item(self, node: exp.Expression, frames: list[Frame]) -> _Item:
+        if isinstance(node, exp.Table):
+            if isinstance(node.this, exp.Anonymous | exp.Func):
+                raise NotSupportedError(f"table functions are not supported: {node.sql()}")
+            if node.args.get("joins"):
+                return self._paren_join(node, frames)
+            alias = node.alias_or_name
+            view = self.catalog.view(node.name)
+            if view is not None:
+                shape = self.query(_parse_view(view.sql), frames)
+                return self._derived(shape, alias, list(view.columns) or list(shape.names))
+            table = self.catalog.table(node.name)
+            if table is None:
+                raise ProgrammingError(f"no such table: {node.name}")
+            scope = Scope()
+            for c in table.columns:
+                scope.add(alias, c.name, c.hidden)
+            return _Item(scope, [c.type for c in table.columns], alias, codec=self.codec(table.id))
+        if isinstance(node, exp.Subquery):
+            inner = node.this
+            if isinstance(inner, exp.Table) and inner.args.get("joins"):
+                return self._paren_join(inner, frames)
+            shape = self.query(inner, frames)
+            alias = node.alias_or_name or ""
+            return self._derived(shape, alias, list(shape.names))
+        raise NotSupportedError(f"unsupported FROM item: {node.sql()[:60]}")
+
+    def _derived(self, shape: Shape, alias: str, names: list[str]) -> _Item:
+        scope = Scope()
+        for name in names:
+            scope.add(alias or None, name)
+        return _Item(scope, list(shape.types), alias, node=shape.root)
+
+    def _paren_join(self, node: exp.Table, frames: list[Frame]) -> _Item:
+        """``(a JOIN b ON …)`` as one FROM item."""
+        first = node.copy()
+        first.set("joins", None)
+        root, scope, types = self._from(first, list(node.args["joins"]), [], frames)
+        return _Item(scope, types, node=root)
+
+    def _items(
+        self, first: exp.Expression, joins: list[exp.Join], frames: list[Frame]
+    ) -> list[_Item]:
+        items = [self._item(first, frames)]
+        for j in joins:
+            side = (j.side or "").upper()
+            kind = (j.kind or "").upper()
+            if side in ("RIGHT", "FULL"):
+                raise NotSupportedError(f"{side} JOIN is not supported")
+            if kind not in ("", "INNER", "CROSS", "OUTER") or (kind == "OUTER" and not side):
+                raise NotSupportedError(f"{kind} JOIN is not supported")
+            if j.args.get("method") or j.args.get("global"):
+                raise NotSupportedError(f"unsupported join: {j.sql()[:60]}")
+            item = self._item(j.this, frames)
+            item.left_outer = side == "LEFT"
+            on = j.args.get("on")
+            using = j.args.get("using")
+            if using:
+                parts = []
+                for ident in using:
+                    name = ident.name.lower()
+                    lt = next(
+                        (t for prev in items for t, c, _ in prev.scope.names if c == name), None
+                    )
+                    rt = next((t for t, c, _ in item.scope.names if c == name), None)
+                    parts.append(
+                        exp.EQ(
+                            this=exp.column(ident.name, lt), expression=exp.column(ident.name, rt)
+                        )
+                    )
+                on = _and(parts) if parts else None
+                # ``*`` shows a USING column once, and an unqualified name means the left one
+                names = {ident.name.lower() for ident in using}
+                item.scope = Scope(
+                    [(t, c, hidden or c in names) for t, c, hidden in item.scope.names],
+                    list(item.scope.display),
+                )
+            item.on = on
+            items.append(item)
+        return items
+
+    def _refs(
+        self, part: exp.Expression, items: list[_Item], frames: list[Frame]
+    ) -> frozenset[int]:
+        """Which items a condition reads (``{ALL}`` if a subquery in it reads the query)."""
+        found: set[int] = set()
+        for e in _walk_local(part):
+            if not isinstance(e, exp.Column) or isinstance(e.this, exp.Star):
+                continue
+            hits = [
+                i
+                for i, it in enumerate(items)
+                if it.scope.find(e.table or None, e.name) is not None
+            ]
+            if len(hits) > 1:
+                raise ProgrammingError(f"ambiguous column name: {e.name}")
+            found.update(hits)
+        for sub in _subqueries(part):
+            try:
+                self.constant(
+                    sub if not isinstance(sub, exp.Select) else exp.Exists(this=sub), frames
+                )
+            except ProgrammingError:
+                return frozenset({ALL})
+        return frozenset(found)
+
+    def _from(
+        self,
+        first: exp.Expression,
+        joins: list[exp.Join],
+        where_parts: list[exp.Expression],
+        frames: list[Frame],
+    ) -> tuple[n.Node, Scope, list[str | None]]:
+        """The joined rows of a FROM clause with the WHERE parts applied that can be (the
+        rest are returned to the caller by being left in ``where_parts``)."""
+        items = self._items(first, joins, frames)
+        outer = [i for i, it in enumerate(items) if it.left_outer]
+        reorder = not outer
+        pending: list[tuple[exp.Expression, frozenset[int]]] = []
+        if reorder:
+            for it in items:
+                pending += [(p, self._refs(p, items, frames)) for p in acc.conjuncts(it.on)]
+        keep = []
+        for p in where_parts:  # WHERE parts on the rows an outer join preserves apply early
+            refs = self._refs(p, items, frames)
+            if reorder or (ALL not in refs and refs and max(refs) < outer[0]):
+                pending.append((p, refs))
+            else:
+                keep.append(p)
+        where_parts[:] = keep
+        order = self._join_order(items, pending, frames) if reorder else list(range(len(items)))
+        node: n.Node | None = None
+        scope = Scope()
+        types: list[str | None] = []
+        joined: set[int] = set()
+        offsets: dict[int, int] = {}
+        for i in order:
+            item = items[i]
+            if not reorder:  # outer joins in written order: ON applies to its own join
+                pending += [(p, self._refs(p, items, frames)) for p in acc.conjuncts(item.on)]
+            node = self._join(node, scope, joined, item, i, items, pending, frames)
+            offsets[i] = len(scope.names)
+            scope = scope + item.scope
+            types += item.types
+            joined.add(i)
+        assert node is not None
+        if pending:  # constant conditions, or ones reading a correlated subquery
+            node = self._filter(node, [p for p, _ in pending], scope, frames)
+            pending.clear()
+        # FROM order for ``*``: the scope as written, mapped onto the join order
+        if order != list(range(len(items))):
+            positions = [
+                offsets[i] + k for i in range(len(items)) for k in range(len(items[i].scope.names))
+            ]
+            written = Scope()
+            for i in range(len(items)):
+                written = written + items[i].scope
+            exprs = tuple(_at(p) for p in positions)
+            node = n.Project(node, exprs, tuple(written.display))
+            scope = written
+            types = [t for i in range(len(items)) for t in items[i].types]
+        return node, scope, types
+
+    def _join_order(
+        self,
+        items: list[_Item],
+        pending: list[tuple[exp.Expression, frozenset[int]]],
+        frames: list[Frame],
+    ) -> list[int]:
+        def solo_score(i: int) -> int:
+            item = items[i]
+            if item.codec is None:
+                return 0
+            parts = [p for p, refs in pending if refs == {i}]
+            return _score(self._access(item, parts, Scope(), frames, items))
+
+        def edge(i: int, joined: set[int]) -> int:
+            item = items[i]
+            parts = [
+                p for p, refs in pending if i in refs and ALL not in refs and refs <= joined | {i}
+            ]
+            if not parts:
+                return 0
+            if item.codec is not None:
+                left = Scope()
+                for j in sorted(joined):
+                    left = left + items[j].scope
+                lookup = _score(self._access(item, parts, left, frames, items))
+                if lookup > solo_score(i):
+                    return 2 + lookup
+            return 1
+
+        remaining = list(range(len(items)))
+        first = max(remaining, key=lambda i: (solo_score(i), -i))
+        order = [first]
+        remaining.remove(first)
+        while remaining:
+            joined = set(order)
+            best = max(remaining, key=lambda i: (edge(i, joined), -i))
+            order.append(best)
+            remaining.remove(best)
+        return order
+
+    def _access(
+        self,
+        item: _Item,
+        parts: list[exp.Expression],
+        left: Scope,
+        frames: list[Frame],
+        others: list[_Item],
+    ) -> n.Access:
+        """The access to ``item``'s table for ``parts``, key values read from a ``left`` row;
+        ``others`` are the query's FROM items, whose columns only ``left`` may provide."""
+        assert item.codec is not None
+        own = item.scope
+
+        def outside(e: exp.Expression) -> Fn | None:
+            for col in _walk_local(e):
+                if not isinstance(col, exp.Column) or isinstance(col.this, exp.Star):
+                    continue
+                name, table = col.name, col.table or None
+                if own.find(table, name) is not None:
+                    return None
+                if left.find(table, name) is None and any(
+                    o.scope.find(table, name) is not None for o in others
+                ):
+                    return None
+            try:
+                return self.compiler(left, frames).compile(e)
+            except ProgrammingError:
+                return None
+
+        return acc.choose(item.codec, item.alias, parts, outside)
+
+    def matching_rows(
+        self, node: exp.Table, where: exp.Expression | None
+    ) -> tuple[n.Node, Scope, RowCodec]:
+        """The rows of a table (``node``) for which ``where`` is true, for UPDATE and DELETE."""
+        item = self._item(node, [])
+        if item.codec is None:
+            raise ProgrammingError(f"cannot modify {node.name}: it is not a table")
+        parts = acc.conjuncts(where)
+        access = self._access(item, parts, Scope(), [], [item])
+        return self._filter(access, parts, item.scope, []), item.scope, item.codec
+
+    def _filter(
+        self, node: n.Node, parts: list[exp.Expression], scope: Scope, frames: list[Frame]
+    ) -> n.Node:
+        if not parts:
+            return node
+        cond = _and(parts)
+        return n.Filter(node, self.compiler(scope, frames).compile(cond), cond.sql())
+
+    def _join(
+        self,
+        left: n.Node | None,
+        left_scope: Scope,
+        joined: set[int],
+        item: _Item,
+        index: int,
+        items: list[_Item],
+        pending: list[tuple[exp.Expression, frozenset[int]]],
+        frames: list[Frame],
+    ) -> n.Node:
+        """``left`` joined with ``item``; the conditions of ``pending`` that can now be applied
+        are taken out of it."""
+        now = joined | {index}
+        own = [p for p, refs in pending if refs == {index} or (not refs and left is None)]
+        both = [
+            p for p, refs in pending if ALL not in refs and refs <= now and p not in own and refs
+        ]
+        pending[:] = [(p, r) for p, r in pending if p not in own and p not in both]
+        if item.codec is not None:
+            right: n.Node = self._access(item, own, Scope(), frames, items)
+        else:
+            assert item.node is not None
+            right = item.node
+        right = self._filter(right, own, item.scope, frames)
+        if left is None:
+            return right
+        scope = left_scope + item.scope
+        if item.codec is not None and both:
+            lookup = self._access(item, own + both, left_scope, frames, items)
+            if _score(lookup) > _score(right if isinstance(right, n.Access) else None):
+                cond_parts = own + both
+                lookup_node = self._filter(lookup, own, item.scope, frames)
+                return n.LookupJoin(
+                    left,
+                    lookup_node,
+                    self._condition(cond_parts, scope, frames),
+                    item.left_outer,
+                    _text(both),
+                )
+        left_keys: list[Fn] = []
+        right_keys: list[Fn] = []
+        hashed: list[exp.Expression] = []
+        for p in both:
+            if not isinstance(p, exp.EQ):
+                continue
+            a, b = p.this, p.expression
+            ra = self._refs(a, items, frames)
+            rb = self._refs(b, items, frames)
+            if ra <= joined and rb == {index}:
+                pass
+            elif rb <= joined and ra == {index}:
+                a, b = b, a
+            else:
+                continue
+            if not (self._refs(a, items, frames) and self._refs(b, items, frames)):
+                continue
+            left_keys.append(self.compiler(left_scope, frames).compile(a))
+            right_keys.append(self.compiler(item.scope, frames).compile(b))
+            hashed.append(p)
+        condition = self._condition(both, scope, frames)
+        if left_keys:
+            return n.HashJoin(
+                left,
+                right,
+                condition,
+                item.left_outer,
+                _text(hashed),
+                tuple(left_keys),
+                tuple(right_keys),
+            )
+        return n.NestedLoopJoin(left, right, condition, item.left_outer, _text(both))
+
+    def _condition(
+        self, parts: list[exp.Expression], scope: Scope, frames: list[Frame]
+    ) -> Fn | None:
+        if not parts:
+            return None
+        cond = _and(parts)
+        return self.compiler(scope, frames).compile(cond)
+
+    # -- SELECT -------------------------------------------------------------------------------
+
+    def _select(self, node: exp.Select, frames: list[Frame]) -> Shape:
+        if node.args.get("with") or node.args.get("with_"):
+            raise NotSupportedError("WITH (common table expressions) is not supported")
+        if any(node.find_all(exp.Window)):
+            raise NotSupportedError("window functions (OVER) are not supported")
+        from_ = node.args.get("from_") or node.args.get("from")
+        joins = list(node.args.get("joins") or [])
+        where_node = node.args.get("where")
+        where_parts = acc.conjuncts(where_node.this if where_node is not None else None)
+        root: n.Node
+        types: list[str | None]
+        if from_ is None:
+            root, scope, types = n.ConstantRow(), Scope(), []
+        else:
+            root, scope, types = self._from(from_.this, joins, where_parts, frames)
+        root = self._filter(root, where_parts, scope, frames)
+
+        items = list(node.expressions)
+        order_items = list(node.args["order"].expressions) if node.args.get("order") else []
+        group_exprs = list(node.args["group"].expressions) if node.args.get("group") else []
+        having_node = node.args.get("having")
+        having = having_node.this if having_node is not None else None
+        aggs = [
+            e
+            for part in [
+                *items,
+                *([having] if having is not None else []),
+                *(o.this for o in order_items),
+            ]
+            for e in _walk_local(part)
+            if _is_aggregate(e)
+        ]
+        grouped = bool(aggs or group_exprs)
+        width = len(scope.names)
+        compiler = self.compiler(scope, frames)
+        if grouped:
+            calls = tuple(self._call(a, scope, frames) for a in aggs)
+            keys = tuple(self.compiler(scope, frames).compile(g) for g in group_exprs)
+            post = Scope(list(scope.names), list(scope.display))
+            for i in range(len(aggs) + len(group_exprs)):
+                post.add(None, f"\x00{i}", True)
+            compiler = Compiler(
+                post,
+                frames,
+                self,
+                aggregates={id(a): width + i for i, a in enumerate(aggs)},
+                group_keys={g.sql(): width + len(aggs) + i for i, g in enumerate(group_exprs)},
+            )
+            compiler.aliases = _aliases(items)
+            having_fn = compiler.compile(having) if having is not None else None
+            root = n.Aggregate(root, keys, calls, having_fn)
+        elif having is not None:
+            raise ProgrammingError("HAVING needs GROUP BY or an aggregate")
+        compiler.aliases = _aliases(items)
+
+        names: list[str] = []
+        out_types: list[str | None] = []
+        exprs: list[Fn] = []
+        for item in items:
+            if isinstance(item, exp.Star) or (
+                isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+            ):
+                wanted = item.table.lower() if isinstance(item, exp.Column) and item.table else None
+                if wanted is not None and not any(t == wanted for t, _, _ in scope.names):
+                    raise ProgrammingError(f"no such table: {wanted}")
+                for pos, (t, _, invisible) in enumerate(scope.names):
+                    if invisible or (wanted is not None and t != wanted):
+                        continue
+                    names.append(scope.display[pos])
+                    out_types.append(types[pos] if pos < len(types) else None)
+                    exprs.append(_at(pos))
+                continue
+            exprs.append(compiler.compile(item))
+            inner = item.this if isinstance(item, exp.Alias) else item
+            names.append(
+                item.alias_or_name if isinstance(item, exp.Alias | exp.Column) else item.sql()
+            )
+            t = None
+            if isinstance(inner, exp.Column) and not grouped:
+                found = scope.find(inner.table or None, inner.name)
+                if found is not None and found < len(types):
+                    t = types[found]
+            out_types.append(t)
+
+        distinct = bool(node.args.get("distinct"))
+        if distinct and node.args["distinct"].args.get("on"):
+            raise NotSupportedError("DISTINCT ON is not supported")
+        sort_keys: list[n.SortKey] = []
+        positions = {name.lower(): i for i, name in enumerate(names)}
+        hidden: list[Fn] = []
+        for o in order_items:
+            target, desc = o.this, bool(o.args.get("desc"))
+            if isinstance(target, exp.Literal) and not target.is_string:
+                i = int(target.this) - 1
+                if not 0 <= i < len(exprs):
+                    raise ProgrammingError(f"ORDER BY term out of range: {target.this}")
+            elif (
+                isinstance(target, exp.Column)
+                and not target.table
+                and target.name.lower() in positions
+            ):
+                i = positions[target.name.lower()]
+            else:
+                hidden.append(compiler.compile(target))
+                i = len(exprs) + len(hidden) - 1
+            sort_keys.append(n.SortKey(i, desc))
+
+        aliased = {
+            a
+            for a, e in _aliases(items).items()
+            if not isinstance(e, exp.Column) or e.name.lower() != a
+        }
+        if sort_keys and not grouped and not distinct and not aliased:
+            ordered = _ordered_access(root, order_items, node.args.get("limit") is not None)
+            if ordered is not None:
+                root, sort_keys = ordered, []
+        root = n.Project(root, (*exprs, *hidden), (*names, *(f"#{i}" for i in range(len(hidden)))))
+        if distinct:
+            root = n.Distinct(root, len(exprs))
+        if sort_keys:
+            root = n.Sort(root, tuple(sort_keys))
+        root = self._limit(node, root, frames)
+        if hidden:
+            root = n.Trim(root, len(exprs))
+        return Shape(root, tuple(names), tuple(out_types))
+
+    def _call(self, node: exp.Expression, scope: Scope, frames: list[Frame]) -> n.AggregateCall:
+        name = str(node.this).lower() if isinstance(node, exp.Anonymous) else node.key.lower()
+        if name == "groupconcat":
+            name = "group_concat"
+        target = (
+            node.this
+            if not isinstance(node, exp.Anonymous)
+            else (node.expressions[0] if len(node.expressions) == 1 else None)
+        )
+        if isinstance(node, exp.Anonymous) and len(node.expressions) != 1:
+            raise ProgrammingError(f"wrong number of arguments to function {name}()")
+        distinct = False
+        if isinstance(target, exp.Distinct):
+            distinct = True
+            if len(target.expressions) != 1:
+                raise ProgrammingError(
+                    f"{node.sql()}: DISTINCT aggregates must have exactly one argument"
+                )
+            target = target.expressions[0]
+            if isinstance(target, exp.Star):
+                raise ProgrammingError(f"{node.sql()}: DISTINCT cannot apply to *")
+        separator = ","
+        if isinstance(node, exp.GroupConcat):
+            sep = node.args.get("separator")
+            if sep is not None:
+                value = self.constant(sep, frames)((), _NO_CONTEXT)
+                separator = "" if value is None else str(value)
+        if name == "count" and (target is None or isinstance(target, exp.Star)):
+            return n.AggregateCall("count", None)
+        if target is None or isinstance(target, exp.Star):
+            raise ProgrammingError(f"wrong number of arguments to function {name}()")
+        arg = self.compiler(scope, frames).compile(target)
+        return n.AggregateCall(name, arg, distinct, separator)
+
+
+class _NoContext:
+    """The context of a constant evaluated while planning (it has no parameters)."""
+
+    params: Sequence[SQLValue] = ()
+    outer: list[Row] = []
+    memo: dict[int, list[Row]] = {}
+
+    def rows(self, plan: Any) -> Generator[Row, None, None]:  # Any: as in Context
+        raise NotSupportedError("a subquery is not allowed here")
+
+
+_NO_CONTEXT = _NoContext()
+
+
+def _and(parts: Sequence[exp.Expression]) -> exp.Expression:
+    return cast(exp.Expression, exp.and_(*parts)) if len(parts) > 1 else parts[0]
+
+
+def _aliases(items: list[exp.Expression]) -> dict[str, exp.Expression]:
+    return {item.alias.lower(): item.this for item in items if isinstance(item, exp.Alias)}
+
+
+def _at(pos: int) -> Fn:
+    return lambda r, c: r[pos]
+
+
+def _text(parts: list[exp.Expression]) -> str:
+    return " AND ".join(p.sql() for p in parts)
+
+
+def _score(access: n.Node | None) -> int:
+    if isinstance(access, n.KeyGet):
+        return 3
+    if isinstance(access, n.IndexScan):
+        return 2
+    if isinstance(access, n.TableScan) and access.range is not None and access.range.bounded:
+        return 2
+    return 0
+
+
+def _ordered_access(root: n.Node, order_items: list[exp.Ordered], limited: bool) -> n.Node | None:
+    """``root`` reading its table in the order ORDER BY asks for, so no sort is needed; None
+    if it cannot. Only a single table under filters qualifies."""
+    filters: list[n.Filter] = []
+    node = root
+    while isinstance(node, n.Filter):
+        filters.append(node)
+        node = node.child
+    if not isinstance(node, n.TableScan | n.IndexScan):
+        return None
+    descs = {bool(o.args.get("desc")) for o in order_items}
+    if len(descs) != 1:
+        return None
+    desc = descs.pop()
+    table = node.table
+    wanted = []
+    for o in order_items:
+        t = o.this
+        if not isinstance(t, exp.Column):
+            return None
+        wanted.append(t.name.lower())
+    new: n.Node | None = None
+    pk = [c.name.lower() for c in table.pk_columns]
+    if isinstance(node, n.TableScan) and wanted == pk[: len(wanted)]:
+        # NULLs cannot occur in key columns, so key order is SQL order
+        new = replace(node, reverse=desc)
+    elif isinstance(node, n.IndexScan) and node.index is not None:
+        cols = [c.lower() for c in node.index.columns]
+        if wanted == cols[: len(wanted)]:
+            new = replace(node, reverse=desc)
+    elif (
+        isinstance(node, n.TableScan) and limited and (node.range is None or not node.range.bounded)
+    ):
+        for index in table.indexes:
+            cols = [c.lower() for c in index.columns]
+            if wanted == cols[: len(wanted)]:
+                columns = tuple(
+                    c for name in index.columns if (c := table.column(name)) is not None
+                )
+                new = n.IndexScan(
+                    node.codec, index, n.KeyRange(columns, text="(all entries)"), desc
+                )
+                break
+    if new is None:
+        return None
+    for f in reversed(filters):
+        new = replace(f, child=new)
+    return new

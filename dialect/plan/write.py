@@ -1,0 +1,122 @@
+"""Planning INSERT, UPDATE and DELETE: the rows to write (a VALUES list or a query for INSERT;
+the matching rows of the table for UPDATE and DELETE) under a write node."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import sqlglot
+from sqlglot import exp
+
+from dialect.catalog import Table
+from dialect.errors import NotSupportedError, ProgrammingError
+from dialect.expr import Fn, Scope
+from dialect.plan import nodes as n
+from dialect.plan.select import Planner
+from dialect.tablerows import RowCodec
+
+_QUERIES = (exp.Select, exp.Union, exp.Except, exp.Intersect, exp.Subquery)
+
+
+def _target(planner: Planner, node: exp.Expression) -> tuple[exp.Table, Table, RowCodec]:
+    target = node.this if isinstance(node, exp.Schema) else node
+    if not isinstance(target, exp.Table):
+        raise NotSupportedError(f"unsupported target: {node.sql()[:60]}")
+    table = planner.catalog.table(target.name)
+    if table is None:
+        if planner.catalog.view(target.name) is not None:
+            raise ProgrammingError(f"cannot modify {target.name} because it is a view")
+        raise ProgrammingError(f"no such table: {target.name}")
+    return target, table, planner.codec(table.id)
+
+
+def _parse(sql: str) -> exp.Expression:
+    return cast(exp.Expression, sqlglot.parse_one(sql, read="sqlite"))
+
+
+def target(planner: Planner, codec: RowCodec) -> n.Target:
+    """The write target for ``codec``'s table: its DEFAULTs and CHECKs compiled."""
+    table = codec.table
+    defaults: list[Fn | None] = []
+    for col in table.columns:
+        defaults.append(
+            planner.constant(_parse(col.default_sql)) if col.default_sql is not None else None
+        )
+    scope = Scope()
+    for c in table.columns:
+        scope.add(table.name, c.name, c.hidden)
+    compiler = planner.compiler(scope, [])
+    checks = tuple(
+        (check.name or check.sql, compiler.compile(_parse(check.sql))) for check in table.checks
+    )
+    return n.Target(codec, tuple(defaults), checks)
+
+
+def plan_insert(planner: Planner, node: exp.Insert) -> n.Insert:
+    if node.args.get("conflict") is not None:
+        raise NotSupportedError("INSERT ... ON CONFLICT is not supported")
+    if node.args.get("returning") is not None:
+        raise NotSupportedError("INSERT ... RETURNING is not supported")
+    alternative = node.args.get("alternative")
+    mode = str(alternative).upper() if alternative else None
+    if mode not in (None, "REPLACE", "IGNORE"):
+        raise NotSupportedError(f"INSERT OR {mode} is not supported")
+    _, table, codec = _target(planner, node.this)
+    if isinstance(node.this, exp.Schema) and node.this.expressions:
+        positions = []
+        for ident in node.this.expressions:
+            col = table.column(ident.name)
+            if col is None or col.hidden:
+                raise ProgrammingError(f"table {table.name} has no column named {ident.name}")
+            positions.append(table.columns.index(col))
+        if len(set(positions)) != len(positions):
+            raise ProgrammingError(f"a column is named more than once in INSERT INTO {table.name}")
+    else:
+        positions = [i for i, c in enumerate(table.columns) if not c.hidden]
+    source = node.expression
+    root: n.Node
+    if source is None and node.args.get("default"):  # INSERT ... DEFAULT VALUES
+        root, positions = n.Values(((),), 0), []
+    elif isinstance(source, (exp.Values, *_QUERIES)):
+        root = planner.query(source, []).root
+    else:
+        raise NotSupportedError(f"unsupported INSERT source: {source.sql()[:60] if source else ''}")
+    reads_target = source is not None and any(
+        isinstance(e, exp.Table) for e in source.find_all(exp.Table)
+    )
+    return n.Insert(target(planner, codec), root, tuple(positions), mode, reads_target)
+
+
+def plan_update(planner: Planner, node: exp.Update) -> n.Update:
+    if node.args.get("from") or node.args.get("from_"):
+        raise NotSupportedError("UPDATE ... FROM is not supported")
+    if node.args.get("returning"):
+        raise NotSupportedError("UPDATE ... RETURNING is not supported")
+    if node.args.get("order") or node.args.get("limit"):
+        raise NotSupportedError("UPDATE ... ORDER BY / LIMIT is not supported")
+    table_node, table, _ = _target(planner, node.this)
+    where = node.args.get("where")
+    rows, scope, codec = planner.matching_rows(table_node, where.this if where else None)
+    compiler = planner.compiler(scope, [])
+    sets: list[tuple[int, Fn]] = []
+    for assignment in node.expressions:
+        if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
+            raise NotSupportedError(f"unsupported SET clause: {assignment.sql()}")
+        col = table.column(assignment.this.name)
+        if col is None or col.hidden:
+            raise ProgrammingError(f"no such column: {assignment.this.name}")
+        sets.append((table.columns.index(col), compiler.compile(assignment.expression)))
+    return n.Update(target(planner, codec), rows, tuple(sets))
+
+
+def plan_delete(planner: Planner, node: exp.Delete) -> n.Delete:
+    if node.args.get("using"):
+        raise NotSupportedError("DELETE ... USING is not supported")
+    if node.args.get("returning"):
+        raise NotSupportedError("DELETE ... RETURNING is not supported")
+    if node.args.get("order") or node.args.get("limit"):
+        raise NotSupportedError("DELETE ... ORDER BY / LIMIT is not supported")
+    table_node, _, _ = _target(planner, node.this)
+    where = node.args.get("where")
+    rows, _, codec = planner.matching_rows(table_node, where.this if where else None)
+    return n.Delete(target(planner, codec), rows)

@@ -1,0 +1,135 @@
+"""Regression tests for the bugs reported in issue 9 that live in planning and execution,
+each compared with sqlite3 where sqlite has the behaviour."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import dialect
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[sqlite3.Connection, dialect.Connection]]:
+    oracle = sqlite3.connect(":memory:")
+    strata = dialect.connect(f"memory://{uuid.uuid4().hex}")
+    yield oracle, strata
+    oracle.close()
+    strata.close()
+
+
+def both(pair: tuple[sqlite3.Connection, dialect.Connection], sql: str, *params: Any) -> Any:
+    """Run ``sql`` on both; return Strata's rows after checking they equal sqlite's."""
+    oracle, strata = pair
+    expected = oracle.execute(sql, params).fetchall()
+    cur = strata.execute(sql, params)
+    got = cur.fetchall() if cur.description is not None else []
+    assert [tuple(r) for r in got] == expected, sql
+    return got
+
+
+def test_issue_9_insert_subquery_runs_each_time(
+    pair: tuple[sqlite3.Connection, dialect.Connection],
+) -> None:
+    # Before: the cached INSERT plan kept the subquery's result: 0, 0, 0 (sqlite: 0, 1, 2).
+    both(pair, "CREATE TABLE t (x)")
+    for _ in range(3):
+        both(pair, "INSERT INTO t (x) VALUES ((SELECT count(*) FROM t))")
+    assert both(pair, "SELECT x FROM t ORDER BY x") == [(0,), (1,), (2,)]
+
+
+def test_issue_9_explain_runs_nothing(mem: dialect.Connection) -> None:
+    # Before: EXPLAIN ran FROM-subqueries and views while planning.
+    mem.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    mem.execute("INSERT INTO t VALUES (1, 'x')")
+    mem.execute(
+        "CREATE VIEW bad AS SELECT abs(CAST(v AS BLOB)) + (SELECT count(*) FROM t) AS n FROM t"
+    )
+    with pytest.raises(dialect.Error):
+        mem.execute("SELECT * FROM bad").fetchall()
+    stats = mem.stats()["requests"]
+    plan = mem.execute("EXPLAIN SELECT * FROM (SELECT * FROM bad) AS s").fetchall()
+    assert any("SCAN t" in row[1] for row in plan)
+    assert mem.stats()["requests"] == stats
+
+
+def test_issue_9_insert_or_replace_and_ignore_on_unique_index(
+    pair: tuple[sqlite3.Connection, dialect.Connection],
+) -> None:
+    # Before: only primary-key conflicts were replaced or ignored.
+    both(pair, "CREATE TABLE u (id INTEGER PRIMARY KEY, e TEXT UNIQUE, v INT)")
+    both(pair, "INSERT INTO u VALUES (1, 'a', 1), (2, 'b', 2)")
+    both(pair, "INSERT OR REPLACE INTO u VALUES (3, 'a', 3)")
+    both(pair, "INSERT OR IGNORE INTO u VALUES (4, 'b', 4)")
+    both(pair, "INSERT OR REPLACE INTO u VALUES (2, 'a', 5)")  # both a key and a unique value
+    assert both(pair, "SELECT * FROM u ORDER BY id") == [(2, "a", 5)]
+    assert both(pair, "SELECT id FROM u WHERE e = 'a'") == [(2,)]
+
+
+def test_issue_9_refused_statements_are_named(mem: dialect.Connection) -> None:
+    # Before: SAVEPOINT raised ProgrammingError "syntax error".
+    with pytest.raises(dialect.NotSupportedError, match="SAVEPOINT"):
+        mem.execute("SAVEPOINT x")
+    with pytest.raises(dialect.NotSupportedError, match="RELEASE"):
+        mem.execute("RELEASE SAVEPOINT x")
+
+
+def test_issue_9_parenthesised_join(pair: tuple[sqlite3.Connection, dialect.Connection]) -> None:
+    # Before: "unsupported query". SQLAlchemy emits this for with_polymorphic(..., flat=True).
+    both(pair, "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT)")
+    both(pair, "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INT, y TEXT)")
+    both(pair, "CREATE TABLE c (id INTEGER PRIMARY KEY, z TEXT)")
+    both(pair, "INSERT INTO a VALUES (1, 'a1'), (2, 'a2'), (3, 'a3')")
+    both(pair, "INSERT INTO b VALUES (1, 1, 'b1'), (2, 2, 'b2')")
+    both(pair, "INSERT INTO c VALUES (1, 'c1')")
+    rows = both(
+        pair,
+        "SELECT a.x, b.y, c.z FROM a LEFT OUTER JOIN (b JOIN c ON b.id = c.id) "
+        "ON a.id = b.a_id ORDER BY a.id",
+    )
+    assert rows == [("a1", "b1", "c1"), ("a2", None, None), ("a3", None, None)]
+
+
+def test_issue_9_in_table_and_empty_list(
+    pair: tuple[sqlite3.Connection, dialect.Connection],
+) -> None:
+    # Before: `2 IN t4` answered 0 where t4 holds 2; `NULL IN ()` answered NULL.
+    both(pair, "CREATE TABLE t4 (a)")
+    both(pair, "INSERT INTO t4 VALUES (2)")
+    assert both(pair, "SELECT 2 IN t4, 3 IN t4, 2 NOT IN t4") == [(1, 0, 0)]
+    assert both(pair, "SELECT NULL IN (), 1 IN (), NULL NOT IN ()") == [(0, 0, 1)]
+
+
+def test_issue_9_invalid_sql_is_refused(mem: dialect.Connection) -> None:
+    # Before: both were accepted.
+    mem.execute("CREATE TABLE t (a)")
+    with pytest.raises(dialect.ProgrammingError, match="2 columns"):
+        mem.execute("SELECT 1 WHERE 1 IN (SELECT 1, 2)")
+    with pytest.raises(dialect.ProgrammingError, match="DISTINCT"):
+        mem.execute("SELECT count(DISTINCT *) FROM t")
+    with pytest.raises(dialect.ProgrammingError, match="2 columns"):
+        mem.execute("SELECT (SELECT 1, 2)")
+
+
+def test_issue_9_total_and_sums_over_text(
+    pair: tuple[sqlite3.Connection, dialect.Connection],
+) -> None:
+    # Before: total() was unknown; avg()/sum() over text raised DataError.
+    both(pair, "CREATE TABLE t (a, s TEXT)")
+    both(pair, "INSERT INTO t VALUES (1, 'x'), (2, '3'), (NULL, NULL)")
+    both(pair, "SELECT total(a), total(s), sum(s), avg(s), total(NULL) FROM t")
+    both(pair, "SELECT total(a) FROM t WHERE a > 5")
+    both(pair, "SELECT sum(s), avg(s) FROM t WHERE s = '3'")
+
+
+def test_using_column_appears_once(pair: tuple[sqlite3.Connection, dialect.Connection]) -> None:
+    both(pair, "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT)")
+    both(pair, "CREATE TABLE b (id INTEGER PRIMARY KEY, y TEXT)")
+    both(pair, "INSERT INTO a VALUES (1, 'a1'), (2, 'a2')")
+    both(pair, "INSERT INTO b VALUES (1, 'b1'), (3, 'b3')")
+    both(pair, "SELECT * FROM a JOIN b USING (id)")
+    both(pair, "SELECT id, x, y FROM a LEFT JOIN b USING (id) ORDER BY id")
