@@ -1,17 +1,26 @@
-"""Table and index schemas, stored in the engine under the system key ``\\x00catalog``.
+"""Table and index schemas, stored in the engine under the system key ``\\x00catalog``
+(docs/sql-format.md#catalog).
 
 Tables and indexes are named in SQL but numbered in data keys, so renaming a table rewrites
-only the catalog. The catalog carries a version that every schema change increments.
+only the catalog. Within a table, the primary key, indexes, foreign keys and CHECK constraints
+refer to columns by id; their column names are derived from the ids whenever a ``Table`` is
+built, so a renamed column cannot leave a stale name behind. The catalog carries a version
+that every schema change increments.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import msgpack
 
+from dialect import renames
+
 CATALOG_KEY = b"\x00catalog"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: older formats this version reads (and upgrades on read)
+READABLE_FORMATS = (1, 2)
 #: the hidden primary key of a table declared without one
 ROWID = "_rowid_"
 
@@ -100,46 +109,92 @@ class Column:
 
 @dataclass(frozen=True)
 class Index:
-    """A secondary index; entries are ``index id + columns + primary key``."""
+    """A secondary index; entries are ``index id + columns + primary key``. ``column_ids``
+    are stored; ``columns`` (their names) is filled in by the table that holds the index."""
 
     id: int
     name: str
-    columns: tuple[str, ...]
+    column_ids: tuple[int, ...]
     unique: bool
     implicit: bool = False  # created for a UNIQUE constraint, not by CREATE INDEX
+    columns: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
 class ForeignKey:
-    """A declared foreign key, kept for reflection (not enforced)."""
+    """A declared foreign key, kept for reflection (not enforced). The local columns are
+    stored by id (``columns`` is derived); the referenced table and columns by name, since
+    they may not exist yet, and are renamed with what they name."""
 
-    columns: tuple[str, ...]
+    column_ids: tuple[int, ...]
     ref_table: str
     ref_columns: tuple[str, ...]
     name: str | None = None
+    columns: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
 class Check:
-    """A CHECK constraint: rows for which ``sql`` is false are refused (NULL passes)."""
+    """A CHECK constraint: rows for which ``sql`` is false are refused (NULL passes).
+    ``column_ids[i]`` is the column the i-th column reference of ``sql`` names (0: a name
+    that no column had when the catalog was upgraded); the table renders ``sql`` with the
+    columns' current names."""
 
     name: str | None
     sql: str
+    column_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class Table:
-    """A table's schema. ``pk`` names the key columns (``(ROWID,)`` when none was declared)."""
+    """A table's schema. ``key_ids`` are the key columns' ids (the hidden ``ROWID`` column's
+    when none was declared); ``pk`` their names."""
 
     id: int
     name: str
     columns: tuple[Column, ...]
-    pk: tuple[str, ...]
+    key_ids: tuple[int, ...]
     autoincrement: bool
     indexes: tuple[Index, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     next_column_id: int = 1
     checks: tuple[Check, ...] = ()
+    pk: tuple[str, ...] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = {c.id: c.name for c in self.columns}
+
+        def named(ids: tuple[int, ...], what: str) -> tuple[str, ...]:
+            try:
+                return tuple(names[i] for i in ids)
+            except KeyError as exc:
+                raise ValueError(f"{what} of table {self.name} names no column {exc}") from None
+
+        set_ = object.__setattr__  # derived fields of a frozen dataclass
+        set_(self, "pk", named(self.key_ids, "primary key"))
+        set_(
+            self,
+            "indexes",
+            tuple(replace(i, columns=named(i.column_ids, i.name)) for i in self.indexes),
+        )
+        set_(
+            self,
+            "foreign_keys",
+            tuple(
+                replace(f, columns=named(f.column_ids, f.name or "foreign key"))
+                for f in self.foreign_keys
+            ),
+        )
+        set_(
+            self,
+            "checks",
+            tuple(
+                replace(
+                    c, sql=renames.with_column_names(c.sql, [names.get(i) for i in c.column_ids])
+                )
+                for c in self.checks
+            ),
+        )
 
     def column(self, name: str) -> Column | None:
         lowered = name.lower()
@@ -148,18 +203,17 @@ class Table:
                 return c
         return None
 
+    def column_by_id(self, column_id: int) -> Column | None:
+        return next((c for c in self.columns if c.id == column_id), None)
+
     @property
     def visible_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if not c.hidden)
 
     @property
     def pk_columns(self) -> tuple[Column, ...]:
-        cols = []
-        for name in self.pk:
-            c = self.column(name)
-            assert c is not None
-            cols.append(c)
-        return tuple(cols)
+        by_id = {c.id: c for c in self.columns}
+        return tuple(by_id[i] for i in self.key_ids)
 
 
 @dataclass(frozen=True)
@@ -199,6 +253,9 @@ class Catalog:
                 return t
         return None
 
+    def table_by_id(self, table_id: int) -> Table | None:
+        return next((t for t in self.tables if t.id == table_id), None)
+
     def index(self, name: str) -> tuple[Table, Index] | None:
         lowered = name.lower()
         for t in self.tables:
@@ -215,9 +272,7 @@ class Catalog:
             version=self.version + 1,
             tables=(*others, table),
             next_table_id=max(self.next_table_id, table.id + 1),
-            next_index_id=max(
-                self.next_index_id, *(ix.id + 1 for ix in table.indexes), self.next_index_id
-            ),
+            next_index_id=max([self.next_index_id, *(ix.id + 1 for ix in table.indexes)]),
         )
 
     def without_table(self, table_id: int) -> Catalog:
@@ -227,38 +282,197 @@ class Catalog:
             tables=tuple(t for t in self.tables if t.id != table_id),
         )
 
+    def with_table_renamed(self, table_id: int, new_name: str) -> Catalog:
+        """The catalog with table ``table_id`` named ``new_name``, and the foreign keys and
+        views that name it following it (as SQLite does since 3.26)."""
+        table = self.table_by_id(table_id)
+        assert table is not None
+        old = table.name.lower()
+        tables = []
+        for t in self.tables:
+            if t.id == table_id:
+                t = replace(t, name=new_name)
+            fks = tuple(
+                replace(f, ref_table=new_name) if f.ref_table.lower() == old else f
+                for f in t.foreign_keys
+            )
+            tables.append(replace(t, foreign_keys=fks) if fks != t.foreign_keys else t)
+        views = tuple(
+            replace(v, sql=renames.view_with_table_renamed(v.sql, table.name, new_name))
+            for v in self.views
+        )
+        return replace(self, version=self.version + 1, tables=tuple(tables), views=views)
+
+    def with_column_renamed(self, table_id: int, column_id: int, new_name: str) -> Catalog:
+        """The catalog with column ``column_id`` of table ``table_id`` named ``new_name``, and
+        the foreign keys (of any table) and views that name it following it."""
+        table = self.table_by_id(table_id)
+        assert table is not None
+        column = table.column_by_id(column_id)
+        assert column is not None
+        old = column.name.lower()
+        tables = []
+        for t in self.tables:
+            if t.id == table_id:
+                t = replace(
+                    t,
+                    columns=tuple(
+                        replace(c, name=new_name) if c.id == column_id else c for c in t.columns
+                    ),
+                )
+            fks = tuple(
+                replace(
+                    f,
+                    ref_columns=tuple(new_name if c.lower() == old else c for c in f.ref_columns),
+                )
+                if f.ref_table.lower() == table.name.lower()
+                else f
+                for f in t.foreign_keys
+            )
+            tables.append(replace(t, foreign_keys=fks) if fks != t.foreign_keys else t)
+        others = [t for t in self.tables if t.id != table_id]
+
+        def elsewhere(name: str) -> bool:
+            """Whether a table other than the renamed one has a column ``name``."""
+            return any(t.column(name) is not None for t in others)
+
+        views = tuple(
+            replace(
+                v,
+                sql=renames.view_with_column_renamed(
+                    v.sql, table.name, column.name, new_name, elsewhere
+                ),
+            )
+            for v in self.views
+        )
+        return replace(self, version=self.version + 1, tables=tuple(tables), views=views)
+
 
 def encode_catalog(catalog: Catalog) -> bytes:
-    out: bytes = msgpack.packb([FORMAT_VERSION, asdict(catalog)], use_bin_type=True)
+    doc = {
+        "version": catalog.version,
+        "tables": [_encode_table(t) for t in catalog.tables],
+        "next_table_id": catalog.next_table_id,
+        "next_index_id": catalog.next_index_id,
+        "views": [
+            {"name": v.name, "sql": v.sql, "columns": list(v.columns)} for v in catalog.views
+        ],
+    }
+    out: bytes = msgpack.packb([FORMAT_VERSION, doc], use_bin_type=True)
     return out
 
 
+def _encode_table(t: Table) -> dict[str, Any]:  # Any: msgpack values
+    return {
+        "id": t.id,
+        "name": t.name,
+        "columns": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "type": c.type,
+                "declared": c.declared,
+                "not_null": c.not_null,
+                "default_sql": c.default_sql,
+                "length": c.length,
+                "precision": c.precision,
+                "scale": c.scale,
+                "hidden": c.hidden,
+            }
+            for c in t.columns
+        ],
+        "key_ids": list(t.key_ids),
+        "autoincrement": t.autoincrement,
+        "indexes": [
+            {
+                "id": i.id,
+                "name": i.name,
+                "column_ids": list(i.column_ids),
+                "unique": i.unique,
+                "implicit": i.implicit,
+            }
+            for i in t.indexes
+        ],
+        "foreign_keys": [
+            {
+                "column_ids": list(f.column_ids),
+                "ref_table": f.ref_table,
+                "ref_columns": list(f.ref_columns),
+                "name": f.name,
+            }
+            for f in t.foreign_keys
+        ],
+        "next_column_id": t.next_column_id,
+        "checks": [
+            {"name": c.name, "sql": c.sql, "column_ids": list(c.column_ids)} for c in t.checks
+        ],
+    }
+
+
 def decode_catalog(data: bytes) -> Catalog:
+    """The catalog stored as ``data``, in any readable format (older ones upgraded);
+    ``ValueError`` for a format this version does not read."""
     version, doc = msgpack.unpackb(data, raw=False)
-    if version != FORMAT_VERSION:
-        raise ValueError(f"catalog format {version} is not {FORMAT_VERSION}")
-    tables = []
-    for t in doc["tables"]:
-        tables.append(
-            Table(
-                id=t["id"],
-                name=t["name"],
-                columns=tuple(Column(**c) for c in t["columns"]),
-                pk=tuple(t["pk"]),
-                autoincrement=t["autoincrement"],
-                indexes=tuple(
-                    Index(i["id"], i["name"], tuple(i["columns"]), i["unique"], i["implicit"])
-                    for i in t["indexes"]
-                ),
-                foreign_keys=tuple(
-                    ForeignKey(
-                        tuple(f["columns"]), f["ref_table"], tuple(f["ref_columns"]), f.get("name")
-                    )
-                    for f in t["foreign_keys"]
-                ),
-                next_column_id=t["next_column_id"],
-                checks=tuple(Check(c["name"], c["sql"]) for c in t.get("checks", [])),
-            )
-        )
+    if version not in READABLE_FORMATS:
+        raise ValueError(f"catalog format {version} is not one of {READABLE_FORMATS}")
+    decode = _decode_table if version == FORMAT_VERSION else _upgrade_table
+    tables = tuple(decode(t) for t in doc["tables"])
     views = tuple(View(v["name"], v["sql"], tuple(v["columns"])) for v in doc.get("views", []))
-    return Catalog(doc["version"], tuple(tables), doc["next_table_id"], doc["next_index_id"], views)
+    return Catalog(doc["version"], tables, doc["next_table_id"], doc["next_index_id"], views)
+
+
+def _decode_table(t: dict[str, Any]) -> Table:  # Any: msgpack values
+    return Table(
+        id=t["id"],
+        name=t["name"],
+        columns=tuple(Column(**c) for c in t["columns"]),
+        key_ids=tuple(t["key_ids"]),
+        autoincrement=t["autoincrement"],
+        indexes=tuple(
+            Index(i["id"], i["name"], tuple(i["column_ids"]), i["unique"], i["implicit"])
+            for i in t["indexes"]
+        ),
+        foreign_keys=tuple(
+            ForeignKey(tuple(f["column_ids"]), f["ref_table"], tuple(f["ref_columns"]), f["name"])
+            for f in t["foreign_keys"]
+        ),
+        next_column_id=t["next_column_id"],
+        checks=tuple(Check(c["name"], c["sql"], tuple(c["column_ids"])) for c in t["checks"]),
+    )
+
+
+def _upgrade_table(t: dict[str, Any]) -> Table:  # Any: msgpack values
+    """A table stored in format 1, where columns were referred to by name. A name no column
+    has (a CHECK left behind by a rename before format 2) keeps its text and id 0."""
+    columns = tuple(Column(**c) for c in t["columns"])
+    ids = {c.name.lower(): c.id for c in columns}
+
+    def by_name(names: list[str]) -> tuple[int, ...]:
+        return tuple(ids[n.lower()] for n in names)
+
+    return Table(
+        id=t["id"],
+        name=t["name"],
+        columns=columns,
+        key_ids=by_name(t["pk"]),
+        autoincrement=t["autoincrement"],
+        indexes=tuple(
+            Index(i["id"], i["name"], by_name(i["columns"]), i["unique"], i["implicit"])
+            for i in t["indexes"]
+        ),
+        foreign_keys=tuple(
+            ForeignKey(
+                by_name(f["columns"]), f["ref_table"], tuple(f["ref_columns"]), f.get("name")
+            )
+            for f in t["foreign_keys"]
+        ),
+        next_column_id=t["next_column_id"],
+        checks=tuple(
+            Check(
+                c["name"],
+                c["sql"],
+                tuple(ids.get(n.lower(), 0) for n in renames.column_references(c["sql"])),
+            )
+            for c in t.get("checks", [])
+        ),
+    )

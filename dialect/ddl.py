@@ -1,32 +1,37 @@
 """Schema changes: CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE ADD COLUMN / RENAME.
 
+Each statement is read into a spec (dialect/ddlspec.py), checked against the catalog, and
+applied: a new catalog, plus the rows or index entries the change writes or deletes.
+
 A schema change runs in a transaction of its own (a connection commits its open transaction
 first, as MySQL and Oracle do), committed durably: the new catalog, the changed table's schema
-version, and any rows or index entries it writes or deletes appear together. It conflicts with
-a concurrent schema change, and with transactions that use the table it changes or write rows
-it read (a CREATE INDEX backfill, a DROP TABLE); the loser is run again (docs/sql.md).
+version, and any rows or index entries it writes or deletes appear together, or none of them
+does. It conflicts with a concurrent schema change, and with transactions that use the table
+it changes or write rows it read (a CREATE INDEX backfill, a DROP TABLE); the loser is run
+again (docs/sql.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Protocol
 
 from sqlglot import exp
 
-from dialect.catalog import (
-    ROWID,
-    TYPE_ALIASES,
-    Catalog,
-    Check,
-    Column,
-    ForeignKey,
-    Index,
-    Table,
-    View,
-)
+from dialect.catalog import ROWID, Catalog, Check, Column, ForeignKey, Index, Table, View
 from dialect.database import Database
+from dialect.ddlspec import (
+    AddColumn,
+    ColumnSpec,
+    IndexSpec,
+    KeySpec,
+    RenameColumn,
+    RenameTable,
+    TableSpec,
+    alter_spec,
+    index_spec,
+    table_spec,
+)
 from dialect.errors import (
     DataError,
     IntegrityError,
@@ -36,7 +41,8 @@ from dialect.errors import (
 )
 from dialect.keycodec import encode_key, prefix_end
 from dialect.layout import counter_key, index_prefix, table_prefix
-from dialect.tablerows import RowCodec, constant_default
+from dialect.renames import column_references
+from dialect.tablerows import RowCodec, constant_default, scan_rows
 from dialect.transaction import Transaction
 
 
@@ -50,176 +56,151 @@ class DDLSession(Protocol):
     def codec(self, table: Table) -> RowCodec: ...
 
 
-def _column_def(node: exp.ColumnDef, col_id: int) -> tuple[Column, list[str]]:
-    """The column and the names of its column-level constraints (PRIMARY KEY, UNIQUE, ...)."""
-    name = node.name
-    kind = node.args.get("kind")
-    if kind is None:
-        canonical, declared, params = "ANY", "", []
-    else:
-        type_name = kind.this.value if hasattr(kind.this, "value") else str(kind.this)
-        declared = kind.sql()
-        canonical = TYPE_ALIASES.get(type_name.upper(), "")
-        if not canonical:
-            raise NotSupportedError(f"unsupported column type {declared} for column {name}")
-        params = [
-            int(p.this.this)
-            for p in kind.expressions
-            if isinstance(p, exp.DataTypeParam)
-            and isinstance(p.this, exp.Literal)
-            and not p.this.is_string
-        ]
-    col = Column(id=col_id, name=name, type=canonical, declared=declared or "ANY")
-    if canonical == "TEXT" and params:
-        col = replace(col, length=params[0])
-    if canonical == "NUMERIC" and params:
-        col = replace(col, precision=params[0], scale=params[1] if len(params) > 1 else 0)
-    flags: list[str] = []
-    for constraint in node.args.get("constraints") or []:
-        c = constraint.args.get("kind")
-        if isinstance(c, exp.PrimaryKeyColumnConstraint):
-            flags.append("pk")
-        elif isinstance(c, exp.NotNullColumnConstraint):
-            if not c.args.get("allow_null"):
-                col = replace(col, not_null=True)
-        elif isinstance(c, exp.UniqueColumnConstraint):
-            flags.append("unique")
-        elif isinstance(c, exp.DefaultColumnConstraint):
-            col = replace(col, default_sql=c.this.sql())
-        elif isinstance(c, exp.AutoIncrementColumnConstraint):
-            flags.append("autoincrement")
-        elif isinstance(c, exp.Reference):
-            flags.append("ref:" + c.sql())
-        elif isinstance(c, exp.CheckColumnConstraint):
-            flags.append("check:" + c.this.sql(dialect="sqlite"))
-        elif isinstance(c, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
-            continue
-        else:
-            raise NotSupportedError(f"unsupported column constraint: {constraint.sql()}")
-    return col, flags
+# -- specs checked against the catalog ----------------------------------------------------------
 
 
-def _names(node: exp.Expression) -> tuple[str, ...]:
-    return tuple(e.name for e in node.expressions)
+def _column(spec: ColumnSpec, column_id: int) -> Column:
+    return Column(
+        id=column_id,
+        name=spec.name,
+        type=spec.type,
+        declared=spec.declared,
+        not_null=spec.not_null,
+        default_sql=spec.default_sql,
+        length=spec.length,
+        precision=spec.precision,
+        scale=spec.scale,
+    )
 
 
-def create_table(session: DDLSession, node: exp.Create) -> None:
-    schema = node.this
-    if node.args.get("expression") is not None or not isinstance(schema, exp.Schema):
-        raise NotSupportedError("CREATE TABLE ... AS SELECT is not supported")
-    name = schema.this.name
-    txn = session.txn
-    catalog = txn.catalog
-    if catalog.table(name) is not None or catalog.view(name) is not None:
-        if node.args.get("exists"):
-            return
-        raise ProgrammingError(f"table {name} already exists")
-    columns: list[Column] = []
-    pk: list[str] = []
-    uniques: list[tuple[tuple[str, ...], str | None]] = []
-    fks: list[ForeignKey] = []
-    checks: list[Check] = []
-    items: list[tuple[exp.Expression, str | None]] = []
-    for item in schema.expressions:
-        if isinstance(item, exp.Constraint):  # CONSTRAINT name <constraint>
-            items.extend((sub, item.name) for sub in item.expressions)
-        else:
-            items.append((item, None))
-    for item, constraint_name in items:
-        if isinstance(item, exp.ColumnDef):
-            col, flags = _column_def(item, len(columns) + 1)
-            if any(c.name.lower() == col.name.lower() for c in columns):
-                raise ProgrammingError(f"duplicate column name: {col.name}")
-            columns.append(col)
-            if "pk" in flags:
-                pk.append(col.name)
-            if "unique" in flags:
-                uniques.append(((col.name,), None))
-            for f in flags:
-                if f.startswith("check:"):
-                    checks.append(Check(constraint_name, f[len("check:") :]))
-                if f.startswith("ref:"):
-                    ref = next(
-                        c.args["kind"]
-                        for c in item.args["constraints"]
-                        if isinstance(c.args.get("kind"), exp.Reference)
-                    )
-                    target = ref.this
-                    fks.append(
-                        ForeignKey(
-                            (col.name,),
-                            target.this.name,
-                            tuple(e.name for e in target.expressions),
-                        )
-                    )
-        elif isinstance(item, exp.PrimaryKey):
-            if pk:
-                raise ProgrammingError(f"table {name} has more than one primary key")
-            pk = list(_names(item))
-        elif isinstance(item, exp.UniqueColumnConstraint):
-            uniques.append((_names(item.this), constraint_name))
-        elif isinstance(item, exp.ForeignKey):
-            ref = item.args["reference"].this
-            fks.append(ForeignKey(_names(item), ref.this.name, _names(ref), constraint_name))
-        elif isinstance(item, exp.CheckColumnConstraint):
-            checks.append(Check(constraint_name, item.this.sql(dialect="sqlite")))
-        elif isinstance(item, exp.Identifier):
-            columns.append(Column(len(columns) + 1, item.name, "ANY", "ANY"))
-        else:
-            raise NotSupportedError(f"unsupported table constraint: {item.sql()}")
-    if not columns:
+def _ids(columns: list[Column], names: tuple[str, ...], what: str, table: str) -> tuple[int, ...]:
+    """The ids of the columns ``names``; ``ProgrammingError`` naming ``what`` if one is not a
+    column of ``table``."""
+    by_name = {c.name.lower(): c.id for c in columns}
+    out = []
+    for n in names:
+        if n.lower() not in by_name:
+            raise ProgrammingError(f"{what} column {n} is not in table {table}")
+        out.append(by_name[n.lower()])
+    return tuple(out)
+
+
+def _check(columns: list[Column], sql: str, name: str | None) -> Check:
+    """A CHECK over ``columns``; ``ProgrammingError`` if it names another column."""
+    by_name = {c.name.lower(): c.id for c in columns}
+    ids = []
+    for ref in column_references(sql):
+        if ref.lower() not in by_name:
+            raise ProgrammingError(f"no such column: {ref}")
+        ids.append(by_name[ref.lower()])
+    return Check(name, sql, tuple(ids))
+
+
+def build_table(spec: TableSpec, catalog: Catalog) -> Table:
+    """The table ``spec`` declares, numbered from ``catalog``'s next ids. ``ProgrammingError``
+    for a duplicate column, or a key, UNIQUE, FOREIGN KEY or CHECK naming no column."""
+    name = spec.name
+    if not spec.columns:
         raise ProgrammingError(f"table {name} has no columns")
-    by_name = {c.name.lower(): c for c in columns}
-    for key_col in pk:
-        if key_col.lower() not in by_name:
-            raise ProgrammingError(f"primary key column {key_col} is not in table {name}")
-    pk = [by_name[k.lower()].name for k in pk]
-    autoincrement = len(pk) == 1 and by_name[pk[0].lower()].type == "INTEGER"
-    if not pk:
+    columns: list[Column] = []
+    for i, col_spec in enumerate(spec.columns):
+        if any(c.name.lower() == col_spec.name.lower() for c in columns):
+            raise ProgrammingError(f"duplicate column name: {col_spec.name}")
+        columns.append(_column(col_spec, i + 1))
+    if spec.primary_key is not None:
+        key_ids = _ids(columns, spec.primary_key.columns, "primary key", name)
+        key_cols = [c for c in columns if c.id in key_ids]
+        autoincrement = len(key_ids) == 1 and key_cols[0].type == "INTEGER"
+    else:
         columns.append(Column(len(columns) + 1, ROWID, "INTEGER", "INTEGER", hidden=True))
-        pk = [ROWID]
-        autoincrement = True
-    columns = [
-        replace(c, not_null=True) if c.name in pk and not autoincrement else c for c in columns
-    ]
+        key_ids, autoincrement = (columns[-1].id,), True
+    if not autoincrement:
+        columns = [replace(c, not_null=True) if c.id in key_ids else c for c in columns]
+    uniques = [KeySpec((c.name,)) for c in spec.columns if c.unique] + list(spec.uniques)
     indexes = []
     next_index = catalog.next_index_id
-    for i, (cols, unique_name) in enumerate(uniques):
-        for c in cols:
-            if c.lower() not in by_name:
-                raise ProgrammingError(f"UNIQUE column {c} is not in table {name}")
-        if [c.lower() for c in cols] == [p.lower() for p in pk]:
+    for i, unique in enumerate(uniques):
+        ids = _ids(columns, unique.columns, "UNIQUE", name)
+        if ids == key_ids:
             continue  # the primary key is unique already
-        index_name = unique_name or f"uq_{name}_{i + 1}"
-        indexes.append(Index(next_index, index_name, tuple(cols), True, True))
+        indexes.append(Index(next_index, unique.name or f"uq_{name}_{i + 1}", ids, True, True))
         next_index += 1
-    table = Table(
+    fks = [
+        ForeignKey(
+            _ids(columns, fk.columns, "foreign key", name),
+            fk.ref_table,
+            fk.ref_columns,
+            # unnamed ones are named as PostgreSQL names them: <table>_<columns>_fkey
+            fk.name or f"{name}_{'_'.join(fk.columns)}_fkey",
+        )
+        for fk in [*(c.references for c in spec.columns if c.references), *spec.foreign_keys]
+    ]
+    checks = [
+        _check(columns, check.sql, check.name)
+        for check in [*(ch for c in spec.columns for ch in c.checks), *spec.checks]
+    ]
+    return Table(
         catalog.next_table_id,
         name,
         tuple(columns),
-        tuple(pk),
+        key_ids,
         autoincrement,
         tuple(indexes),
         tuple(fks),
         len(columns) + 1,
         tuple(checks),
     )
-    # Unnamed foreign keys get a name, as PostgreSQL gives them: <table>_<columns>_fkey.
-    table = replace(
+
+
+def build_index(spec: IndexSpec, table: Table, index_id: int) -> Index:
+    """The index ``spec`` declares on ``table``; ``ProgrammingError`` for a column it lacks."""
+    ids = []
+    for name in spec.columns:
+        col = table.column(name)
+        if col is None or col.hidden:
+            raise ProgrammingError(f"no such column: {name}")
+        ids.append(col.id)
+    return Index(index_id, spec.name, tuple(ids), spec.unique)
+
+
+def added_column(table: Table, spec: ColumnSpec) -> Table:
+    """``table`` with the column ``spec`` declares added. Refused: a duplicate name, a key,
+    UNIQUE or CHECK column, NOT NULL without a default, a default that is not a constant."""
+    col = _column(spec, table.next_column_id)
+    if table.column(col.name) is not None:
+        raise ProgrammingError(f"duplicate column name: {col.name}")
+    if spec.primary_key or spec.unique:
+        raise NotSupportedError("ADD COLUMN cannot add a PRIMARY KEY or UNIQUE column")
+    if spec.checks:
+        raise NotSupportedError("ADD COLUMN cannot add a column with a CHECK constraint")
+    if col.not_null and col.default_sql is None:
+        raise OperationalError("cannot add a NOT NULL column with no default value")
+    try:
+        constant_default(col)
+    except (ValueError, DataError) as exc:
+        raise OperationalError(
+            f"cannot add a column with a non-constant or invalid default: {exc}"
+        ) from exc
+    fks = table.foreign_keys
+    if spec.references is not None:
+        ref = spec.references
+        name = ref.name or f"{table.name}_{col.name}_fkey"
+        fks = (*fks, ForeignKey((col.id,), ref.ref_table, ref.ref_columns, name))
+    return replace(
         table,
-        foreign_keys=tuple(
-            fk if fk.name else replace(fk, name=f"{name}_{'_'.join(fk.columns)}_fkey")
-            for fk in table.foreign_keys
-        ),
+        columns=(*table.columns, col),
+        next_column_id=table.next_column_id + 1,
+        foreign_keys=fks,
     )
-    new = catalog.with_table(table)
-    new = replace(new, next_index_id=max(new.next_index_id, next_index))
-    Database.set_catalog(txn, new, table.id)
 
 
-def _dropped(node: exp.Drop) -> list[exp.Expression]:
-    """The objects a DROP statement names."""
-    return list(node.args.get("tables") or node.expressions)
+# -- statements ---------------------------------------------------------------------------------
+
+
+def _claim_range(txn: Transaction, start: bytes) -> None:
+    """Make the key range of a new table or index id empty in ``txn``: nothing an earlier
+    attempt left there (a bug, a format-1 database) can be inherited."""
+    _delete_range(txn, start)
 
 
 def _delete_range(txn: Transaction, start: bytes) -> None:
@@ -228,6 +209,26 @@ def _delete_range(txn: Transaction, start: bytes) -> None:
     txn.watch(start, end)
     for key, _ in list(txn.scan(start, end)):
         txn.delete(key)
+
+
+def _dropped(node: exp.Drop) -> list[exp.Expression]:
+    """The objects a DROP statement names."""
+    return list(node.args.get("tables") or node.expressions)
+
+
+def create_table(session: DDLSession, node: exp.Create) -> None:
+    spec = table_spec(node)
+    txn = session.txn
+    catalog = txn.catalog
+    if catalog.table(spec.name) is not None or catalog.view(spec.name) is not None:
+        if spec.if_not_exists:
+            return
+        raise ProgrammingError(f"table {spec.name} already exists")
+    table = build_table(spec, catalog)
+    _claim_range(txn, table_prefix(table.id))
+    for ix in table.indexes:
+        _claim_range(txn, index_prefix(ix.id))
+    Database.set_catalog(txn, catalog.with_table(table), table.id)
 
 
 def drop_table(session: DDLSession, node: exp.Drop) -> None:
@@ -246,51 +247,38 @@ def drop_table(session: DDLSession, node: exp.Drop) -> None:
         session.database.forget_ids(table.id)
 
 
-def _rows(txn: Transaction, codec: RowCodec) -> Iterator[tuple[object, ...]]:
-    """Every row of the table; a row written concurrently conflicts with the transaction."""
-    prefix = table_prefix(codec.table.id)
-    txn.watch(prefix, prefix_end(prefix))
-    for key, value in txn.scan(prefix, prefix_end(prefix)):
-        yield codec.decode(key, value)
-
-
-def create_index(session: DDLSession, node: exp.Create) -> None:
-    ix_node = node.this
-    name = ix_node.name
-    table_node = ix_node.args.get("table")
-    if table_node is None:
-        raise ProgrammingError("CREATE INDEX needs ON <table>")
-    params = ix_node.args.get("params")
-    cols = [o.this if isinstance(o, exp.Ordered) else o for o in params.args.get("columns", [])]
-    if not cols or not all(isinstance(c, exp.Column) for c in cols):
-        raise NotSupportedError("indexes on expressions are not supported")
-    txn = session.txn
-    catalog = txn.catalog
-    if catalog.index(name) is not None:
-        if node.args.get("exists"):
-            return
-        raise ProgrammingError(f"index {name} already exists")
-    table = catalog.table(table_node.name)
-    if table is None:
-        raise ProgrammingError(f"no such table: {table_node.name}")
-    names = []
-    for c in cols:
-        col = table.column(c.name)
-        if col is None:
-            raise ProgrammingError(f"no such column: {c.name}")
-        names.append(col.name)
-    index = Index(catalog.next_index_id, name, tuple(names), bool(node.args.get("unique")))
-    new_table = replace(table, indexes=(*table.indexes, index))
-    codec = RowCodec(new_table)
+def backfill(txn: Transaction, table: Table, index: Index) -> None:
+    """Write an entry in ``index`` for every row of ``table`` (whose indexes include it);
+    ``IntegrityError`` if ``index`` is unique and two rows share non-NULL values."""
+    codec = RowCodec(table)
     seen: set[bytes] = set()
-    for row in _rows(txn, codec):
+    for _, row in scan_rows(txn, codec):
         values = codec.index_values(index, row)
         if index.unique and None not in values:
             k = encode_key(values)
             if k in seen:
-                raise IntegrityError(f"UNIQUE constraint failed: {table.name}.{', '.join(names)}")
+                raise IntegrityError(
+                    f"UNIQUE constraint failed: {table.name}.{', '.join(index.columns)}"
+                )
             seen.add(k)
         txn.put(codec.index_entry(index, row), b"")
+
+
+def create_index(session: DDLSession, node: exp.Create) -> None:
+    spec = index_spec(node)
+    txn = session.txn
+    catalog = txn.catalog
+    if catalog.index(spec.name) is not None:
+        if spec.if_not_exists:
+            return
+        raise ProgrammingError(f"index {spec.name} already exists")
+    table = catalog.table(spec.table)
+    if table is None:
+        raise ProgrammingError(f"no such table: {spec.table}")
+    index = build_index(spec, table, catalog.next_index_id)
+    new_table = replace(table, indexes=(*table.indexes, index))
+    _claim_range(txn, index_prefix(index.id))
+    backfill(txn, new_table, new_table.indexes[-1])
     Database.set_catalog(txn, catalog.with_table(new_table), table.id)
 
 
@@ -311,57 +299,33 @@ def drop_index(session: DDLSession, node: exp.Drop) -> None:
 
 
 def alter_table(session: DDLSession, node: exp.Alter) -> None:
+    spec = alter_spec(node)
     txn = session.txn
     catalog: Catalog = txn.catalog
-    table = catalog.table(node.this.name)
+    table = catalog.table(spec.table)
     if table is None:
-        raise ProgrammingError(f"no such table: {node.this.name}")
-    for action in node.args.get("actions") or []:
-        if isinstance(action, exp.ColumnDef):
-            col, flags = _column_def(action, table.next_column_id)
-            if table.column(col.name) is not None:
-                raise ProgrammingError(f"duplicate column name: {col.name}")
-            if flags and any(f in ("pk", "unique") for f in flags):
-                raise NotSupportedError("ADD COLUMN cannot add a PRIMARY KEY or UNIQUE column")
-            if col.not_null and col.default_sql is None:
-                raise OperationalError("cannot add a NOT NULL column with no default value")
-            try:
-                constant_default(col)
-            except (ValueError, DataError) as exc:
-                raise OperationalError(
-                    f"cannot add a column with a non-constant or invalid default: {exc}"
-                ) from exc
-            table = replace(
-                table, columns=(*table.columns, col), next_column_id=table.next_column_id + 1
-            )
-        elif isinstance(action, exp.AlterRename):
-            new_name = action.this.name
-            if catalog.table(new_name) is not None:
-                raise ProgrammingError(f"there is already a table named {new_name}")
-            table = replace(table, name=new_name)
-        elif isinstance(action, exp.RenameColumn):
-            old, new = action.this.name, action.args["to"].name
-            existing = table.column(old)
-            if existing is None:
-                raise ProgrammingError(f"no such column: {old}")
-            pk = tuple(new if p.lower() == old.lower() else p for p in table.pk)
-            table = replace(
-                table,
-                columns=tuple(
-                    replace(c, name=new) if c.id == existing.id else c for c in table.columns
-                ),
-                pk=pk,
-                indexes=tuple(
-                    replace(
-                        i,
-                        columns=tuple(new if c.lower() == old.lower() else c for c in i.columns),
-                    )
-                    for i in table.indexes
-                ),
-            )
-        else:
-            raise NotSupportedError(f"unsupported ALTER TABLE action: {action.sql()}")
-    Database.set_catalog(txn, catalog.with_table(table), table.id)
+        raise ProgrammingError(f"no such table: {spec.table}")
+    table_id = table.id
+    for action in spec.actions:
+        table = catalog.table_by_id(table_id)
+        assert table is not None
+        if isinstance(action, AddColumn):
+            catalog = catalog.with_table(added_column(table, action.column))
+        elif isinstance(action, RenameTable):
+            new_name = action.new_name
+            other = catalog.table(new_name)
+            if (other is not None and other.id != table_id) or catalog.view(new_name):
+                raise ProgrammingError(f"there is already a table or view named {new_name}")
+            catalog = catalog.with_table_renamed(table_id, new_name)
+        elif isinstance(action, RenameColumn):
+            existing = table.column(action.old)
+            if existing is None or existing.hidden:
+                raise ProgrammingError(f"no such column: {action.old}")
+            clash = table.column(action.new)
+            if clash is not None and clash.id != existing.id:
+                raise ProgrammingError(f"duplicate column name: {action.new}")
+            catalog = catalog.with_column_renamed(table_id, existing.id, action.new)
+    Database.set_catalog(txn, catalog, table_id)
 
 
 def create_view(session: DDLSession, node: exp.Create) -> None:
@@ -369,7 +333,7 @@ def create_view(session: DDLSession, node: exp.Create) -> None:
     target = node.this
     columns: tuple[str, ...] = ()
     if isinstance(target, exp.Schema):
-        columns = _names(target)
+        columns = tuple(e.name for e in target.expressions)
         target = target.this
     query = node.args.get("expression")
     if query is None:

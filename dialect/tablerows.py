@@ -4,6 +4,7 @@ other columns, and index entries (docs/sql-format.md#layout)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import sqlglot
@@ -11,9 +12,10 @@ from sqlglot import exp
 
 from dialect.catalog import Column, Index, Table
 from dialect.errors import DataError, InternalError
-from dialect.keycodec import decode_key, encode_key
+from dialect.keycodec import decode_key, encode_key, prefix_end
 from dialect.layout import index_prefix, table_prefix
 from dialect.rowcodec import decode_row, encode_row
+from dialect.transaction import Transaction
 from dialect.values import coerce
 
 Row = tuple[Any, ...]  # Any: SQL values, in the order of table.columns
@@ -51,8 +53,8 @@ class RowCodec:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        names = [c.name.lower() for c in table.columns]
-        self.pk_pos = [names.index(p.lower()) for p in table.pk]
+        self._pos = {c.id: i for i, c in enumerate(table.columns)}  # column id -> position
+        self.pk_pos = [self._pos[i] for i in table.key_ids]
         pk = set(self.pk_pos)
         self.value_cols = [(i, c.id) for i, c in enumerate(table.columns) if i not in pk]
         self.prefix = table_prefix(table.id)
@@ -101,8 +103,7 @@ class RowCodec:
     def _index_positions(self, index: Index) -> list[int]:
         positions = self._positions.get(index.id)
         if positions is None:
-            names = [c.name.lower() for c in self.table.columns]
-            positions = self._positions[index.id] = [names.index(n.lower()) for n in index.columns]
+            positions = self._positions[index.id] = [self._pos[i] for i in index.column_ids]
         return positions
 
     def index_entry(self, index: Index, row: Row) -> bytes:
@@ -121,4 +122,14 @@ class RowCodec:
     def pk_from_index_entry(self, index: Index, key: bytes) -> bytes:
         """The row key an index entry points to."""
         values = decode_key(key[len(index_prefix(index.id)) :])
-        return self.prefix + encode_key(values[len(index.columns) :])
+        return self.prefix + encode_key(values[len(index.column_ids) :])
+
+
+def scan_rows(txn: Transaction, codec: RowCodec) -> Iterator[tuple[bytes, Row]]:
+    """Every row of ``codec``'s table in key order, with its key, as ``txn`` sees them; a
+    row written concurrently makes ``txn``'s commit conflict."""
+    prefix = codec.prefix
+    end = prefix_end(prefix)
+    txn.watch(prefix, end)
+    for key, value in txn.scan(prefix, end):
+        yield key, codec.decode(key, value)

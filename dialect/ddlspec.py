@@ -1,0 +1,281 @@
+"""What a CREATE TABLE, CREATE INDEX or ALTER TABLE statement asks for, read from its syntax
+tree into plain values; dialect/ddl.py checks a spec against the catalog and applies it.
+
+Reading refuses only what cannot be expressed (an unknown type, an unsupported constraint or
+action); whether the names fit the schema is decided when the spec is applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from dialect.catalog import TYPE_ALIASES
+from dialect.errors import NotSupportedError, ProgrammingError
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """CHECK (``sql``), the expression as SQLite text."""
+
+    sql: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """PRIMARY KEY or UNIQUE over ``columns`` (names as written)."""
+
+    columns: tuple[str, ...]
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKeySpec:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column definition with its column-level constraints."""
+
+    name: str
+    type: str  # canonical (catalog.TYPE_ALIASES), or ANY when none was declared
+    declared: str
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    not_null: bool = False
+    default_sql: str | None = None
+    primary_key: bool = False
+    unique: bool = False
+    references: ForeignKeySpec | None = None
+    checks: tuple[CheckSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """CREATE TABLE: columns, then table-level constraints in the order written."""
+
+    name: str
+    if_not_exists: bool
+    columns: tuple[ColumnSpec, ...]
+    primary_key: KeySpec | None = None
+    uniques: tuple[KeySpec, ...] = ()
+    foreign_keys: tuple[ForeignKeySpec, ...] = ()
+    checks: tuple[CheckSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """CREATE [UNIQUE] INDEX."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    unique: bool
+    if_not_exists: bool
+
+
+@dataclass(frozen=True)
+class AddColumn:
+    column: ColumnSpec
+
+
+@dataclass(frozen=True)
+class RenameTable:
+    new_name: str
+
+
+@dataclass(frozen=True)
+class RenameColumn:
+    old: str
+    new: str
+
+
+AlterAction = AddColumn | RenameTable | RenameColumn
+
+
+@dataclass(frozen=True)
+class AlterSpec:
+    """ALTER TABLE: actions applied in order."""
+
+    table: str
+    actions: tuple[AlterAction, ...]
+
+
+def _names(node: exp.Expression) -> tuple[str, ...]:
+    return tuple(e.name for e in node.expressions)
+
+
+def _reference(node: exp.Reference, columns: tuple[str, ...], name: str | None) -> ForeignKeySpec:
+    target = node.this
+    if isinstance(target, exp.Schema):
+        return ForeignKeySpec(columns, target.this.name, _names(target), name)
+    return ForeignKeySpec(columns, target.name, (), name)
+
+
+def column_spec(node: exp.ColumnDef) -> ColumnSpec:
+    """The column a column definition declares. ``NotSupportedError`` for a type or a
+    constraint Strata does not have."""
+    name = node.name
+    kind = node.args.get("kind")
+    length = precision = scale = None
+    if kind is None:
+        canonical, declared = "ANY", "ANY"
+    else:
+        type_name = kind.this.value if hasattr(kind.this, "value") else str(kind.this)
+        declared = kind.sql()
+        canonical = TYPE_ALIASES.get(type_name.upper(), "")
+        if not canonical:
+            raise NotSupportedError(f"unsupported column type {declared} for column {name}")
+        params = [
+            int(p.this.this)
+            for p in kind.expressions
+            if isinstance(p, exp.DataTypeParam)
+            and isinstance(p.this, exp.Literal)
+            and not p.this.is_string
+        ]
+        if canonical == "TEXT" and params:
+            length = params[0]
+        if canonical == "NUMERIC" and params:
+            precision, scale = params[0], params[1] if len(params) > 1 else 0
+    not_null = primary_key = unique = False
+    default_sql: str | None = None
+    references: ForeignKeySpec | None = None
+    checks: list[CheckSpec] = []
+    for constraint in node.args.get("constraints") or []:
+        c = constraint.args.get("kind")
+        constraint_name = constraint.name or None
+        if isinstance(c, exp.PrimaryKeyColumnConstraint):
+            primary_key = True
+        elif isinstance(c, exp.NotNullColumnConstraint):
+            not_null = not_null or not c.args.get("allow_null")
+        elif isinstance(c, exp.UniqueColumnConstraint):
+            unique = True
+        elif isinstance(c, exp.DefaultColumnConstraint):
+            default_sql = c.this.sql()
+        elif isinstance(c, exp.AutoIncrementColumnConstraint):
+            continue  # an INTEGER PRIMARY KEY is auto-assigned with or without it
+        elif isinstance(c, exp.Reference):
+            references = _reference(c, (name,), constraint_name)
+        elif isinstance(c, exp.CheckColumnConstraint):
+            checks.append(CheckSpec(c.this.sql(dialect="sqlite"), constraint_name))
+        elif isinstance(c, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
+            continue
+        else:
+            raise NotSupportedError(f"unsupported column constraint: {constraint.sql()}")
+    return ColumnSpec(
+        name,
+        canonical,
+        declared,
+        length,
+        precision,
+        scale,
+        not_null,
+        default_sql,
+        primary_key,
+        unique,
+        references,
+        tuple(checks),
+    )
+
+
+def table_spec(node: exp.Create) -> TableSpec:
+    """The table a CREATE TABLE statement declares. ``NotSupportedError`` for CREATE TABLE
+    … AS SELECT, temporary tables and unsupported constraints; ``ProgrammingError`` for two
+    primary keys."""
+    properties = node.args.get("properties")
+    if properties is not None and any(
+        isinstance(p, exp.TemporaryProperty) for p in properties.expressions
+    ):
+        raise NotSupportedError("temporary tables are not supported (CREATE TEMPORARY TABLE)")
+    schema = node.this
+    if node.args.get("expression") is not None or not isinstance(schema, exp.Schema):
+        raise NotSupportedError("CREATE TABLE ... AS SELECT is not supported")
+    name = schema.this.name
+    columns: list[ColumnSpec] = []
+    primary_key: KeySpec | None = None
+    uniques: list[KeySpec] = []
+    fks: list[ForeignKeySpec] = []
+    checks: list[CheckSpec] = []
+    items: list[tuple[exp.Expression, str | None]] = []
+    for item in schema.expressions:
+        if isinstance(item, exp.Constraint):  # CONSTRAINT name <constraint>
+            items.extend((sub, item.name) for sub in item.expressions)
+        else:
+            items.append((item, None))
+
+    def set_primary_key(key: KeySpec) -> None:
+        nonlocal primary_key
+        if primary_key is not None:
+            raise ProgrammingError(f"table {name} has more than one primary key")
+        primary_key = key
+
+    for item, constraint_name in items:
+        if isinstance(item, exp.ColumnDef):
+            col = column_spec(item)
+            columns.append(col)
+            if col.primary_key:
+                set_primary_key(KeySpec((col.name,)))
+        elif isinstance(item, exp.Identifier):
+            columns.append(ColumnSpec(item.name, "ANY", "ANY"))
+        elif isinstance(item, exp.PrimaryKey):
+            set_primary_key(KeySpec(_names(item), constraint_name))
+        elif isinstance(item, exp.UniqueColumnConstraint):
+            uniques.append(KeySpec(_names(item.this), constraint_name))
+        elif isinstance(item, exp.ForeignKey):
+            fks.append(_reference(item.args["reference"], _names(item), constraint_name))
+        elif isinstance(item, exp.CheckColumnConstraint):
+            checks.append(CheckSpec(item.this.sql(dialect="sqlite"), constraint_name))
+        else:
+            raise NotSupportedError(f"unsupported table constraint: {item.sql()}")
+    return TableSpec(
+        name,
+        bool(node.args.get("exists")),
+        tuple(columns),
+        primary_key,
+        tuple(uniques),
+        tuple(fks),
+        tuple(checks),
+    )
+
+
+def index_spec(node: exp.Create) -> IndexSpec:
+    """The index a CREATE INDEX statement declares; ``NotSupportedError`` for an index on
+    expressions."""
+    ix_node = node.this
+    table_node = ix_node.args.get("table")
+    if table_node is None:
+        raise ProgrammingError("CREATE INDEX needs ON <table>")
+    params = ix_node.args.get("params")
+    cols = [o.this if isinstance(o, exp.Ordered) else o for o in params.args.get("columns", [])]
+    if not cols or not all(isinstance(c, exp.Column) for c in cols):
+        raise NotSupportedError("indexes on expressions are not supported")
+    return IndexSpec(
+        ix_node.name,
+        table_node.name,
+        tuple(c.name for c in cols),
+        bool(node.args.get("unique")),
+        bool(node.args.get("exists")),
+    )
+
+
+def alter_spec(node: exp.Alter) -> AlterSpec:
+    """The changes an ALTER TABLE statement asks for; ``NotSupportedError`` for actions other
+    than ADD COLUMN, RENAME TO and RENAME COLUMN."""
+    actions: list[AlterAction] = []
+    for action in node.args.get("actions") or []:
+        if isinstance(action, exp.ColumnDef):
+            actions.append(AddColumn(column_spec(action)))
+        elif isinstance(action, exp.AlterRename):
+            actions.append(RenameTable(action.this.name))
+        elif isinstance(action, exp.RenameColumn):
+            actions.append(RenameColumn(action.this.name, action.args["to"].name))
+        else:
+            raise NotSupportedError(f"unsupported ALTER TABLE action: {action.sql()}")
+    return AlterSpec(node.this.name, tuple(actions))
