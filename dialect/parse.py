@@ -15,6 +15,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Tokenizer
 
 from dialect.errors import NotSupportedError, ProgrammingError
+from dialect.refusals import refusal
 
 _EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+QUERY\s+PLAN)?\s+", re.IGNORECASE)
 _DDL = (exp.Create, exp.Drop, exp.Alter)
@@ -101,9 +102,9 @@ def prepare(sql: str) -> Prepared:
     m = _EXPLAIN.match(sql)
     if m:
         explain, sql = True, sql[m.end() :]
-    first = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
-    if first in ("SAVEPOINT", "RELEASE"):
-        raise NotSupportedError(f"{first} (savepoints) is not supported")
+    refused = refusal(sql)
+    if refused is not None:
+        raise NotSupportedError(refused)
     sql, qmarks = _number_qmarks(sql)
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
