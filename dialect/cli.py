@@ -1,5 +1,9 @@
-"""SQL commands of the ``strata`` command line: an interactive shell, CSV loading and a demo.
-They join the engine's administration commands (``kvengine.cli``) in one ``strata`` group."""
+"""The ``strata`` command line: its SQL commands (an interactive shell, CSV loading, a demo)
+and the top-level ``main`` group, the console script's entry point.
+
+``main`` adds the engine's administration group (:mod:`kvengine.cli`) explicitly, both as
+``strata admin …`` and command by command at top level (``strata doctor URL`` as documented);
+no module registers commands on another's group when imported."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from rich.table import Table as RichTable
 
 import dialect
 from dialect.catalog import Table
-from kvengine.cli import main, parse_options, storage_option
+from kvengine.cli import admin, parse_options, storage_option
 
 console = Console()
 err_console = Console(stderr=True)
@@ -147,7 +151,7 @@ def shell(conn: dialect.Connection) -> None:
         readline.write_history_file(history)
 
 
-@main.command()
+@click.command()
 @click.argument("url")
 @storage_option
 @click.option("-c", "--command", "command", help="Run this one statement and exit.")
@@ -195,7 +199,7 @@ def _convert(value: str, kind: str) -> Any:  # Any: a SQL value
     return value
 
 
-@main.command()
+@click.command()
 @click.argument("url")
 @click.argument("table")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
@@ -292,7 +296,7 @@ QUERIES = [
 ]
 
 
-@main.command()
+@click.command()
 @click.argument("url", default="./data/demo")
 @storage_option
 def demo(url: str, options: tuple[str, ...]) -> None:
@@ -336,3 +340,20 @@ def demo(url: str, options: tuple[str, ...]) -> None:
         f"{stats['ssts']} SSTs, {stats['wal_puts']} WAL PUTs"
     )
     conn.close()
+
+
+@click.group()
+@click.version_option(package_name="strata")
+def main() -> None:
+    """Strata: a SQL database whose only durable home is object storage.
+
+    The engine's commands (doctor, info, get, put, delete, scan, manifest) are also the group
+    "strata admin"."""
+
+
+main.add_command(sql)
+main.add_command(load)
+main.add_command(demo)
+main.add_command(admin)
+for _command in admin.commands.values():  # top level too: `strata doctor URL` as documented
+    main.add_command(_command)

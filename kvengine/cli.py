@@ -1,4 +1,8 @@
-"""The ``strata`` command: administration of Strata databases and object stores."""
+"""The engine's administration commands: the ``admin`` click group (doctor, info, get, put,
+delete, scan, manifest) over Strata databases and object stores.
+
+This module registers nothing elsewhere; the top-level ``strata`` command
+(:mod:`dialect.cli`) adds this group, as ``strata admin …`` and each command at top level."""
 
 from __future__ import annotations
 
@@ -48,13 +52,12 @@ storage_option = click.option(
 )
 
 
-@click.group()
-@click.version_option(package_name="strata")
-def main() -> None:
-    """Strata: a SQL database whose only durable home is object storage."""
+@click.group(name="admin")
+def admin() -> None:
+    """Engine administration: check a store, inspect a database, read and write keys."""
 
 
-@main.command()
+@admin.command()
 @click.argument("url")
 @storage_option
 @click.option("--samples", default=20, show_default=True, help="Requests timed per kind.")
@@ -127,7 +130,7 @@ def _show(data: bytes, hex_output: bool) -> str:
 hex_option = click.option("--hex", "hex_io", is_flag=True, help="Keys and values are hex.")
 
 
-@main.command()
+@admin.command()
 @click.argument("url")
 @storage_option
 def info(url: str, options: tuple[str, ...]) -> None:
@@ -156,7 +159,7 @@ def info(url: str, options: tuple[str, ...]) -> None:
         console.print(table)
 
 
-@main.command()
+@admin.command()
 @click.argument("url")
 @click.argument("key")
 @storage_option
@@ -172,7 +175,7 @@ def get(url: str, key: str, options: tuple[str, ...], hex_io: bool) -> None:
     click.echo(_show(value, hex_io))
 
 
-@main.command()
+@admin.command()
 @click.argument("url")
 @click.argument("key")
 @click.argument("value")
@@ -185,7 +188,7 @@ def put(url: str, key: str, value: str, options: tuple[str, ...], hex_io: bool) 
         _run(lambda: db.put(_bytes_arg(key, hex_io), _bytes_arg(value, hex_io)))
 
 
-@main.command()
+@admin.command()
 @click.argument("url")
 @click.argument("key")
 @storage_option
@@ -197,7 +200,7 @@ def delete(url: str, key: str, options: tuple[str, ...], hex_io: bool) -> None:
         _run(lambda: db.delete(_bytes_arg(key, hex_io)))
 
 
-@main.command()
+@admin.command()
 @click.argument("url")
 @storage_option
 @hex_option
@@ -243,7 +246,7 @@ def _jsonable(value: object) -> object:
     return value
 
 
-@main.command()
+@admin.command()
 @click.argument("url")
 @storage_option
 def manifest(url: str, options: tuple[str, ...]) -> None:

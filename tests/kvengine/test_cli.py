@@ -6,11 +6,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from kvengine import DB
-from kvengine.cli import main
+from kvengine.cli import admin
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = CliRunner().invoke(admin, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -68,3 +68,7 @@ def test_bad_url_is_a_clear_error() -> None:
     code, _, err = run("get", "nosuchproto://x/y", "k")
     assert code == 2
     assert "cannot open" in err
+
+
+def test_admin_group_holds_the_engine_commands() -> None:
+    assert set(admin.commands) == {"doctor", "info", "get", "put", "delete", "scan", "manifest"}

@@ -5,13 +5,13 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kvengine.cli import main
+from kvengine.cli import admin
 from kvengine.doctor import diagnose
 from kvengine.store import FsspecStore, Store, open_store
 
 
 def test_doctor_passes_on_local_disk(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["doctor", str(tmp_path), "--samples", "3"])
+    result = CliRunner().invoke(admin, ["doctor", str(tmp_path), "--samples", "3"])
     assert result.exit_code == 0, result.output
     assert "verdict: safe for Strata" in result.output
     assert "FAIL" not in result.output
@@ -39,6 +39,6 @@ def test_doctor_reports_latency_for_every_request_kind() -> None:
 
 
 def test_doctor_bad_url_exits_2() -> None:
-    result = CliRunner().invoke(main, ["doctor", "nosuchproto://bucket/x"])
+    result = CliRunner().invoke(admin, ["doctor", "nosuchproto://bucket/x"])
     assert result.exit_code == 2
     assert "cannot open" in result.output

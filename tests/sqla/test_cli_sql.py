@@ -1,13 +1,15 @@
-"""The SQL commands of the strata CLI: sql -c, the shell, load and demo."""
+"""The strata CLI: its SQL commands (sql -c, the shell, load, demo) and the top-level group."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from click.testing import CliRunner
 
 import dialect
 from dialect.cli import main
+from kvengine.cli import admin
 
 
 def test_sql_one_statement_and_errors(tmp_path: Path) -> None:
@@ -57,3 +59,34 @@ def test_demo(tmp_path: Path) -> None:
     assert "Visits per country" in result.output and "Object-store requests" in result.output
     again = CliRunner().invoke(main, ["demo", str(tmp_path / "demo")])  # reuses the data
     assert again.exit_code == 0 and "loaded" not in again.output.split("\n")[0]
+
+
+ENGINE_COMMANDS = {"doctor", "info", "get", "put", "delete", "scan", "manifest"}
+
+
+def test_top_level_adds_the_engine_group_and_its_commands() -> None:
+    assert set(main.commands) == {"sql", "load", "demo", "admin"} | ENGINE_COMMANDS
+    assert main.commands["admin"] is admin
+    for name in ENGINE_COMMANDS:
+        assert main.commands[name] is admin.commands[name]
+    assert set(admin.commands) == ENGINE_COMMANDS  # importing dialect.cli registers nothing on it
+
+
+def test_engine_commands_at_top_level_and_under_admin(tmp_path: Path) -> None:
+    url = str(tmp_path / "db")
+    runner = CliRunner()
+    assert runner.invoke(main, ["put", url, "k", "top"]).exit_code == 0
+    assert runner.invoke(main, ["admin", "get", url, "k"]).stdout == "top\n"
+    assert runner.invoke(main, ["admin", "put", url, "k", "admin"]).exit_code == 0
+    assert runner.invoke(main, ["get", url, "k"]).stdout == "admin\n"
+    result = runner.invoke(main, ["admin", "doctor", str(tmp_path / "store"), "--samples", "2"])
+    assert result.exit_code == 0, result.output
+    assert "verdict: safe for Strata" in result.output
+
+
+def test_version_and_console_script() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and "version" in result.output
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
+    assert scripts == {"strata": "dialect.cli:main"}
