@@ -464,8 +464,10 @@ class Planner:
             p for p, refs in pending if ALL not in refs and refs <= now and p not in own and refs
         ]
         pending[:] = [(p, r) for p, r in pending if p not in own and p not in both]
+        solo: n.Access | None = None
         if item.codec is not None:
-            right: n.Node = self._access(item, own, Scope(), frames, items)
+            solo = self._access(item, own, Scope(), frames, items)
+            right: n.Node = solo
         else:
             assert item.node is not None
             right = item.node
@@ -473,9 +475,9 @@ class Planner:
         if left is None:
             return right
         scope = left_scope + item.scope
-        if item.codec is not None and both:
+        if solo is not None and both:
             lookup = self._access(item, own + both, left_scope, frames, items)
-            if _score(lookup) > _score(right if isinstance(right, n.Access) else None):
+            if _score(lookup) > _score(solo):
                 cond_parts = own + both
                 lookup_node = self._filter(lookup, own, item.scope, frames)
                 return n.LookupJoin(
