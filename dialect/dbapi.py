@@ -92,6 +92,8 @@ class Connection:
     def _drain_streams(self) -> None:
         """Read the rest of every result still streaming from this connection's transaction
         into memory, before the transaction changes or ends."""
+        if not self._streams:
+            return
         for cursor in list(self._streams):
             cursor._drain()
         self._streams.clear()
@@ -134,12 +136,17 @@ class Connection:
         """Shortcut: a new cursor with ``sql`` executed (as in sqlite3)."""
         return self.cursor().execute(sql, parameters)
 
-    def _run(self, sql: str, params: Params) -> Outcome:
+    def _prepare(self, sql: str) -> Prepared:
         self._check()
         if not isinstance(sql, str):
             raise ProgrammingError(f"SQL must be a str, got {type(sql).__name__}")
-        prepared = prepare(sql)
-        values = bind(prepared, params)
+        return prepare(sql)
+
+    def _run(self, sql: str, params: Params) -> Outcome:
+        prepared = self._prepare(sql)
+        return self._execute(prepared, bind(prepared, params))
+
+    def _execute(self, prepared: Prepared, values: list[Any]) -> Outcome:
         self._drain_streams()
         if self.autocommit and self._txn is not None:
             self.commit()  # the read transaction a streamed result kept open
@@ -259,12 +266,14 @@ class Cursor:
     def executemany(self, sql: str, seq_of_parameters: Sequence[Params]) -> Cursor:
         """Run one statement once per parameter set; ``rowcount`` is the total."""
         self._check()
+        connection = self.connection
+        prepared = connection._prepare(sql)
+        if prepared.is_query:
+            raise ProgrammingError("executemany() cannot run a query")
         total = 0
         outcome = Outcome()
         for params in seq_of_parameters:
-            outcome = self.connection._run(sql, params)
-            if outcome.rows is not None:
-                raise ProgrammingError("executemany() cannot run a query")
+            outcome = connection._execute(prepared, bind(prepared, params))
             total += max(outcome.rowcount, 0)
         self._take(outcome)
         self.rowcount = total

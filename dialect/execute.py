@@ -15,6 +15,7 @@ from dialect.catalog import Catalog, Table
 from dialect.database import Database
 from dialect.errors import NotSupportedError, OperationalError
 from dialect.exec.operators import RunContext, run
+from dialect.exec.writer import run_write
 from dialect.expr import Row
 from dialect.parse import Prepared
 from dialect.plan import nodes as n
@@ -106,8 +107,8 @@ class StatementSession:
         ctx = RunContext(txn, params, self.database)
         if plan.is_query:
             return Outcome(list(plan.names), list(plan.types), run(plan.root, ctx))
-        for _ in run(plan.root, ctx):
-            pass
+        assert isinstance(plan.root, n.Insert | n.Update | n.Delete)
+        run_write(plan.root, ctx)
         return Outcome(rowcount=ctx.rowcount, lastrowid=ctx.lastrowid)
 
     def _run_ddl(self, ast: exp.Expression) -> None:

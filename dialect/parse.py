@@ -30,11 +30,11 @@ class Prepared:
     param_count: int
     param_names: tuple[str, ...]  # non-empty for :name parameters
 
-    @property
+    @functools.cached_property
     def is_ddl(self) -> bool:
         return isinstance(self.ast, _DDL)
 
-    @property
+    @functools.cached_property
     def transaction_control(self) -> str | None:
         """BEGIN, COMMIT or ROLLBACK for those statements (a savepoint is refused)."""
         ast = self.ast
@@ -48,7 +48,7 @@ class Prepared:
             return "ROLLBACK"
         return None
 
-    @property
+    @functools.cached_property
     def is_query(self) -> bool:
         return isinstance(
             self.ast, exp.Select | exp.Union | exp.Except | exp.Intersect | exp.Values

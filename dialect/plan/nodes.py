@@ -504,10 +504,11 @@ class Plan:
     names: tuple[str, ...] = ()
     types: tuple[str | None, ...] = ()
     tables: tuple[int, ...] = field(default=())
+    #: true for a query (rows to return), false for a write
+    is_query: bool = field(init=False, default=True)
 
-    @property
-    def is_query(self) -> bool:
-        return not isinstance(self.root, Insert | Update | Delete)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_query", not isinstance(self.root, Insert | Update | Delete))
 
     def lines(self) -> list[tuple[int, str, str]]:
         """The tree, depth first: (depth, description, requests) per node."""
