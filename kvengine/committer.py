@@ -269,11 +269,11 @@ class Committer:
     def _commit(self, group: list[CommitRequest]) -> None:
         view = self._view
         with view.cond:
-            version = view.version
+            version, last_seq = view.version, view.last_seq
             wal_id = view.tail_id + 1
         # Early answers for what this process already knows conflicts; the rest is decided
         # where the object lands, the same way by every process (View.apply).
-        pending = self._validate(group, version)
+        pending = self._validate(group, version, last_seq)
         if not pending:
             return
         losses = 0
@@ -311,7 +311,7 @@ class Committer:
             ops = sum(len(r.ops) for r in pending)
             size = sum(r.size_bytes for r in pending)
             taken = self._pop_queued(MAX_OPS_PER_OBJECT - ops, max(0, self._buffer_bytes - size))
-            more = self._validate(taken, view.current()[0])
+            more = self._validate(taken, *view.current())
             group.extend(more)
             pending.extend(more)
         try:
@@ -354,14 +354,19 @@ class Committer:
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
-    def _validate(self, pending: list[CommitRequest], version: Version) -> list[CommitRequest]:
-        """The requests that do not conflict; the others fail with ``Conflict``."""
+    def _validate(
+        self, pending: list[CommitRequest], version: Version, last_seq: int
+    ) -> list[CommitRequest]:
+        """The requests that do not conflict with ``version`` (whose newest entry is at
+        ``last_seq``); the others fail with ``Conflict``."""
         written: SortedSet = SortedSet()
         accepted: list[CommitRequest] = []
         for r in pending:
             reason = None
             if r.read_seq is not None:
-                reason = batch_conflict(version, self._tables, r.read_seq, r.ops, r.ranges, written)
+                reason = batch_conflict(
+                    version, self._tables, r.read_seq, r.ops, r.ranges, written, last_seq
+                )
             if reason is not None:
                 self.conflicts += 1
                 self._finish((r,), Conflict(f"write conflict: {reason}; retry the transaction"))

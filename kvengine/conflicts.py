@@ -9,7 +9,7 @@ so an overwrite is never missed (docs/design/0003-shared-writers.md, "Validation
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from sortedcontainers import SortedSet
 
@@ -20,19 +20,24 @@ from kvengine.version import Version
 from kvengine.wal import KeyRange, Op
 
 
-def _newer_ssts(version: Version, above: int) -> Iterator[SSTMeta]:
-    for meta in version.manifest.all_ssts():
-        if meta.max_seq > above:
-            yield meta
+def _newer_ssts(version: Version, above: int) -> list[SSTMeta]:
+    return [meta for meta in version.manifest.all_ssts() if meta.max_seq > above]
 
 
-def key_changed(version: Version, tables: TableStore, key: bytes, above: int) -> bool:
-    """True if ``key`` has a version (a put or a delete) with a sequence number > ``above``."""
+def key_changed(
+    version: Version,
+    tables: TableStore,
+    key: bytes,
+    above: int,
+    newer: Sequence[SSTMeta] | None = None,
+) -> bool:
+    """True if ``key`` has a version (a put or a delete) with a sequence number > ``above``.
+    ``newer``: the SSTs of ``version`` with entries above ``above``, if already known."""
     for mt in version.memtables():
         entry = mt.get(key)
         if entry is not None:
             return entry.seq > above
-    for meta in _newer_ssts(version, above):
+    for meta in _newer_ssts(version, above) if newer is None else newer:
         if meta.first_key <= key <= meta.last_key:
             reader = tables.reader(meta)
             if reader.may_contain(key):
@@ -61,17 +66,21 @@ def batch_conflict(
     ops: Sequence[Op],
     ranges: Sequence[KeyRange],
     written: SortedSet,
+    last_seq: int | None = None,
 ) -> str | None:
     """Why a transaction that read at ``read_seq`` cannot apply ``ops`` (having watched
     ``ranges``): a key it writes, or a key in a range it watched, was written after
-    ``read_seq`` — in ``version``, or by a batch before it in the same group, whose keys are in
-    ``written``. None if it can."""
+    ``read_seq`` — in ``version`` (whose newest entry is at ``last_seq``, if known), or by a
+    batch before it in the same group, whose keys are in ``written``. None if it can."""
+    # nothing in the version is newer than the transaction's snapshot: only the group counts
+    in_version = last_seq is None or read_seq < last_seq
+    newer = _newer_ssts(version, read_seq) if in_version else []
     for _, key, _ in ops:
-        if key in written or key_changed(version, tables, key, read_seq):
+        if key in written or (in_version and key_changed(version, tables, key, read_seq, newer)):
             return f"key {key[:40]!r} was changed by a commit after this transaction began"
     for start, end in ranges:
         if any(True for _ in written.irange(start, end, inclusive=(True, False))) or (
-            range_changed(version, tables, start, end, read_seq)
+            in_version and range_changed(version, tables, start, end, read_seq)
         ):
             return f"a commit after this transaction began wrote in the range from {start!r}"
     return None

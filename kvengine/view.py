@@ -138,7 +138,7 @@ class View:
             if batch.first_seq + len(batch.ops) - 1 <= last_seq:
                 continue  # in SSTs already (decided when it was first applied)
             if batch.read_seq is not None and batch_conflict(
-                version, tables, batch.read_seq, batch.ops, batch.ranges, written
+                version, tables, batch.read_seq, batch.ops, batch.ranges, written, last_seq
             ):
                 aborted.append(i)
                 continue
