@@ -38,7 +38,8 @@ def _peak_mib() -> float:
 
 
 def _read(kind: str, mode: str, path: str) -> None:
-    """Child process: read every row and print ``rows seconds peak-MiB-above-start``."""
+    """Child process: read every row and print ``rows seconds peak-MiB-above-start
+    MiB-at-start``."""
     conn: Any = sqlite3.connect(path) if kind == "sqlite" else dialect.connect(path)
     conn.execute("SELECT 1").fetchall()
     base = _peak_mib()
@@ -50,7 +51,7 @@ def _read(kind: str, mode: str, path: str) -> None:
     else:
         while batch := cur.fetchmany(BATCH):
             n += len(batch)
-    print(n, time.perf_counter() - t0, _peak_mib() - base)
+    print(n, time.perf_counter() - t0, _peak_mib() - base, base)
 
 
 def main() -> None:
@@ -70,7 +71,7 @@ def main() -> None:
                 _fill(conn, args.rows)
                 conn.close()
         table = Table(title=f"Reading {args.rows:,} rows: peak memory above start")
-        for col in ("database", "how", "rows", "seconds", "peak MiB"):
+        for col in ("database", "how", "rows", "seconds", "MiB at start", "peak MiB above"):
             table.add_column(col, justify="left" if col in ("database", "how") else "right")
         for kind, path in paths.items():
             for mode in (f"fetchmany({BATCH})", "fetchall"):
@@ -80,8 +81,14 @@ def main() -> None:
                     capture_output=True,
                     text=True,
                 ).stdout.split()
+                rows, seconds, above, start = out
                 table.add_row(
-                    kind, mode, f"{int(out[0]):,}", f"{float(out[1]):.2f}", f"{float(out[2]):.1f}"
+                    kind,
+                    mode,
+                    f"{int(rows):,}",
+                    f"{float(seconds):.2f}",
+                    f"{float(start):.1f}",
+                    f"{float(above):.1f}",
                 )
         console.print(table)
 
