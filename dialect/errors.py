@@ -19,9 +19,6 @@ SQLAlchemy maps driver errors by these exact class names.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import kvengine
 
 
@@ -75,20 +72,30 @@ class NotSupportedError(DatabaseError):
     """Valid SQL that Strata does not support; the message names the construct."""
 
 
-@contextlib.contextmanager
-def translate_engine_errors() -> Iterator[None]:
+def _translated(exc: kvengine.StrataError) -> Error:
+    if isinstance(exc, kvengine.Fenced):
+        return OperationalError(f"fenced: another writer opened this database: {exc}")
+    if isinstance(exc, kvengine.Conflict):
+        return ConflictError(str(exc))
+    if isinstance(exc, kvengine.Corruption):
+        return InternalError(str(exc))
+    if isinstance(exc, kvengine.Closed):
+        return InterfaceError(str(exc))
+    if isinstance(exc, kvengine.InvalidArgument):
+        return DataError(str(exc))
+    return OperationalError(str(exc))
+
+
+class translate_engine_errors:
     """Re-raise ``kvengine`` errors as the PEP 249 class a caller expects."""
-    try:
-        yield
-    except kvengine.Fenced as exc:
-        raise OperationalError(f"fenced: another writer opened this database: {exc}") from exc
-    except kvengine.Conflict as exc:
-        raise ConflictError(str(exc)) from exc
-    except kvengine.Corruption as exc:
-        raise InternalError(str(exc)) from exc
-    except kvengine.Closed as exc:
-        raise InterfaceError(str(exc)) from exc
-    except kvengine.InvalidArgument as exc:
-        raise DataError(str(exc)) from exc
-    except kvengine.StrataError as exc:
-        raise OperationalError(str(exc)) from exc
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if isinstance(exc, kvengine.StrataError):
+            raise _translated(exc) from exc
