@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from pathlib import Path
 
 import pytest
 
@@ -182,8 +183,8 @@ def test_update_delete_rowcount(conn: Connection) -> None:
     ]
 
 
-def test_autoincrement_lastrowid_and_reopen(target: tuple[str, dict[str, object]]) -> None:
-    url, options = target
+def test_autoincrement_lastrowid_and_reopen(tmp_path: Path) -> None:
+    url, options = str(tmp_path / "db"), {}
     with dialect.connect(url, **options) as conn:
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
         cur = conn.execute("INSERT INTO t (v) VALUES ('a')")
