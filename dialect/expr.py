@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import fnmatch
 import math
 import re
 from collections.abc import Callable, Generator, Sequence
@@ -127,6 +128,8 @@ class Compiler:
                 raise ProgrammingError(f"misuse of aggregate: {node.sql()}")
             raise NotSupportedError(f"unsupported expression: {node.sql()}")
         fn: Fn = method(node)
+        if node.args.get("negate") is True:  # NOT LIKE, NOT ILIKE, IS NOT (sqlglot's flag)
+            return _negated(fn)
         return fn
 
     # -- leaves ---------------------------------------------------------------------------
@@ -379,6 +382,28 @@ class Compiler:
 
         return run
 
+    def _c_NullSafeNEQ(self, node: exp.NullSafeNEQ) -> Fn:
+        return _negated(self._c_NullSafeEQ(node))  # type: ignore[arg-type]
+
+    def _c_Glob(self, node: exp.Glob) -> Fn:
+        value, pattern = self.compile(node.this), self.compile(node.expression)
+        cache: dict[str, re.Pattern[str]] = {}
+
+        def run(r: Row, c: Context) -> SQLValue:
+            v, p = value(r, c), pattern(r, c)
+            if v is None or p is None:
+                return None
+            rx = cache.get(p)
+            if rx is None:
+                rx = cache[p] = re.compile(fnmatch.translate(str(p).replace("[^", "[!")))
+            return rx.match(_text(v)) is not None
+
+        return run
+
+    def _c_Typeof(self, node: exp.Typeof) -> Fn:
+        inner = self.compile(node.this)
+        return lambda r, c: _typeof(inner(r, c))
+
     def _c_Exists(self, node: exp.Exists) -> Fn:
         rows = self._subquery(node.this, None, first_only=True)
         return lambda r, c: bool(rows(r, c))
@@ -478,8 +503,8 @@ class Compiler:
             if subject is not None:
                 s = subject(r, c)
                 for cond, result in branches:
-                    c = cond(r, c)
-                    if s is not None and c is not None and compare(s, c) == 0:
+                    v = cond(r, c)
+                    if s is not None and v is not None and compare(s, v) == 0:
                         return result(r, c)
             else:
                 for cond, result in branches:
@@ -603,6 +628,14 @@ class Compiler:
     def _c_Tuple(self, node: exp.Tuple) -> Fn:
         parts = [self.compile(e) for e in node.expressions]
         return lambda r, c: tuple(p(r, c) for p in parts)
+
+
+def _negated(fn: Fn) -> Fn:
+    def run(r: Row, c: Context) -> SQLValue:
+        v = truth(fn(r, c))
+        return None if v is None else not v
+
+    return run
 
 
 def truth(v: SQLValue) -> bool | None:
