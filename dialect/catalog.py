@@ -7,11 +7,13 @@ only the catalog. The catalog carries a version that every schema change increme
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import msgpack
 
 CATALOG_KEY = b"\x00catalog"
-FORMAT_VERSION = 1
+#: 2: numbers in keys of a column with no type are Decimals (docs/sql-format.md#keys)
+FORMAT_VERSION = 2
 #: the hidden primary key of a table declared without one
 ROWID = "_rowid_"
 
@@ -233,9 +235,28 @@ def encode_catalog(catalog: Catalog) -> bytes:
     return out
 
 
+def _check_version_1(doc: dict[str, Any]) -> None:  # Any: msgpack data
+    """Format 1 reads as 2 unless a key holds a column with no type, whose numbers format 1
+    encoded by their Python type."""
+    for t in doc["tables"]:
+        untyped = {c["name"].lower() for c in t["columns"] if c["type"] == "ANY"}
+        keyed = [t["pk"], *(i["columns"] for i in t["indexes"])]
+        for names in keyed:
+            for name in names:
+                if name.lower() in untyped:
+                    raise ValueError(
+                        f"catalog format 1: column {t['name']}.{name} has no type and is in a "
+                        "key, whose numbers format 2 stores differently; copy the table with "
+                        "the Strata that wrote it (CREATE TABLE ... AS SELECT into typed "
+                        "columns) before opening it with this one"
+                    )
+
+
 def decode_catalog(data: bytes) -> Catalog:
     version, doc = msgpack.unpackb(data, raw=False)
-    if version != FORMAT_VERSION:
+    if version == 1:
+        _check_version_1(doc)
+    elif version != FORMAT_VERSION:
         raise ValueError(f"catalog format {version} is not {FORMAT_VERSION}")
     tables = []
     for t in doc["tables"]:

@@ -25,16 +25,19 @@ from collections.abc import Callable
 from typing import Any
 
 from dialect.catalog import TYPE_ALIASES
-from dialect.errors import DataError, NotSupportedError
+from dialect.errors import DataError, NotSupportedError, ProgrammingError
 
 SQLValue = Any  # None, bool, int, float, Decimal, str, bytes, date, time, datetime
 
 _INT64_MIN, _INT64_END = -(2**63), 2**63
 # SQLite's whitespace: what it strips around numeric text
 _SPACE = " \t\n\v\f\r"
-_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_INTEGER_TEXT = re.compile(r"[+-]?\d+")
-_NUMBER_PREFIX = re.compile(r"[ \t\n\v\f\r]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
+# ASCII digits only (re.ASCII): SQLite reads no other digits
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_INTEGER_TEXT = re.compile(r"[+-]?\d+", re.ASCII)
+_NUMBER_PREFIX = re.compile(
+    r"[ \t\n\v\f\r]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)", re.ASCII
+)
 _BOOLEAN_TEXT = {
     **dict.fromkeys(["true", "t", "yes", "y", "on", "1"], True),
     **dict.fromkeys(["false", "f", "no", "n", "off", "0"], False),
@@ -165,7 +168,12 @@ def _to_integer(value: SQLValue, lossy: bool) -> int:
         if _INTEGER_TEXT.fullmatch(text):
             return _checked_int(int(text))
         value = decimal.Decimal(text)
-    if isinstance(value, decimal.Decimal) and value.is_finite() and value.adjusted() >= 19:
+    if (
+        isinstance(value, decimal.Decimal)
+        and value.is_finite()
+        and value
+        and value.adjusted() >= 19
+    ):
         raise _Refused("out of the 64-bit integer range")  # before int() builds a huge number
     if isinstance(value, float | decimal.Decimal):
         finite = value.is_finite() if isinstance(value, decimal.Decimal) else math.isfinite(value)
@@ -242,7 +250,7 @@ def real_text(f: float) -> str:
     if not math.isfinite(f):
         return "NaN" if f != f else ("Inf" if f > 0 else "-Inf")
     if f == 0:
-        return "-0.0" if math.copysign(1.0, f) < 0 else "0.0"
+        return "0.0"  # -0.0 too, as SQLite
     sign, digit_tuple, exponent = decimal.Decimal(repr(f)).normalize().as_tuple()
     assert isinstance(exponent, int)
     digits = "".join(map(str, digit_tuple))
@@ -372,12 +380,12 @@ _CONVERTERS: dict[str, Callable[[SQLValue, bool], SQLValue]] = {
 
 
 def hex_blob(digits: str) -> bytes:
-    """The BLOB of a literal ``x'…'``; ``DataError`` if ``digits`` are not pairs of hex
+    """The BLOB of a literal ``x'…'``; ``ProgrammingError`` if ``digits`` are not pairs of hex
     digits."""
     try:
         return bytes.fromhex(digits)
     except ValueError:
-        raise DataError(f"x'{digits}' is not a BLOB literal: not pairs of hex digits") from None
+        raise ProgrammingError(f"x'{digits}' is not a BLOB literal: not hex digit pairs") from None
 
 
 # -- SQL truth and arithmetic ----------------------------------------------------------------

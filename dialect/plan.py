@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from dialect.catalog import Column, Index, Table
+from dialect.convert import key_value
 from dialect.errors import DataError
 from dialect.keycodec import encode_key, prefix_end
 from dialect.layout import index_prefix, table_prefix
@@ -98,7 +99,7 @@ def _bounds(
                     continue
                 left, right, kind = right, left, flips[kind]
             try:
-                value = coerce(evaluate(right), col)
+                value = key_value(coerce(evaluate(right), col), col.type)
             except DataError:
                 if kind is exp.EQ:
                     return None
@@ -119,7 +120,7 @@ def _bounds(
             values = []
             for e in part.expressions:
                 try:
-                    v = coerce(evaluate(e), col)
+                    v = key_value(coerce(evaluate(e), col), col.type)
                 except DataError:
                     continue
                 if v is not None:
@@ -131,7 +132,8 @@ def _bounds(
             if col is None or not _constant(low) or not _constant(high):
                 continue
             try:
-                lo, hi = coerce(evaluate(low), col), coerce(evaluate(high), col)
+                lo = key_value(coerce(evaluate(low), col), col.type)
+                hi = key_value(coerce(evaluate(high), col), col.type)
             except DataError:
                 continue
             if lo is None or hi is None:
