@@ -18,6 +18,8 @@ import msgpack
 from dialect import renames
 
 CATALOG_KEY = b"\x00catalog"
+#: 2: columns referred to by id; numbers in keys of a column with no type are Decimals
+#: (docs/sql-format.md#keys)
 FORMAT_VERSION = 2
 #: older formats this version reads (and upgrades on read)
 READABLE_FORMATS = (1, 2)
@@ -409,12 +411,31 @@ def _encode_table(t: Table) -> dict[str, Any]:  # Any: msgpack values
     }
 
 
+def _check_version_1(doc: dict[str, Any]) -> None:  # Any: msgpack data
+    """Format 1 reads as 2 unless a key holds a column with no type, whose numbers format 1
+    encoded by their Python type."""
+    for t in doc["tables"]:
+        untyped = {c["name"].lower() for c in t["columns"] if c["type"] == "ANY"}
+        keyed = [t["pk"], *(i["columns"] for i in t["indexes"])]
+        for names in keyed:
+            for name in names:
+                if name.lower() in untyped:
+                    raise ValueError(
+                        f"catalog format 1: column {t['name']}.{name} has no type and is in a "
+                        "key, whose numbers format 2 stores differently; copy the table with "
+                        "the Strata that wrote it (CREATE TABLE ... AS SELECT into typed "
+                        "columns) before opening it with this one"
+                    )
+
+
 def decode_catalog(data: bytes) -> Catalog:
     """The catalog stored as ``data``, in any readable format (older ones upgraded);
     ``ValueError`` for a format this version does not read."""
     version, doc = msgpack.unpackb(data, raw=False)
     if version not in READABLE_FORMATS:
         raise ValueError(f"catalog format {version} is not one of {READABLE_FORMATS}")
+    if version == 1:
+        _check_version_1(doc)
     decode = _decode_table if version == FORMAT_VERSION else _upgrade_table
     tables = tuple(decode(t) for t in doc["tables"])
     views = tuple(View(v["name"], v["sql"], tuple(v["columns"])) for v in doc.get("views", []))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import fnmatch
-import math
 import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,19 @@ from typing import Any, Protocol
 
 from sqlglot import exp
 
-from dialect.errors import DataError, NotSupportedError, ProgrammingError
+from dialect.convert import cast as cast  # re-exported: other modules import it from here
+from dialect.convert import (
+    hex_blob,
+    int_div,
+    number_op,
+    to_number_lenient,
+    to_text,
+    try_cast,
+    typeof,
+)
+from dialect.convert import like_regex as like_regex
+from dialect.convert import truth as truth
+from dialect.errors import NotSupportedError, ProgrammingError
 from dialect.values import SQLValue, compare
 
 Row = tuple[Any, ...]  # Any: SQL values
@@ -222,7 +233,7 @@ class Compiler:
         return self._binary(node, lambda a, b: _num_op(a, b, "/"))
 
     def _c_IntDiv(self, node: exp.IntDiv) -> Fn:
-        return self._binary(node, lambda a, b: _num_op(a, b, "/"))
+        return self._binary(node, int_div)
 
     def _c_Mod(self, node: exp.Mod) -> Fn:
         return self._binary(node, lambda a, b: _num_op(a, b, "%"))
@@ -605,10 +616,15 @@ class Compiler:
     def _c_Cast(self, node: exp.Cast) -> Fn:
         inner = self.compile(node.this)
         to = node.to.this.name if hasattr(node.to.this, "name") else str(node.to.this)
-        return lambda r, c: cast(inner(r, c), to)
+        convert = try_cast if isinstance(node, exp.TryCast) or node.args.get("safe") else cast
+        return lambda r, c: convert(inner(r, c), to)
 
     def _c_TryCast(self, node: exp.TryCast) -> Fn:
         return self._c_Cast(node)
+
+    def _c_HexString(self, node: exp.HexString) -> Fn:
+        value = hex_blob(node.this)
+        return lambda r, c: value
 
     def _c_CurrentTimestamp(self, node: exp.CurrentTimestamp) -> Fn:
         return lambda r, c: dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -638,122 +654,9 @@ def _negated(fn: Fn) -> Fn:
     return run
 
 
-def truth(v: SQLValue) -> bool | None:
-    """SQL truth of a value: None stays unknown; numbers are true when non-zero."""
-    if v is None or isinstance(v, bool):
-        return v
-    if isinstance(v, int | float | decimal.Decimal):
-        return v != 0
-    if isinstance(v, str):
-        try:
-            return float(v) != 0
-        except ValueError:
-            return False
-    return True
-
-
-def _number(v: SQLValue) -> int | float | decimal.Decimal:
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, int | float | decimal.Decimal):
-        return v
-    if isinstance(v, str):
-        try:
-            return int(v)
-        except ValueError:
-            try:
-                return float(v)
-            except ValueError:
-                return 0
-    raise DataError(f"{type(v).__name__} {v!r} is not a number")
-
-
-def _num_op(a: SQLValue, b: SQLValue, op: str) -> SQLValue:
-    x: Any = _number(a)  # Any: int, float or Decimal, mixed below
-    y: Any = _number(b)
-    if isinstance(x, decimal.Decimal) and isinstance(y, float):
-        x = float(x)
-    elif isinstance(y, decimal.Decimal) and isinstance(x, float):
-        y = float(y)
-    if op == "+":
-        return x + y
-    if op == "-":
-        return x - y
-    if op == "*":
-        return x * y
-    if y == 0:
-        return None  # SQLite: division by zero is NULL
-    if op == "/":
-        if isinstance(x, int) and isinstance(y, int):
-            q = abs(x) // abs(y)
-            return q if (x >= 0) == (y >= 0) else -q
-        return x / y
-    if isinstance(x, int) and isinstance(y, int):
-        return int(math.fmod(x, y))
-    return math.fmod(float(x), float(y))
-
-
-def _text(v: SQLValue) -> str:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "1" if v else "0"
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    if isinstance(v, float) and v.is_integer():
-        return f"{v:.1f}"
-    if isinstance(v, dt.datetime):
-        return v.isoformat(sep=" ")
-    return str(v)
-
-
-def _typeof(v: SQLValue) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool | int):
-        return "integer"
-    if isinstance(v, float | decimal.Decimal):
-        return "real"
-    if isinstance(v, bytes):
-        return "blob"
-    return "text"
-
-
-def cast(v: SQLValue, to: str) -> SQLValue:
-    """``CAST(v AS to)``."""
-    if v is None:
-        return None
-    to = to.upper()
-    if to in ("INT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT"):
-        n = _number(v)
-        return int(n)
-    if to in ("FLOAT", "DOUBLE", "REAL"):
-        return float(_number(v))
-    if to in ("DECIMAL", "NUMERIC"):
-        return decimal.Decimal(str(_number(v)))
-    if to in ("TEXT", "VARCHAR", "CHAR", "NVARCHAR", "NCHAR"):
-        return _text(v)
-    if to in ("BLOB", "BINARY", "VARBINARY"):
-        return v if isinstance(v, bytes) else _text(v).encode()
-    if to in ("BOOLEAN", "BOOL"):
-        return truth(v)
-    if to == "DATE":
-        return v.date() if isinstance(v, dt.datetime) else dt.date.fromisoformat(_text(v)[:10])
-    if to in ("TIMESTAMP", "DATETIME"):
-        return v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(_text(v))
-    raise NotSupportedError(f"unsupported CAST target: {to}")
-
-
-def like_regex(pattern: str, escape: str | None) -> re.Pattern[str]:
-    """A regex equivalent to SQL LIKE ``pattern`` (case-insensitive for ASCII, as SQLite)."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if escape is not None and ch == escape and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-        i += 1
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+# The conversions live in dialect.convert; these names serve the compiler above and the
+# modules that import them from here.
+_number = to_number_lenient
+_num_op = number_op
+_text = to_text
+_typeof = typeof

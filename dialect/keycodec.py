@@ -8,18 +8,21 @@ any tuple that extends it. Each component is a tag byte then a body::
 
     0x05 NULL                   (no body)
     0x10 FALSE, 0x11 TRUE       (no body)
+    0x1F NUMERIC -Infinity      (no body)
     0x20 INTEGER                8 bytes big-endian, sign bit flipped
     0x21 REAL                   8 bytes IEEE 754 big-endian, transformed to sort as unsigned
     0x22 NUMERIC < 0            exponent and digits, every byte inverted
     0x23 NUMERIC = 0            (no body)
     0x24 NUMERIC > 0            4-byte exponent (sign bit flipped), ASCII digits, 0x00
+    0x25 NUMERIC +Infinity      (no body)
     0x30 TEXT, 0x31 BLOB        bytes with 0x00 escaped as 0x00 0xFF, then 0x00 0x01
     0x40 DATE                   proleptic ordinal, as INTEGER
     0x41 TIME                   microseconds since midnight, as INTEGER
     0x42 TIMESTAMP              microseconds since 0001-01-01 (UTC if aware), as INTEGER
 
 A column's keys hold one type (the SQL layer coerces first), so values of different types
-simply order by tag.
+simply order by tag. The numbers of a column with no type are all NUMERIC in keys
+(``dialect.convert.key_value``), which is what the infinities are for.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ NULL = 0x05
 FALSE, TRUE = 0x10, 0x11
 INTEGER, REAL = 0x20, 0x21
 NUMERIC_NEG, NUMERIC_ZERO, NUMERIC_POS = 0x22, 0x23, 0x24
+NUMERIC_NEG_INF, NUMERIC_POS_INF = 0x1F, 0x25
 TEXT, BLOB = 0x30, 0x31
 DATE, TIME, TIMESTAMP = 0x40, 0x41, 0x42
 
@@ -58,6 +62,7 @@ _US_PER_DAY = 86_400_000_000
 _NULL_BYTES = bytes([NULL])
 _BOOL_BYTES = (bytes([FALSE]), bytes([TRUE]))
 _ZERO_BYTES = bytes([NUMERIC_ZERO])
+_INF_BYTES = (bytes([NUMERIC_POS_INF]), bytes([NUMERIC_NEG_INF]))  # by sign
 _TEXT_BYTES, _BLOB_BYTES = bytes([TEXT]), bytes([BLOB])
 _NEG_BYTES, _POS_BYTES = bytes([NUMERIC_NEG]), bytes([NUMERIC_POS])
 
@@ -93,6 +98,8 @@ def _encode_float(v: float) -> bytes:
 
 def _encode_decimal(v: decimal.Decimal) -> bytes:
     sign, digit_tuple, exponent = v.as_tuple()
+    if exponent == "F":
+        return _INF_BYTES[sign]
     if not isinstance(exponent, int):
         raise ValueError(f"{v} cannot be stored in a key")
     if not any(digit_tuple):
@@ -168,8 +175,8 @@ def _encoder_for(v: object) -> Callable[[Any], bytes]:  # Any: as in _ENCODERS
 def encode_key(values: Sequence[SQLValue]) -> bytes:
     """The order-preserving encoding of a tuple of SQL values.
 
-    ``ValueError`` (naming the value) for an integer outside the signed 64-bit range, a NaN or
-    infinite Decimal, a Decimal whose exponent does not fit 32 bits, a time with a time zone,
+    ``ValueError`` (naming the value) for an integer outside the signed 64-bit range, a NaN
+    Decimal, a Decimal whose exponent does not fit 32 bits, a time with a time zone,
     or a value of no SQL type. Aware datetimes are stored as the naive UTC instant: the
     offset is not kept.
     """
@@ -244,6 +251,8 @@ def _decode_components(data: bytes, out: list[SQLValue]) -> None:
             append(tag == TRUE)
         elif tag == NUMERIC_ZERO:
             append(decimal.Decimal(0))
+        elif tag in (NUMERIC_NEG_INF, NUMERIC_POS_INF):
+            append(decimal.Decimal("Infinity" if tag == NUMERIC_POS_INF else "-Infinity"))
         elif tag in (NUMERIC_POS, NUMERIC_NEG):
             value, pos = _decode_numeric(data, pos, tag == NUMERIC_NEG)
             append(value)

@@ -1,5 +1,8 @@
 """Rows of a table as key-value pairs: the row key from the primary key, the value from the
-other columns, and index entries (docs/sql-format.md#layout)."""
+other columns, and index entries (docs/sql-format.md#layout).
+
+Keys hold each value in its key form (``dialect.convert.key_value``): in a column with no type,
+numbers become Decimals so that 1, 1.0 and TRUE are one key and all numbers order by value."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from dialect.catalog import Column, Index, Table
+from dialect.convert import from_key_value, key_value
 from dialect.errors import DataError, InternalError
 from dialect.keycodec import decode_key, encode_key, prefix_end
 from dialect.layout import index_prefix, table_prefix
@@ -57,6 +61,9 @@ class RowCodec:
         self.pk_pos = [self._pos[i] for i in table.key_ids]
         pk = set(self.pk_pos)
         self.value_cols = [(i, c.id) for i, c in enumerate(table.columns) if i not in pk]
+        self.kinds = [c.type for c in table.columns]
+        self.pk_kinds = [self.kinds[i] for i in self.pk_pos]
+        self._untyped_pk = "ANY" in self.pk_kinds
         self.prefix = table_prefix(table.id)
         self.width = len(table.columns)
         self._positions: dict[int, list[int]] = {}  # index id -> positions of its columns
@@ -70,15 +77,20 @@ class RowCodec:
                 with contextlib.suppress(ValueError):
                     self.missing[c.id] = constant_default(c)
 
+    def _pk_key_values(self, pk: list[Any]) -> list[Any]:  # Any: SQL values
+        if not self._untyped_pk:
+            return pk
+        return [key_value(v, kind) for v, kind in zip(pk, self.pk_kinds, strict=True)]
+
     def key(self, row: Row) -> bytes:
         try:
-            return self.prefix + encode_key([row[i] for i in self.pk_pos])
+            return self.prefix + encode_key(self._pk_key_values([row[i] for i in self.pk_pos]))
         except ValueError as exc:
             raise DataError(f"primary key of {self.table.name} cannot be stored: {exc}") from exc
 
     def key_of(self, pk: list[Any]) -> bytes:  # Any: SQL values
         """The row key of the primary-key values ``pk``."""
-        return self.prefix + encode_key(pk)
+        return self.prefix + encode_key(self._pk_key_values(pk))
 
     def value(self, row: Row) -> bytes:
         keep = self.keep_null
@@ -94,7 +106,7 @@ class RowCodec:
             raise InternalError(f"row {key!r} of {self.table.name} does not decode: {exc}") from exc
         out: list[Any] = [None] * self.width
         for i, v in zip(self.pk_pos, pk, strict=False):
-            out[i] = v
+            out[i] = from_key_value(v, self.kinds[i]) if self._untyped_pk else v
         missing = self.missing
         for i, cid in self.value_cols:
             out[i] = stored[cid] if cid in stored else missing.get(cid)
@@ -108,16 +120,24 @@ class RowCodec:
 
     def index_entry(self, index: Index, row: Row) -> bytes:
         """The key of ``row``'s entry in ``index``: indexed values, then the primary key."""
-        cols = self._index_positions(index)
         try:
             return index_prefix(index.id) + encode_key(
-                [*(row[i] for i in cols), *(row[i] for i in self.pk_pos)]
+                [
+                    *self.index_values(index, row),
+                    *self._pk_key_values([row[i] for i in self.pk_pos]),
+                ]
             )
         except ValueError as exc:
             raise DataError(f"index {index.name} cannot hold this row: {exc}") from exc
 
-    def index_values(self, index: Index, row: Row) -> tuple[Any, ...]:
-        return tuple(row[i] for i in self._index_positions(index))
+    def index_values(self, index: Index, row: Row) -> tuple[Any, ...]:  # Any: SQL values
+        """The values ``index`` holds for ``row``, in key form: equal exactly when their keys
+        are equal. ``DataError`` if a value cannot be in a key."""
+        kinds = self.kinds
+        try:
+            return tuple(key_value(row[i], kinds[i]) for i in self._index_positions(index))
+        except ValueError as exc:
+            raise DataError(f"index {index.name} cannot hold this row: {exc}") from exc
 
     def pk_from_index_entry(self, index: Index, key: bytes) -> bytes:
         """The row key an index entry points to."""

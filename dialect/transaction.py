@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import kvengine
 from dialect.catalog import CATALOG_KEY, Catalog, decode_catalog
+from dialect.errors import InternalError
 from dialect.layout import schema_key
 
 
@@ -72,6 +73,9 @@ class CatalogCache:
         last_data, last = self._last
         if data == last_data:
             return last
-        catalog = decode_catalog(data) if data else Catalog()
+        try:
+            catalog = decode_catalog(data) if data else Catalog()
+        except ValueError as exc:
+            raise InternalError(f"the catalog cannot be read: {exc}") from exc
         self._last = (data, catalog)
         return catalog

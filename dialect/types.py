@@ -13,6 +13,8 @@ import datetime as dt
 import time
 from collections.abc import Iterable
 
+from dialect.convert import cast
+
 Date = dt.date
 Time = dt.time
 Timestamp = dt.datetime
@@ -34,8 +36,10 @@ def TimestampFromTicks(ticks: float) -> dt.datetime:
 
 
 def Binary(data: bytes | bytearray | memoryview | str) -> bytes:
-    """A value for a BLOB column; a ``str`` is taken as its UTF-8 bytes."""
-    return data.encode() if isinstance(data, str) else bytes(data)
+    """A value for a BLOB column; a ``str`` is taken as its UTF-8 bytes, as ``CAST(data AS
+    BLOB)``."""
+    out: bytes = cast(data, "BLOB")
+    return out
 
 
 class DBAPIType:

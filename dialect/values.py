@@ -1,136 +1,34 @@
-"""SQL values: checking and converting what is written to a column's type, and comparing
-values the way SQL does (NULL aware, numbers across int/float/decimal)."""
+"""SQL values: converting what is written to a column's type (by the table in
+``dialect.convert``), and comparing values the way SQL does (NULL aware, numbers across
+int/float/decimal)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
-import math
-import operator
 from typing import Any
 
 from dialect.catalog import Column
+from dialect.convert import assign
 from dialect.errors import DataError
 
 SQLValue = Any  # None, bool, int, float, Decimal, str, bytes, date, time, datetime
 
 
-def _parse_temporal(kind: str, text: str) -> SQLValue:
-    try:
-        if kind == "DATE":
-            return dt.date.fromisoformat(text[:10])
-        if kind == "TIME":
-            return dt.time.fromisoformat(text)
-        return dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise DataError(f"{text!r} is not a valid {kind}") from exc
-
-
 def coerce(value: SQLValue, column: Column) -> SQLValue:
-    """``value`` converted to ``column``'s type, or ``DataError`` naming both."""
+    """``value`` converted to ``column``'s type (the table in ``dialect.convert``), or
+    ``DataError`` naming the column and the value."""
     if value is None:
         return None
-    kind = column.type
     try:
-        out = _coerce(value, kind)
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise DataError(
-            f"column {column.name} ({column.declared}) cannot hold {type(value).__name__} {value!r}"
-        ) from exc
-    if out is None and value is not None:  # NaN / NaT from pandas
-        return None
-    if kind == "TEXT" and column.length is not None and len(out) > column.length:
+        out = assign(value, column.type)
+    except DataError as exc:
+        raise DataError(f"column {column.name} ({column.declared}): {exc}") from None
+    if column.length is not None and column.type == "TEXT" and len(out) > column.length:
         raise DataError(
             f"value of length {len(out)} is too long for {column.name} {column.declared}"
         )
     return out
-
-
-def _is_nan(value: SQLValue) -> bool:
-    return (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NaTType"
-
-
-def _coerce(value: SQLValue, kind: str) -> SQLValue:
-    if _is_nan(value):
-        return None
-    if kind == "ANY":
-        return value
-    if kind == "INTEGER":
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, float | decimal.Decimal):
-            if value != int(value):
-                raise ValueError("not an integer")
-            return int(value)
-        if isinstance(value, str | bytes | dt.date | dt.time):
-            raise TypeError("not a number")
-        out = operator.index(value)  # int, numpy integers
-        if not -(2**63) <= out < 2**63:
-            raise ValueError("out of the 64-bit range")
-        return out
-    if kind == "REAL":
-        if isinstance(value, str | bytes | dt.date | dt.time):
-            raise TypeError("not a number")
-        f = float(value)
-        return 0.0 if f == 0 else f  # -0.0 == 0.0 in SQL: one key, not two
-    if kind == "NUMERIC":
-        if isinstance(value, decimal.Decimal):
-            if not value.is_finite():
-                raise ValueError("not finite")
-            return value
-        if isinstance(value, float):
-            return decimal.Decimal(repr(value))
-        if isinstance(value, str | bytes | dt.date | dt.time):
-            raise TypeError("not a number")
-        return decimal.Decimal(operator.index(value))
-    if kind in ("TEXT", "JSON"):
-        if isinstance(value, str):
-            if kind == "JSON":
-                json.loads(value)
-            return value
-        if kind == "JSON" and isinstance(value, dict | list | int | float | bool):
-            return json.dumps(value)
-        raise TypeError("not text")
-    if kind == "BLOB":
-        if isinstance(value, bytes | bytearray | memoryview):
-            return bytes(value)
-        raise TypeError("not bytes")
-    if kind == "BOOLEAN":
-        if isinstance(value, bool):
-            return value
-        if type(value).__name__ == "bool_":  # numpy
-            return bool(value)
-        if isinstance(value, int) and value in (0, 1):
-            return bool(value)
-        raise TypeError("not a boolean")
-    if kind == "TIMESTAMP":
-        if isinstance(value, dt.datetime):
-            if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-                value = value.to_pydatetime()
-            return value
-        if isinstance(value, dt.date):
-            return dt.datetime(value.year, value.month, value.day)
-        if isinstance(value, str):
-            return _parse_temporal(kind, value)
-        if type(value).__name__ == "datetime64":
-            return _coerce(value.astype("datetime64[us]").item(), kind)
-        raise TypeError("not a timestamp")
-    if kind == "DATE":
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            return _parse_temporal(kind, value)
-        raise TypeError("not a date")
-    if kind == "TIME":
-        if isinstance(value, dt.time):
-            return value
-        if isinstance(value, str):
-            return _parse_temporal(kind, value)
-        raise TypeError("not a time")
-    raise TypeError(f"unknown column type {kind}")
 
 
 # -- comparison --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialect.catalog import Column
+from dialect.convert import key_value
 from dialect.errors import DataError, ProgrammingError
 from dialect.expr import Row, cast, truth
 from dialect.keycodec import encode_key, prefix_end
@@ -58,6 +59,7 @@ class _NoRows(Exception):
 
 
 def _key_value(fn: Any, column: Column, row: Row, ctx: RunContext) -> SQLValue:  # Any: Fn
+    """The value of ``fn`` converted to ``column``'s type (not yet in key form)."""
     try:
         value = coerce(fn(row, ctx), column)
     except DataError as exc:
@@ -76,7 +78,7 @@ def _bound_key(
         value = coerce(bound.value(row, ctx), column)
         if value is None:
             raise _NoRows
-        return base + encode_key([*prefix, value])
+        return base + encode_key([*prefix, key_value(value, column.type)])
     except (DataError, ValueError):
         return None
 
@@ -89,7 +91,10 @@ def key_span(
     if key_range is None:
         return base, prefix_end(base)
     cols = key_range.columns
-    prefix = [_key_value(fn, cols[i], row, ctx) for i, fn in enumerate(key_range.prefix)]
+    prefix = [
+        key_value(_key_value(fn, cols[i], row, ctx), cols[i].type)
+        for i, fn in enumerate(key_range.prefix)
+    ]
     try:
         start = base + encode_key(prefix)
     except ValueError as exc:

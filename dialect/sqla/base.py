@@ -23,8 +23,10 @@ from sqlalchemy.engine.interfaces import (
 from sqlalchemy.sql import compiler
 
 from dialect.catalog import ROWID, Catalog, Table
+from dialect.convert import canonical_type
+from dialect.errors import NotSupportedError
 
-# declared type name -> SQLAlchemy type, for reflection
+# declared type name -> SQLAlchemy type, for reflection; other names by their canonical type
 _TYPES: dict[str, type[sqltypes.TypeEngine[Any]]] = {
     "INT": sqltypes.INTEGER,
     "INTEGER": sqltypes.INTEGER,
@@ -54,6 +56,32 @@ _TYPES: dict[str, type[sqltypes.TypeEngine[Any]]] = {
     "DATETIME": sqltypes.DATETIME,
     "JSON": sqltypes.JSON,
 }
+# canonical type (dialect.catalog.TYPE_ALIASES) -> SQLAlchemy type
+_CANONICAL: dict[str, type[sqltypes.TypeEngine[Any]]] = {
+    "INTEGER": sqltypes.INTEGER,
+    "REAL": sqltypes.REAL,
+    "NUMERIC": sqltypes.NUMERIC,
+    "TEXT": sqltypes.TEXT,
+    "BLOB": sqltypes.BLOB,
+    "BOOLEAN": sqltypes.BOOLEAN,
+    "DATE": sqltypes.DATE,
+    "TIME": sqltypes.TIME,
+    "TIMESTAMP": sqltypes.TIMESTAMP,
+    "JSON": sqltypes.JSON,
+}
+
+
+def _reflected_type(declared: str) -> type[sqltypes.TypeEngine[Any]]:
+    """The SQLAlchemy type of a declared (or description) type name; NullType for a column
+    with no type."""
+    base = declared.split("(")[0].strip().upper()
+    found = _TYPES.get(base)
+    if found is not None:
+        return found
+    try:
+        return _CANONICAL.get(canonical_type(base), sqltypes.NullType)
+    except NotSupportedError:
+        return sqltypes.NullType
 
 
 class StrataTypeCompiler(compiler.GenericTypeCompiler):
@@ -178,7 +206,7 @@ class StrataDialect(default.DefaultDialect):
             cursor.close()
         out: list[ReflectedColumn] = []
         for name, code, *_ in description:
-            type_cls: Any = _TYPES.get(code or "", sqltypes.NullType)  # Any: a type class
+            type_cls: Any = _reflected_type(code or "")  # Any: a type class
             out.append({"name": name, "type": type_cls(), "nullable": True, "default": None})
         return out
 
@@ -238,8 +266,7 @@ class StrataDialect(default.DefaultDialect):
         table = self._table(connection, table_name, schema)
         out: list[ReflectedColumn] = []
         for col in table.visible_columns:
-            base = col.declared.split("(")[0].strip().upper()
-            type_cls: Any = _TYPES.get(base, sqltypes.NullType)  # Any: a type class
+            type_cls: Any = _reflected_type(col.declared)  # Any: a type class
             if col.length is not None and type_cls in (
                 sqltypes.VARCHAR,
                 sqltypes.CHAR,

@@ -104,11 +104,11 @@ def test_names_are_derived_from_ids() -> None:
         replace(table, key_ids=(9,))
 
 
-def _format_1(checks: list[dict[str, Any]]) -> bytes:  # Any: msgpack values
+def _format_1(checks: list[dict[str, Any]], a_type: str = "TEXT") -> bytes:  # Any: msgpack
     table = {
         "id": 1,
         "name": "t",
-        "columns": [_column(1, "id", "INTEGER"), _column(2, "A", "TEXT")],
+        "columns": [_column(1, "id", "INTEGER"), _column(2, "A", a_type)],
         "pk": ["ID"],
         "autoincrement": True,
         "indexes": [{"id": 1, "name": "t_a", "columns": ["a"], "unique": True, "implicit": True}],
@@ -133,6 +133,12 @@ def test_format_1_is_upgraded_on_read() -> None:
     # a CHECK left naming a renamed column by format 1 keeps its text (and still fails)
     assert table.checks[1] == Check("old", "gone > 0", (0,))
     assert decode_catalog(encode_catalog(catalog)) == catalog
+
+
+def test_format_1_with_an_untyped_key_column_is_refused() -> None:
+    # format 1 encoded the numbers of untyped key columns by Python type; format 2 by value
+    with pytest.raises(ValueError, match=r"catalog format 1: column t\.a has no type"):
+        decode_catalog(_format_1([], a_type="ANY"))
 
 
 def test_unknown_format_is_refused() -> None:

@@ -70,11 +70,11 @@ def test_wrong_types_are_data_errors(mem: Connection) -> None:
     for sql, params in [
         ("INSERT INTO t (i) VALUES (?)", ("x",)),
         ("INSERT INTO t (i) VALUES (?)", (1.5,)),
-        ("INSERT INTO t (s) VALUES (?)", (5,)),
+        ("INSERT INTO t (s) VALUES (?)", (b"bytes",)),
         ("INSERT INTO t (s) VALUES (?)", ("long",)),
         ("INSERT INTO t (d) VALUES (?)", ("not a date",)),
         ("INSERT INTO t (b) VALUES (?)", ("text",)),
-        ("INSERT INTO t (f) VALUES (?)", ("1.0",)),
+        ("INSERT INTO t (f) VALUES (?)", ("1.0x",)),
         ("INSERT INTO t (i) VALUES (?)", (2**70,)),
     ]:
         with pytest.raises(dialect.DataError):

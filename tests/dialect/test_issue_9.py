@@ -47,7 +47,7 @@ def test_issue_9_explain_runs_nothing(mem: dialect.Connection) -> None:
     mem.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
     mem.execute("INSERT INTO t VALUES (1, 'x')")
     mem.execute(
-        "CREATE VIEW bad AS SELECT abs(CAST(v AS BLOB)) + (SELECT count(*) FROM t) AS n FROM t"
+        "CREATE VIEW bad AS SELECT CAST(v AS DATE) AS d, (SELECT count(*) FROM t) AS n FROM t"
     )
     with pytest.raises(dialect.Error):
         mem.execute("SELECT * FROM bad").fetchall()

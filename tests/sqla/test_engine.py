@@ -129,6 +129,29 @@ def test_pandas_round_trip() -> None:
     assert [i["name"] for i in sa.inspect(engine).get_indexes("frame")] == ["ix_frame_index"]
 
 
+def test_pandas_sql_fixture_values_convert_as_in_sqlite() -> None:
+    """pandas' own SQL tests: text '5.1' into a DOUBLE column and a bool column written as
+    TEXT (both refused before the conversion table)."""
+    engine = sa.create_engine(memory_url())
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE types (a DOUBLE, b INTEGER)")
+        conn.exec_driver_sql("INSERT INTO types VALUES (?, ?)", ("5.1", " 7 "))
+    assert pd.read_sql("SELECT a, b FROM types", engine).values.tolist() == [[5.1, 7]]
+    df = pd.DataFrame({"A": [0.8, 0.9], "B": [True, None]})
+    assert df.to_sql("dtype_test", engine, index=False, dtype={"B": sa.TEXT}) == 2
+    back = pd.read_sql("SELECT B FROM dtype_test", engine)
+    assert back["B"][0] == "1" and pd.isna(back["B"][1])
+    assert isinstance(sa.inspect(engine).get_columns("dtype_test")[1]["type"], sa.TEXT)
+
+
+def test_reflection_knows_every_declared_type_name() -> None:
+    engine = sa.create_engine(memory_url())
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (a MEDIUMINT, b UUID, c BPCHAR, d, e TIMESTAMPTZ)")
+    got = [type(c["type"]) for c in sa.inspect(engine).get_columns("t")]
+    assert got == [sa.INTEGER, sa.TEXT, sa.TEXT, sa.types.NullType, sa.TIMESTAMP]
+
+
 class Base(orm.DeclarativeBase):
     pass
 
