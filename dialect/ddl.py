@@ -41,6 +41,7 @@ from dialect.errors import (
 )
 from dialect.keycodec import encode_key, prefix_end
 from dialect.layout import counter_key, index_prefix, table_prefix
+from dialect.parse import stored_text
 from dialect.renames import column_references
 from dialect.tablerows import RowCodec, constant_default, scan_rows
 from dialect.transaction import Transaction
@@ -344,7 +345,7 @@ def create_view(session: DDLSession, node: exp.Create) -> None:
         if node.args.get("exists"):
             return
         raise ProgrammingError(f"table or view {target.name} already exists")
-    view = View(target.name, query.sql(dialect="sqlite"), columns)
+    view = View(target.name, stored_text(query), columns)
     Database.set_catalog(txn, catalog.with_view(view))
 
 

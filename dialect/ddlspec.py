@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from dialect.catalog import TYPE_ALIASES
 from dialect.errors import NotSupportedError, ProgrammingError
+from dialect.parse import stored_text
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
         elif isinstance(c, exp.Reference):
             references = _reference(c, (name,), constraint_name)
         elif isinstance(c, exp.CheckColumnConstraint):
-            checks.append(CheckSpec(c.this.sql(dialect="sqlite"), constraint_name))
+            checks.append(CheckSpec(stored_text(c.this), constraint_name))
         elif isinstance(c, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
             continue
         else:
@@ -231,7 +232,7 @@ def table_spec(node: exp.Create) -> TableSpec:
         elif isinstance(item, exp.ForeignKey):
             fks.append(_reference(item.args["reference"], _names(item), constraint_name))
         elif isinstance(item, exp.CheckColumnConstraint):
-            checks.append(CheckSpec(item.this.sql(dialect="sqlite"), constraint_name))
+            checks.append(CheckSpec(stored_text(item.this), constraint_name))
         else:
             raise NotSupportedError(f"unsupported table constraint: {item.sql()}")
     return TableSpec(

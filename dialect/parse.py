@@ -162,3 +162,19 @@ def bind(prepared: Prepared, params: Sequence[Any] | Mapping[str, Any] | None) -
             f"{prepared.param_count}, and there are {len(values)} supplied"
         )
     return values
+
+
+def stored_text(node: exp.Expression) -> str:
+    """The SQL text kept in the catalog for ``node`` (a view's query, a CHECK): sqlglot's own
+    dialect, which keeps every type as written (its SQLite output turns ``CAST(x AS DATE)``
+    into ``DATE(x)``); read back with :func:`parse_stored`."""
+    return node.sql()
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_stored(sql: str) -> exp.Expression:
+    """A tree of SQL text kept in the catalog (a shared tree: never change it)."""
+    try:
+        return cast(exp.Expression, sqlglot.parse_one(sql, read="sqlite"))
+    except SqlglotError as exc:
+        raise ProgrammingError(f"stored SQL does not parse: {sql[:60]!r}: {exc}") from exc

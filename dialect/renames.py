@@ -16,6 +16,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import traverse_scope
 
+from dialect.parse import stored_text
+
 
 def _parse(sql: str) -> exp.Expression:
     return cast(exp.Expression, sqlglot.parse_one(sql, read="sqlite"))
@@ -39,7 +41,7 @@ def _with_column_names(sql: str, names: tuple[str | None, ...]) -> str:
         ref.set("table", None)
         if name is not None and ref.name != name:
             ref.set("this", exp.to_identifier(name))
-    return tree.sql(dialect="sqlite")
+    return stored_text(tree)
 
 
 def with_column_names(sql: str, names: list[str | None]) -> str:
@@ -71,7 +73,7 @@ def view_with_table_renamed(sql: str, old: str, new: str) -> str:
         for column in tree.find_all(exp.Column):
             if column.table.lower() == lowered:
                 column.set("table", exp.to_identifier(new))
-    return tree.sql(dialect="sqlite") if changed else sql
+    return stored_text(tree) if changed else sql
 
 
 def view_with_column_renamed(
@@ -110,4 +112,4 @@ def view_with_column_renamed(
             if ours:
                 column.set("this", exp.to_identifier(new))
                 changed = True
-    return tree.sql(dialect="sqlite") if changed else sql
+    return stored_text(tree) if changed else sql

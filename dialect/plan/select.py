@@ -11,17 +11,16 @@ decided on nodes, before execution.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-import sqlglot
 from sqlglot import exp
 
 from dialect.catalog import Catalog
 from dialect.errors import NotSupportedError, ProgrammingError
 from dialect.expr import Compiler, Fn, Frame, Row, Scope
+from dialect.parse import parse_stored
 from dialect.plan import access as acc
 from dialect.plan import nodes as n
 from dialect.tablerows import RowCodec
@@ -53,11 +52,6 @@ class _Item:
     node: n.Node | None = None
     left_outer: bool = False
     on: exp.Expression | None = None
-
-
-@functools.lru_cache(maxsize=256)
-def _parse_view(sql: str) -> exp.Expression:
-    return cast(exp.Expression, sqlglot.parse_one(sql, read="sqlite"))
 
 
 def _is_aggregate(node: exp.Expression) -> bool:
@@ -201,7 +195,7 @@ class Planner:
             alias = node.alias_or_name
             view = self.catalog.view(node.name)
             if view is not None:
-                shape = self.query(_parse_view(view.sql), frames)
+                shape = self.query(parse_stored(view.sql), frames)
                 return self._derived(shape, alias, list(view.columns) or list(shape.names))
             table = self.catalog.table(node.name)
             if table is None:

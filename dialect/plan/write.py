@@ -3,14 +3,12 @@ the matching rows of the table for UPDATE and DELETE) under a write node."""
 
 from __future__ import annotations
 
-from typing import cast
-
-import sqlglot
 from sqlglot import exp
 
 from dialect.catalog import Table
 from dialect.errors import NotSupportedError, ProgrammingError
 from dialect.expr import Fn, Scope
+from dialect.parse import parse_stored
 from dialect.plan import nodes as n
 from dialect.plan.select import Planner
 from dialect.tablerows import RowCodec
@@ -30,24 +28,21 @@ def _target(planner: Planner, node: exp.Expression) -> tuple[exp.Table, Table, R
     return target, table, planner.codec(table.id)
 
 
-def _parse(sql: str) -> exp.Expression:
-    return cast(exp.Expression, sqlglot.parse_one(sql, read="sqlite"))
-
-
 def target(planner: Planner, codec: RowCodec) -> n.Target:
     """The write target for ``codec``'s table: its DEFAULTs and CHECKs compiled."""
     table = codec.table
     defaults: list[Fn | None] = []
     for col in table.columns:
         defaults.append(
-            planner.constant(_parse(col.default_sql)) if col.default_sql is not None else None
+            planner.constant(parse_stored(col.default_sql)) if col.default_sql is not None else None
         )
     scope = Scope()
     for c in table.columns:
         scope.add(table.name, c.name, c.hidden)
     compiler = planner.compiler(scope, [])
     checks = tuple(
-        (check.name or check.sql, compiler.compile(_parse(check.sql))) for check in table.checks
+        (check.name or check.sql, compiler.compile(parse_stored(check.sql)))
+        for check in table.checks
     )
     return n.Target(codec, tuple(defaults), checks)
 

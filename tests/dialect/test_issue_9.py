@@ -133,3 +133,14 @@ def test_using_column_appears_once(pair: tuple[sqlite3.Connection, dialect.Conne
     both(pair, "INSERT INTO b VALUES (1, 'b1'), (3, 'b3')")
     both(pair, "SELECT * FROM a JOIN b USING (id)")
     both(pair, "SELECT id, x, y FROM a LEFT JOIN b USING (id) ORDER BY id")
+
+
+def test_views_keep_the_types_of_their_casts(mem: dialect.Connection) -> None:
+    # Found with the regression tests above: view text was written in sqlglot's SQLite
+    # dialect, which turns CAST(v AS DATE) into DATE(v), a different function.
+    import datetime as dt
+
+    mem.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    mem.execute("INSERT INTO t VALUES (1, '2024-02-03')")
+    mem.execute("CREATE VIEW d AS SELECT CAST(v AS DATE) AS day, CAST(id AS BOOLEAN) AS b FROM t")
+    assert mem.execute("SELECT day, b FROM d").fetchall() == [(dt.date(2024, 2, 3), True)]
