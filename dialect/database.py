@@ -20,6 +20,7 @@ from dialect.transaction import CatalogCache, Transaction
 _COUNTER = struct.Struct(">q")
 #: ids reserved per counter commit: each process takes blocks of this many ids
 ID_BLOCK = 1000
+_MAX_BLOCK = 1 << 20
 #: a reservation that keeps losing to other processes' reservations gives up after this many
 _RESERVE_ATTEMPTS = 50
 
@@ -38,6 +39,7 @@ class Database:
         self._catalogs = CatalogCache()
         self._ids_lock = threading.Lock()
         self._ids: dict[int, tuple[int, int]] = {}  # table id -> (next id, end of the block)
+        self._explicit_block: dict[int, int] = {}  # table id -> size of the next block saw_id takes
 
     @classmethod
     def acquire(
@@ -140,7 +142,9 @@ class Database:
 
     def saw_id(self, table_id: int, value: int) -> None:
         """An id was given explicitly: ids generated later by this process are greater, and
-        the shared counter moves past it."""
+        the shared counter moves past it. Explicit ids that keep passing the block (a bulk load
+        with its own keys) take blocks twice as large each time, so the counter moves in a
+        few small commits, not one per ``ID_BLOCK`` rows."""
         with self._ids_lock:
             nxt, end = self._ids.get(table_id, (0, 0))
             if value < nxt:
@@ -148,9 +152,11 @@ class Database:
             if value + 1 < end:
                 self._ids[table_id] = (value + 1, end)
             else:
-                self._ids[table_id] = self._reserve(table_id, value + 1)
+                size = self._explicit_block.get(table_id, ID_BLOCK)
+                self._explicit_block[table_id] = min(size * 2, _MAX_BLOCK)
+                self._ids[table_id] = self._reserve(table_id, value + 1, size)
 
-    def _reserve(self, table_id: int, at_least: int) -> tuple[int, int]:
+    def _reserve(self, table_id: int, at_least: int, size: int = ID_BLOCK) -> tuple[int, int]:
         """Take the next block of ids from the table's counter (a small commit of its own,
         retried when another process reserves at the same time)."""
         key = counter_key(table_id)
@@ -159,8 +165,8 @@ class Database:
                 with translate_engine_errors(), self.db.transaction() as txn:
                     data = txn.get(key)
                     start = max(_COUNTER.unpack(data)[0] if data else 1, at_least, 1)
-                    txn.put(key, _COUNTER.pack(start + ID_BLOCK))
-                return start, start + ID_BLOCK
+                    txn.put(key, _COUNTER.pack(start + size))
+                return start, start + size
             except ConflictError:
                 continue
         raise ConflictError(f"could not reserve ids for table {table_id}: too much contention")
@@ -169,3 +175,4 @@ class Database:
         """The table was dropped: its reserved block is gone with it."""
         with self._ids_lock:
             self._ids.pop(table_id, None)
+            self._explicit_block.pop(table_id, None)

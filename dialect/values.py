@@ -15,11 +15,22 @@ from dialect.errors import DataError
 SQLValue = Any  # None, bool, int, float, Decimal, str, bytes, date, time, datetime
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def coerce(value: SQLValue, column: Column) -> SQLValue:
     """``value`` converted to ``column``'s type (the table in ``dialect.convert``), or
     ``DataError`` naming the column and the value."""
     if value is None:
         return None
+    # the values most writes carry, already in the column's type (the table's answer, sooner)
+    kind, t = column.type, type(value)
+    if t is str and kind == "TEXT" and column.length is None:
+        return value
+    if t is int and kind == "INTEGER" and value in _INT64:
+        return value
+    if t is float and kind == "REAL" and value == value and value != 0:
+        return value
     try:
         out = assign(value, column.type)
     except DataError as exc:

@@ -148,6 +148,10 @@ class StrataDialect(default.DefaultDialect):
     supports_sane_rowcount = True
     supports_sane_multi_rowcount = True
     supports_multivalues_insert = True
+    # executemany of an INSERT is sent as multi-row VALUES statements (one parse and one plan
+    # per page size, one statement per page instead of one per row)
+    use_insertmanyvalues = True
+    use_insertmanyvalues_wo_returning = True
     supports_default_values = True
     supports_default_metavalue = False
     supports_empty_insert = False
