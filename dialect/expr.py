@@ -397,19 +397,7 @@ class Compiler:
         return _negated(self._c_NullSafeEQ(node))  # type: ignore[arg-type]
 
     def _c_Glob(self, node: exp.Glob) -> Fn:
-        value, pattern = self.compile(node.this), self.compile(node.expression)
-        cache: dict[str, re.Pattern[str]] = {}
-
-        def run(r: Row, c: Context) -> SQLValue:
-            v, p = value(r, c), pattern(r, c)
-            if v is None or p is None:
-                return None
-            rx = cache.get(p)
-            if rx is None:
-                rx = cache[p] = re.compile(fnmatch.translate(str(p).replace("[^", "[!")))
-            return rx.match(_text(v)) is not None
-
-        return run
+        return self._matches(node, lambda p: re.compile(fnmatch.translate(p.replace("[^", "[!"))))
 
     def _c_Typeof(self, node: exp.Typeof) -> Fn:
         inner = self.compile(node.this)
@@ -474,6 +462,10 @@ class Compiler:
         return correlated
 
     def _like(self, node: exp.Like | exp.ILike, escape: str | None) -> Fn:
+        return self._matches(node, lambda p: like_regex(p, escape))
+
+    def _matches(self, node: exp.Binary, regex: Callable[[str], re.Pattern[str]]) -> Fn:
+        """``node.this`` matched in full by the pattern ``node.expression`` (as a regex)."""
         value, pattern = self.compile(node.this), self.compile(node.expression)
         cache: dict[str, re.Pattern[str]] = {}
 
@@ -483,7 +475,7 @@ class Compiler:
                 return None
             rx = cache.get(p)
             if rx is None:
-                rx = cache[p] = like_regex(str(p), escape)
+                rx = cache[p] = regex(str(p))
             return rx.fullmatch(_text(v)) is not None
 
         return run

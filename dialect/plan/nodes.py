@@ -179,12 +179,10 @@ class Values(Node):
 
 
 @dataclass(frozen=True, eq=False)
-class Filter(Node):
-    """The rows of ``child`` for which ``condition`` is true."""
+class Unary(Node):
+    """A step over the rows of one ``child``; as wide as it unless it says otherwise."""
 
     child: Node
-    condition: Fn
-    text: str
 
     @property
     def width(self) -> int:
@@ -194,25 +192,28 @@ class Filter(Node):
     def children(self) -> tuple[Node, ...]:
         return (self.child,)
 
+
+@dataclass(frozen=True, eq=False)
+class Filter(Unary):
+    """The rows of ``child`` for which ``condition`` is true."""
+
+    condition: Fn
+    text: str
+
     def describe(self) -> str:
         return f"FILTER {self.text}"
 
 
 @dataclass(frozen=True, eq=False)
-class Project(Node):
+class Project(Unary):
     """Each row of ``child`` mapped through ``exprs``."""
 
-    child: Node
     exprs: tuple[Fn, ...]
     names: tuple[str, ...]
 
     @property
     def width(self) -> int:
         return len(self.exprs)
-
-    @property
-    def children(self) -> tuple[Node, ...]:
-        return (self.child,)
 
     def describe(self) -> str:
         return f"PROJECT {', '.join(self.names)}"
@@ -284,12 +285,11 @@ class AggregateCall:
 
 
 @dataclass(frozen=True, eq=False)
-class Aggregate(Node):
+class Aggregate(Unary):
     """Groups of ``child`` rows by ``keys``. Each output row is the group's first input row,
     then one value per aggregate, then the key values; ``having`` filters groups. Without
     keys there is exactly one group, even over no rows."""
 
-    child: Node
     keys: tuple[Fn, ...]
     calls: tuple[AggregateCall, ...]
     having: Fn | None = None
@@ -298,28 +298,15 @@ class Aggregate(Node):
     def width(self) -> int:
         return self.child.width + len(self.calls) + len(self.keys)
 
-    @property
-    def children(self) -> tuple[Node, ...]:
-        return (self.child,)
-
     def describe(self) -> str:
         return f"GROUP BY {len(self.keys)} key(s), {len(self.calls)} aggregate(s)"
 
 
 @dataclass(frozen=True, eq=False)
-class Distinct(Node):
+class Distinct(Unary):
     """Rows of ``child`` whose first ``columns`` values were not seen before."""
 
-    child: Node
     columns: int
-
-    @property
-    def width(self) -> int:
-        return self.child.width
-
-    @property
-    def children(self) -> tuple[Node, ...]:
-        return (self.child,)
 
     def describe(self) -> str:
         return "DISTINCT"
@@ -332,59 +319,36 @@ class SortKey:
 
 
 @dataclass(frozen=True, eq=False)
-class Sort(Node):
+class Sort(Unary):
     """Rows of ``child`` ordered by the values at ``keys`` (NULLs first, as SQLite)."""
 
-    child: Node
     keys: tuple[SortKey, ...]
-
-    @property
-    def width(self) -> int:
-        return self.child.width
-
-    @property
-    def children(self) -> tuple[Node, ...]:
-        return (self.child,)
 
     def describe(self) -> str:
         return f"SORT by {len(self.keys)} key(s)"
 
 
 @dataclass(frozen=True, eq=False)
-class Limit(Node):
+class Limit(Unary):
     """At most ``limit`` rows after skipping ``offset``; reading stops once it has enough."""
 
-    child: Node
     limit: Fn | None
     offset: Fn | None
     text: str
-
-    @property
-    def width(self) -> int:
-        return self.child.width
-
-    @property
-    def children(self) -> tuple[Node, ...]:
-        return (self.child,)
 
     def describe(self) -> str:
         return f"LIMIT {self.text}"
 
 
 @dataclass(frozen=True, eq=False)
-class Trim(Node):
+class Trim(Unary):
     """The first ``columns`` values of each row (drops columns kept only for sorting)."""
 
-    child: Node
     columns: int
 
     @property
     def width(self) -> int:
         return self.columns
-
-    @property
-    def children(self) -> tuple[Node, ...]:
-        return (self.child,)
 
     def describe(self) -> str:
         return f"KEEP {self.columns} column(s)"
