@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from sqlglot import exp
 
-from dialect.catalog import Catalog
+from dialect.catalog import Catalog, Table
 from dialect.errors import NotSupportedError, ProgrammingError
 from dialect.expr import Compiler, Fn, Frame, Row, Scope
 from dialect.parse import parse_stored
@@ -200,10 +200,12 @@ class Planner:
             table = self.catalog.table(node.name)
             if table is None:
                 raise ProgrammingError(f"no such table: {node.name}")
-            scope = Scope()
-            for c in table.columns:
-                scope.add(alias, c.name, c.hidden)
-            return _Item(scope, [c.type for c in table.columns], alias, codec=self.codec(table.id))
+            return _Item(
+                table_scope(table, alias),
+                [c.type for c in table.columns],
+                alias,
+                codec=self.codec(table.id),
+            )
         if isinstance(node, exp.Subquery):
             inner = node.this
             if isinstance(inner, exp.Table) and inner.args.get("joins"):
@@ -697,6 +699,14 @@ class _NoContext:
 
 
 _NO_CONTEXT = _NoContext()
+
+
+def table_scope(table: Table, alias: str) -> Scope:
+    """The names of a table's row positions, under ``alias``."""
+    scope = Scope()
+    for c in table.columns:
+        scope.add(alias, c.name, c.hidden)
+    return scope
 
 
 def _and(parts: Sequence[exp.Expression]) -> exp.Expression:

@@ -7,10 +7,10 @@ from sqlglot import exp
 
 from dialect.catalog import Table
 from dialect.errors import NotSupportedError, ProgrammingError
-from dialect.expr import Fn, Scope
+from dialect.expr import Fn
 from dialect.parse import parse_stored
 from dialect.plan import nodes as n
-from dialect.plan.select import Planner
+from dialect.plan.select import Planner, table_scope
 from dialect.tablerows import RowCodec
 
 _QUERIES = (exp.Select, exp.Union, exp.Except, exp.Intersect, exp.Subquery)
@@ -36,10 +36,7 @@ def target(planner: Planner, codec: RowCodec) -> n.Target:
         defaults.append(
             planner.constant(parse_stored(col.default_sql)) if col.default_sql is not None else None
         )
-    scope = Scope()
-    for c in table.columns:
-        scope.add(table.name, c.name, c.hidden)
-    compiler = planner.compiler(scope, [])
+    compiler = planner.compiler(table_scope(table, table.name), [])
     checks = tuple(
         (check.name or check.sql, compiler.compile(parse_stored(check.sql)))
         for check in table.checks
