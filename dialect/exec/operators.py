@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import itertools
+import operator
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,8 +180,22 @@ def _filter(node: n.Filter, ctx: RunContext, row: Row) -> Rows:
 
 
 def _project(node: n.Project, ctx: RunContext, row: Row) -> Rows:
+    rows = run(node.child, ctx, row)
+    positions = node.positions
+    if positions is not None:
+        if positions == tuple(range(node.child.width)):
+            yield from rows  # every column, in order
+        elif len(positions) == 1:
+            (pos,) = positions
+            for r in rows:
+                yield (r[pos],)
+        else:
+            pick = operator.itemgetter(*positions)
+            for r in rows:
+                yield pick(r)
+        return
     exprs = node.exprs
-    for r in run(node.child, ctx, row):
+    for r in rows:
         yield tuple([fn(r, ctx) for fn in exprs])
 
 

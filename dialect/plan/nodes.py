@@ -206,10 +206,12 @@ class Filter(Unary):
 
 @dataclass(frozen=True, eq=False)
 class Project(Unary):
-    """Each row of ``child`` mapped through ``exprs``."""
+    """Each row of ``child`` mapped through ``exprs``; ``positions``, when every expression
+    copies a column of the input, says which (so rows can be picked without evaluating)."""
 
     exprs: tuple[Fn, ...]
     names: tuple[str, ...]
+    positions: tuple[int, ...] | None = None
 
     @property
     def width(self) -> int:

@@ -584,6 +584,7 @@ class Planner:
         names: list[str] = []
         out_types: list[str | None] = []
         exprs: list[Fn] = []
+        picked: list[int | None] = []  # the input position each output column copies, if any
         for item in items:
             if isinstance(item, exp.Star) or (
                 isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
@@ -597,9 +598,15 @@ class Planner:
                     names.append(scope.display[pos])
                     out_types.append(types[pos] if pos < len(types) else None)
                     exprs.append(_at(pos))
+                    picked.append(pos)
                 continue
             exprs.append(compiler.compile(item))
             inner = item.this if isinstance(item, exp.Alias) else item
+            picked.append(
+                scope.find(inner.table or None, inner.name)
+                if isinstance(inner, exp.Column) and not grouped
+                else None
+            )
             names.append(
                 item.alias_or_name if isinstance(item, exp.Alias | exp.Column) else item.sql()
             )
@@ -642,7 +649,13 @@ class Planner:
             ordered = _ordered_access(root, order_items, node.args.get("limit") is not None)
             if ordered is not None:
                 root, sort_keys = ordered, []
-        root = n.Project(root, (*exprs, *hidden), (*names, *(f"#{i}" for i in range(len(hidden)))))
+        copied = None if hidden or None in picked else tuple(p for p in picked if p is not None)
+        root = n.Project(
+            root,
+            (*exprs, *hidden),
+            (*names, *(f"#{i}" for i in range(len(hidden)))),
+            copied,
+        )
         if distinct:
             root = n.Distinct(root, len(exprs))
         if sort_keys:
