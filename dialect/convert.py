@@ -167,7 +167,9 @@ def _to_integer(value: SQLValue, lossy: bool) -> int:
         text = _number_text(value)
         if _INTEGER_TEXT.fullmatch(text):
             return _checked_int(int(text))
-        value = decimal.Decimal(text)
+        # other numeric text is read as a REAL first, as SQLite's affinity does: '1E-324' is
+        # 0.0, a whole number; '2.5' stays refused
+        value = float(text) if not lossy else decimal.Decimal(text)
     if (
         isinstance(value, decimal.Decimal)
         and value.is_finite()
