@@ -39,7 +39,7 @@ class Database:
         self._catalogs = CatalogCache()
         self._ids_lock = threading.Lock()
         self._ids: dict[int, tuple[int, int]] = {}  # table id -> (next id, end of the block)
-        self._explicit_block: dict[int, int] = {}  # table id -> size of the next block saw_id takes
+        self._block: dict[int, int] = {}  # table id -> size of the next block to reserve
 
     @classmethod
     def acquire(
@@ -136,15 +136,21 @@ class Database:
         with self._ids_lock:
             nxt, end = self._ids.get(table_id, (0, 0))
             if nxt >= end:
-                nxt, end = self._reserve(table_id, 0)
+                nxt, end = self._reserve(table_id, 0, self._grown_block(table_id))
             self._ids[table_id] = (nxt + 1, end)
             return nxt
 
+    def _grown_block(self, table_id: int) -> int:
+        """The size of the next block this process takes for a table: twice the last, so a
+        bulk load moves the shared counter in a few small commits, not one per ``ID_BLOCK``
+        rows."""
+        size = self._block.get(table_id, ID_BLOCK)
+        self._block[table_id] = min(size * 2, _MAX_BLOCK)
+        return size
+
     def saw_id(self, table_id: int, value: int) -> None:
         """An id was given explicitly: ids generated later by this process are greater, and
-        the shared counter moves past it. Explicit ids that keep passing the block (a bulk load
-        with its own keys) take blocks twice as large each time, so the counter moves in a
-        few small commits, not one per ``ID_BLOCK`` rows."""
+        the shared counter moves past it."""
         with self._ids_lock:
             nxt, end = self._ids.get(table_id, (0, 0))
             if value < nxt:
@@ -152,9 +158,9 @@ class Database:
             if value + 1 < end:
                 self._ids[table_id] = (value + 1, end)
             else:
-                size = self._explicit_block.get(table_id, ID_BLOCK)
-                self._explicit_block[table_id] = min(size * 2, _MAX_BLOCK)
-                self._ids[table_id] = self._reserve(table_id, value + 1, size)
+                self._ids[table_id] = self._reserve(
+                    table_id, value + 1, self._grown_block(table_id)
+                )
 
     def _reserve(self, table_id: int, at_least: int, size: int = ID_BLOCK) -> tuple[int, int]:
         """Take the next block of ids from the table's counter (a small commit of its own,
@@ -175,4 +181,4 @@ class Database:
         """The table was dropped: its reserved block is gone with it."""
         with self._ids_lock:
             self._ids.pop(table_id, None)
-            self._explicit_block.pop(table_id, None)
+            self._block.pop(table_id, None)

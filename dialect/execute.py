@@ -40,11 +40,13 @@ class Outcome:
     lastrowid: int | None = None
 
 
-def plan_statement(catalog: Catalog, ast: exp.Expression) -> n.Plan:
-    """The plan of a query, INSERT, UPDATE or DELETE against ``catalog``; runs nothing."""
+def plan_statement(catalog: Catalog, ast: exp.Expression, value_rows: int = 1) -> n.Plan:
+    """The plan of a query, INSERT, UPDATE or DELETE against ``catalog``; runs nothing.
+    ``value_rows``: as :attr:`dialect.parse.Prepared.value_rows`."""
     planner = Planner(catalog)
     if isinstance(ast, exp.Insert):
-        return n.Plan(plan_insert(planner, ast), tables=tuple(sorted(planner.tables)))
+        root = plan_insert(planner, ast, value_rows)
+        return n.Plan(root, tables=tuple(sorted(planner.tables)))
     if isinstance(ast, exp.Update):
         return n.Plan(plan_update(planner, ast), tables=tuple(sorted(planner.tables)))
     if isinstance(ast, exp.Delete):
@@ -83,7 +85,7 @@ class StatementSession:
         cached = self._plans.get(key)
         if cached is not None and cached[0] is prepared and cached[1] is catalog:
             return cached[2]
-        plan = plan_statement(catalog, prepared.ast)
+        plan = plan_statement(catalog, prepared.ast, prepared.value_rows)
         if len(self._plans) >= _PLAN_CACHE_SIZE:
             self._plans.clear()
         self._plans[key] = (prepared, catalog, plan)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import sqlglot
@@ -29,6 +29,9 @@ class Prepared:
     explain: bool
     param_count: int
     param_names: tuple[str, ...]  # non-empty for :name parameters
+    #: an INSERT whose text repeated one row of ``?`` markers this many times (multi-row
+    #: VALUES, as SQLAlchemy sends executemany): ``ast`` holds the row once
+    value_rows: int = 1
 
     @functools.cached_property
     def is_ddl(self) -> bool:
@@ -94,10 +97,45 @@ def _number_qmarks(sql: str) -> tuple[str, int]:
     return "".join(out), len(marks)
 
 
+_VALUES = re.compile(r"\bVALUES\s*(\(\s*\?(?:\s*,\s*\?)*\s*\))", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def _repeated_row(sql: str) -> tuple[str, int] | None:
+    """For ``INSERT … VALUES (?, ?), (?, ?), …`` (one row of markers repeated): the statement
+    with the row once, and how many rows it had; None for anything else."""
+    if sql.lstrip()[:6].upper() != "INSERT":
+        return None
+    found = list(_VALUES.finditer(sql))
+    if not found:
+        return None
+    m = found[-1]
+    row = _SPACE.sub("", m.group(1))
+    rest = _SPACE.sub("", sql[m.end() :]).rstrip(";")
+    if not rest:
+        return None
+    unit = "," + row
+    rows, extra = divmod(len(rest), len(unit))
+    if extra or rest != unit * rows:
+        return None
+    return sql[: m.end()], rows + 1
+
+
 @functools.lru_cache(maxsize=1024)
 def prepare(sql: str) -> Prepared:
     """Parse ``sql`` (one statement). ``ProgrammingError`` for bad SQL, with sqlglot's message
     and position; ``NotSupportedError`` for statements Strata does not run."""
+    repeated = _repeated_row(sql)
+    if repeated is not None:
+        one = _prepare(repeated[0])
+        values = one.ast.expression if isinstance(one.ast, exp.Insert) else None
+        if isinstance(values, exp.Values) and len(values.expressions) == 1 and not one.explain:
+            return replace(one, param_count=one.param_count * repeated[1], value_rows=repeated[1])
+    return _prepare(sql)
+
+
+@functools.lru_cache(maxsize=1024)
+def _prepare(sql: str) -> Prepared:
     explain = False
     m = _EXPLAIN.match(sql)
     if m:

@@ -169,6 +169,12 @@ def _values(node: n.Values, ctx: RunContext, row: Row) -> Rows:
         yield tuple(fn(row, ctx) for fn in exprs)
 
 
+def _param_rows(node: n.ParamRows, ctx: RunContext, row: Row) -> Rows:
+    params, width = ctx.params, node.columns
+    for start in range(0, node.rows * width, width):
+        yield tuple(params[start : start + width])
+
+
 # -- row by row ----------------------------------------------------------------------------------
 
 
@@ -428,6 +434,7 @@ _RUNNERS: dict[type[n.Node], Callable[[Any, RunContext, Row], Rows]] = {
     n.Nothing: _nothing,
     n.ConstantRow: _constant_row,
     n.Values: _values,
+    n.ParamRows: _param_rows,
     n.Filter: _filter,
     n.Project: _project,
     n.Trim: _trim,

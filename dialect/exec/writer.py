@@ -5,7 +5,7 @@ commit)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from dialect.catalog import ROWID, Index, Table
@@ -30,43 +30,59 @@ class TableWriter:
     """Writes rows of one table (a write node's target) within one execution."""
 
     def __init__(self, target: n.Target) -> None:
-        self.codec = target.codec
-        self.table: Table = target.codec.table
+        self.codec = codec = target.codec
+        self.table: Table = codec.table
+        self.columns = codec.table.columns
         self.defaults = target.defaults
         self.checks = target.checks
+        pk = set(codec.pk_pos)
+        #: the columns that may not be NULL
+        self.required = tuple(
+            (pos, col) for pos, col in enumerate(self.columns) if col.not_null or pos in pk
+        )
+        self.unique = tuple(ix for ix in self.table.indexes if ix.unique)
+        #: the position of an autoincrement key (-1: none)
+        self.auto_pos = codec.pk_pos[0] if self.table.autoincrement else -1
 
-    def complete(self, given: dict[int, SQLValue], ctx: RunContext) -> Row:
-        """A full row from the given positions: defaults, generated ids, types, NOT NULL."""
-        table, codec = self.table, self.codec
-        values: list[SQLValue] = []
-        for pos, col in enumerate(table.columns):
-            if pos in given:
-                v = given[pos]
+    def complete(
+        self, values: Sequence[SQLValue], slots: Sequence[int | None], ctx: RunContext
+    ) -> tuple[Row, bool]:
+        """A full row from ``values`` (``slots[pos]``: the index in ``values`` of column
+        ``pos``, or None for its default): generated ids, types, NOT NULL and CHECK. Also
+        whether its key is known to be free (an id generated and checked here)."""
+        columns, defaults, auto = self.columns, self.defaults, self.auto_pos
+        out: list[SQLValue] = []
+        fresh = False
+        for pos, slot in enumerate(slots):
+            if slot is not None:
+                v = values[slot]
             else:
-                default = self.defaults[pos]
+                default = defaults[pos]
                 v = default((), ctx) if default is not None else None
-            if table.autoincrement and pos == codec.pk_pos[0]:
+            if pos == auto:
                 if v is None:
+                    table, key_of, get = self.table, self.codec.key_of, ctx.txn.get
                     v = ctx.ids.next_id(table.id)
                     # another process may have stored this id explicitly: take the next one
-                    while ctx.txn.get(codec.key_of([v])) is not None:
+                    while get(key_of([v])) is not None:
                         v = ctx.ids.next_id(table.id)
+                    fresh = True
                 else:
-                    v = coerce(v, col)
+                    v = coerce(v, columns[pos])
                     if v is not None:
-                        ctx.ids.saw_id(table.id, v)
-            values.append(coerce(v, col))
-        row = tuple(values)
+                        ctx.ids.saw_id(self.table.id, v)
+                out.append(v)
+            else:
+                out.append(None if v is None else coerce(v, columns[pos]))
+        row = tuple(out)
         self.check_row(row, ctx)
-        return row
+        return row, fresh
 
     def check_row(self, row: Row, ctx: RunContext) -> None:
         """NOT NULL and CHECK constraints of one row."""
-        table = self.table
-        pk = set(self.codec.pk_pos)
-        for pos, (col, v) in enumerate(zip(table.columns, row, strict=True)):
-            if v is None and (col.not_null or pos in pk):
-                raise IntegrityError(f"NOT NULL constraint failed: {table.name}.{col.name}")
+        for pos, col in self.required:
+            if row[pos] is None:
+                raise IntegrityError(f"NOT NULL constraint failed: {self.table.name}.{col.name}")
         for name, fn in self.checks:
             if truth(fn(row, ctx)) is False:
                 raise IntegrityError(f"CHECK constraint failed: {name}")
@@ -80,8 +96,8 @@ class TableWriter:
     ) -> list[tuple[Index, bytes]]:
         """Keys of other rows holding one of ``row``'s unique index values."""
         codec, txn = self.codec, ctx.txn
-        found = []
-        for index in self.table.indexes if only is None else only:
+        found: list[tuple[Index, bytes]] = []
+        for index in self.unique if only is None else only:
             if not index.unique:
                 continue
             values = codec.index_values(index, row)
@@ -101,13 +117,14 @@ class TableWriter:
             f"UNIQUE constraint failed: {self.table.name}.{', '.join(index.columns)}"
         )
 
-    def insert(self, row: Row, mode: str | None, ctx: RunContext) -> bool:
+    def insert(self, row: Row, mode: str | None, ctx: RunContext, fresh: bool = False) -> bool:
         """Write a new row; False when ``mode`` IGNORE skipped it. With REPLACE, rows holding
-        its key or one of its unique values are deleted first."""
+        its key or one of its unique values are deleted first. ``fresh``: its key is known to
+        be free."""
         codec, txn = self.codec, ctx.txn
         key = codec.key(row)
-        taken = txn.get(key) is not None
-        conflicts = self.unique_conflicts(row, key, ctx)
+        taken = not fresh and txn.get(key) is not None
+        conflicts = self.unique_conflicts(row, key, ctx) if self.unique else []
         if taken or conflicts:
             if mode == "IGNORE":
                 return False
@@ -190,19 +207,24 @@ def _insert(node: n.Insert, writer: TableWriter, ctx: RunContext) -> None:
     source = run(node.source, ctx)
     rows: Iterable[Row] = list(source) if node.reads_target else source
     positions = node.positions
+    width = len(positions)
+    slots: list[int | None] = [None] * len(writer.columns)
+    for i, pos in enumerate(positions):
+        slots[pos] = i
     count = 0
     last_id: int | None = None
-    pk_pos = writer.codec.pk_pos[0] if writer.table.autoincrement else None
+    pk_pos = writer.auto_pos
+    mode = node.mode
     for values in rows:
-        if len(values) != len(positions):
+        if len(values) != width:
             raise ProgrammingError(
-                f"table {writer.table.name} has {len(positions)} columns to fill but "
+                f"table {writer.table.name} has {width} columns to fill but "
                 f"{len(values)} values were supplied"
             )
-        row = writer.complete(dict(zip(positions, values, strict=True)), ctx)
-        if writer.insert(row, node.mode, ctx):
+        row, fresh = writer.complete(values, slots, ctx)
+        if writer.insert(row, mode, ctx, fresh):
             count += 1
-            if pk_pos is not None:
+            if pk_pos >= 0:
                 last_id = row[pk_pos]
     ctx.rowcount = count
     ctx.lastrowid = last_id

@@ -175,6 +175,22 @@ class Values(Node):
         return f"VALUES {len(self.rows)} row(s)"
 
 
+@dataclass(frozen=True, eq=False)
+class ParamRows(Node):
+    """Rows made of the parameters in order, ``columns`` at a time (``INSERT … VALUES (?, ?),
+    (?, ?)``): nothing to evaluate."""
+
+    columns: int
+    rows: int
+
+    @property
+    def width(self) -> int:
+        return self.columns
+
+    def describe(self) -> str:
+        return f"VALUES {self.rows} row(s) of parameters"
+
+
 # -- row-by-row steps ---------------------------------------------------------------------------
 
 

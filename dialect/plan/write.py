@@ -44,7 +44,19 @@ def target(planner: Planner, codec: RowCodec) -> n.Target:
     return n.Target(codec, tuple(defaults), checks)
 
 
-def plan_insert(planner: Planner, node: exp.Insert) -> n.Insert:
+def _parameters_only(values: exp.Values) -> int | None:
+    """The row width when ``values`` is one row of parameter markers in order, else None."""
+    if len(values.expressions) != 1 or not isinstance(values.expressions[0], exp.Tuple):
+        return None
+    items = values.expressions[0].expressions
+    for i, item in enumerate(items):
+        if not isinstance(item, exp.Placeholder) or item.meta.get("param_index") != i:
+            return None
+    return len(items)
+
+
+def plan_insert(planner: Planner, node: exp.Insert, value_rows: int = 1) -> n.Insert:
+    """``value_rows``: how many times the text repeated its one row of ``?`` markers."""
     if node.args.get("conflict") is not None:
         raise NotSupportedError("INSERT ... ON CONFLICT is not supported")
     if node.args.get("returning") is not None:
@@ -69,6 +81,8 @@ def plan_insert(planner: Planner, node: exp.Insert) -> n.Insert:
     root: n.Node
     if source is None and node.args.get("default"):  # INSERT ... DEFAULT VALUES
         root, positions = n.Values(((),), 0), []
+    elif isinstance(source, exp.Values) and (width := _parameters_only(source)) is not None:
+        root = n.ParamRows(width, value_rows)
     elif isinstance(source, (exp.Values, *_QUERIES)):
         root = planner.query(source, []).root
     else:
