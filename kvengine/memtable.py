@@ -63,8 +63,10 @@ class Memtable:
         if not ops:
             return
         last_seq = first_seq + len(ops) - 1
+        new = tuple.__new__  # Entry(...) without the namedtuple constructor's overhead
         entries = [
-            Entry(key, seq, kind, value) for seq, (kind, key, value) in enumerate(ops, first_seq)
+            new(Entry, (key, seq, kind, value))
+            for seq, (kind, key, value) in enumerate(ops, first_seq)
         ]
         added_bytes = 0
         new_keys: list[bytes] = []

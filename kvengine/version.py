@@ -25,8 +25,13 @@ class Version:
     frozen: tuple[Memtable, ...]  # newest first
     manifest: Manifest
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_memtables", (self.memtable, *self.frozen))
+
     def memtables(self) -> tuple[Memtable, ...]:
-        return (self.memtable, *self.frozen)
+        """The memtable, then the frozen ones, newest first."""
+        memtables: tuple[Memtable, ...] = self._memtables  # type: ignore[attr-defined]
+        return memtables
 
 
 def _overlaps(meta: SSTMeta, start: bytes | None, end: bytes | None) -> bool:

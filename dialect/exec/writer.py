@@ -46,13 +46,13 @@ class TableWriter:
 
     def complete(
         self, values: Sequence[SQLValue], slots: Sequence[int | None], ctx: RunContext
-    ) -> tuple[Row, bool]:
+    ) -> tuple[Row, bytes | None]:
         """A full row from ``values`` (``slots[pos]``: the index in ``values`` of column
-        ``pos``, or None for its default): generated ids, types, NOT NULL and CHECK. Also
-        whether its key is known to be free (an id generated and checked here)."""
+        ``pos``, or None for its default): generated ids, types, NOT NULL and CHECK. Also its
+        key if that is known to be free (an id generated and checked here), else None."""
         columns, defaults, auto = self.columns, self.defaults, self.auto_pos
         out: list[SQLValue] = []
-        fresh = False
+        fresh: bytes | None = None
         for pos, slot in enumerate(slots):
             if slot is not None:
                 v = values[slot]
@@ -64,9 +64,8 @@ class TableWriter:
                     table, key_of, get = self.table, self.codec.key_of, ctx.txn.get
                     v = ctx.ids.next_id(table.id)
                     # another process may have stored this id explicitly: take the next one
-                    while get(key_of([v])) is not None:
+                    while get(fresh := key_of([v])) is not None:
                         v = ctx.ids.next_id(table.id)
-                    fresh = True
                 else:
                     v = coerce(v, columns[pos])
                     if v is not None:
@@ -117,13 +116,15 @@ class TableWriter:
             f"UNIQUE constraint failed: {self.table.name}.{', '.join(index.columns)}"
         )
 
-    def insert(self, row: Row, mode: str | None, ctx: RunContext, fresh: bool = False) -> bool:
+    def insert(
+        self, row: Row, mode: str | None, ctx: RunContext, fresh: bytes | None = None
+    ) -> bool:
         """Write a new row; False when ``mode`` IGNORE skipped it. With REPLACE, rows holding
-        its key or one of its unique values are deleted first. ``fresh``: its key is known to
-        be free."""
+        its key or one of its unique values are deleted first. ``fresh``: its key, known to be
+        free."""
         codec, txn = self.codec, ctx.txn
-        key = codec.key(row)
-        taken = not fresh and txn.get(key) is not None
+        key = fresh if fresh is not None else codec.key(row)
+        taken = fresh is None and txn.get(key) is not None
         conflicts = self.unique_conflicts(row, key, ctx) if self.unique else []
         if taken or conflicts:
             if mode == "IGNORE":
