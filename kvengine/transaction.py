@@ -8,9 +8,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedList
 
 from kvengine.batch import check_key, check_value
 from kvengine.committer import CommitRequest
@@ -37,7 +37,12 @@ class Transaction:
     def __init__(self, db: DB, snapshot: Snapshot) -> None:
         self._db = db
         self._snapshot = snapshot
-        self._writes: SortedDict = SortedDict()  # key -> value, or None for a delete
+        self._writes: dict[bytes, bytes | None] = {}  # key -> value, or None for a delete
+        # The written keys in order, for scans, kept lazily: keys written since the last scan
+        # wait in _unsorted (a bulk load never sorts until it commits).
+        self._sorted = SortedList()
+        self._unsorted: list[bytes] = []
+        self._resort = False  # a rollback removed keys: rebuild _sorted from _writes
         self._undo: list[tuple[bytes, object]] = []
         self._ranges: list[KeyRange] = []
         self._request: CommitRequest | None = None
@@ -54,9 +59,8 @@ class Transaction:
         """The value of ``key`` in this transaction, or None."""
         self._check()
         key = check_key(key)
-        pending = self._writes.get(key, _ABSENT)
-        if pending is not _ABSENT:
-            return pending  # type: ignore[no-any-return]
+        if key in self._writes:
+            return self._writes[key]
         return self._snapshot.get(key)
 
     def scan(
@@ -68,7 +72,7 @@ class Transaction:
         base = self._snapshot.scan(start, end, reverse=reverse)
         mine = [
             (k, self._writes[k])
-            for k in self._writes.irange(start, end, inclusive=(True, False), reverse=reverse)
+            for k in self._keys().irange(start, end, inclusive=(True, False), reverse=reverse)
         ]
         if not mine:
             return base
@@ -99,8 +103,22 @@ class Transaction:
         self._set(check_key(key), None)
 
     def _set(self, key: bytes, value: bytes | None) -> None:
-        self._undo.append((key, self._writes.get(key, _ABSENT)))
+        previous = self._writes.get(key, _ABSENT)
+        self._undo.append((key, previous))
+        if previous is _ABSENT:
+            self._unsorted.append(key)
         self._writes[key] = value
+
+    def _keys(self) -> SortedList:
+        """Every key written, in order."""
+        if self._resort:
+            self._sorted = SortedList(self._writes)
+            self._unsorted.clear()
+            self._resort = False
+        elif self._unsorted:
+            self._sorted.update(self._unsorted)
+            self._unsorted.clear()
+        return self._sorted
 
     def savepoint(self) -> int:
         """A mark to roll back to with :meth:`rollback_to`."""
@@ -112,8 +130,9 @@ class Transaction:
             key, previous = self._undo.pop()
             if previous is _ABSENT:
                 self._writes.pop(key, None)
+                self._resort = True
             else:
-                self._writes[key] = previous
+                self._writes[key] = cast("bytes | None", previous)
 
     def release_savepoints(self) -> None:
         """Forget every savepoint (their writes stay)."""
@@ -135,9 +154,9 @@ class Transaction:
         try:
             if not self._writes:
                 return
+            writes, put, delete = self._writes, Kind.PUT, Kind.DELETE
             ops = tuple(
-                (Kind.DELETE, k, b"") if v is None else (Kind.PUT, k, v)
-                for k, v in self._writes.items()
+                (delete, k, b"") if (v := writes[k]) is None else (put, k, v) for k in self._keys()
             )
             request = CommitRequest(ops, self.read_seq, tuple(self._ranges), durable)
             self._request = self._db._submit(request)
