@@ -326,8 +326,14 @@ class Planner:
         offsets: dict[int, int] = {}
         for i in order:
             item = items[i]
-            if not reorder:  # outer joins in written order: ON applies to its own join
-                pending += [(p, self._refs(p, items, frames)) for p in acc.conjuncts(item.on)]
+            if not reorder:  # outer joins in written order: ON applies at its own join
+                for p in acc.conjuncts(item.on):
+                    refs = self._refs(p, items, frames)
+                    if not refs:
+                        refs = frozenset({i})  # a constant: it keeps right rows or not
+                    elif ALL in refs:
+                        refs = frozenset(joined | {i})
+                    pending.append((p, refs))
             node = self._join(node, scope, joined, item, i, items, pending, frames)
             offsets[i] = len(scope.names)
             scope = scope + item.scope

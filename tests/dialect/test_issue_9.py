@@ -144,3 +144,19 @@ def test_views_keep_the_types_of_their_casts(mem: dialect.Connection) -> None:
     mem.execute("INSERT INTO t VALUES (1, '2024-02-03')")
     mem.execute("CREATE VIEW d AS SELECT CAST(v AS DATE) AS day, CAST(id AS BOOLEAN) AS b FROM t")
     assert mem.execute("SELECT day, b FROM d").fetchall() == [(dt.date(2024, 2, 3), True)]
+
+
+def test_outer_join_on_a_constant(pair: tuple[sqlite3.Connection, dialect.Connection]) -> None:
+    # Found by SQLAlchemy's suite (JoinTest.test_outer_join_false): the constant ON part was
+    # applied after the join, removing the padded rows.
+    both(pair, "CREATE TABLE a (id INTEGER PRIMARY KEY)")
+    both(pair, "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INT)")
+    both(pair, "INSERT INTO a VALUES (1), (2)")
+    both(pair, "INSERT INTO b VALUES (1, 1)")
+    both(pair, "SELECT a.id, b.id FROM a LEFT JOIN b ON 0 = 1 ORDER BY a.id")
+    both(pair, "SELECT a.id, b.id FROM a LEFT JOIN b ON 1 = 1 AND b.a_id = a.id ORDER BY a.id")
+    both(
+        pair,
+        "SELECT a.id, b.id FROM a LEFT JOIN b ON b.a_id = a.id "
+        "AND EXISTS (SELECT 1 FROM b AS c WHERE c.id = a.id) ORDER BY a.id",
+    )
