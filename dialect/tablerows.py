@@ -76,6 +76,8 @@ class RowCodec:
                 # a non-constant default cannot be missing: ADD COLUMN refuses those
                 with contextlib.suppress(ValueError):
                     self.missing[c.id] = constant_default(c)
+        #: (position, column id, value when the row does not hold the column) per value column
+        self._value_slots = [(i, cid, self.missing.get(cid)) for i, cid in self.value_cols]
 
     def _pk_key_values(self, pk: list[Any]) -> list[Any]:  # Any: SQL values
         if not self._untyped_pk:
@@ -105,11 +107,15 @@ class RowCodec:
         except ValueError as exc:
             raise InternalError(f"row {key!r} of {self.table.name} does not decode: {exc}") from exc
         out: list[Any] = [None] * self.width
-        for i, v in zip(self.pk_pos, pk, strict=False):
-            out[i] = from_key_value(v, self.kinds[i]) if self._untyped_pk else v
-        missing = self.missing
-        for i, cid in self.value_cols:
-            out[i] = stored[cid] if cid in stored else missing.get(cid)
+        if self._untyped_pk:
+            for i, v in zip(self.pk_pos, pk, strict=False):
+                out[i] = from_key_value(v, self.kinds[i])
+        else:
+            for i, v in zip(self.pk_pos, pk, strict=False):
+                out[i] = v
+        get = stored.get
+        for i, cid, default in self._value_slots:
+            out[i] = get(cid, default)  # stored (None too), else the default of a later column
         return tuple(out)
 
     def _index_positions(self, index: Index) -> list[int]:
