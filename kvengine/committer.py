@@ -311,9 +311,11 @@ class Committer:
             ops = sum(len(r.ops) for r in pending)
             size = sum(r.size_bytes for r in pending)
             taken = self._pop_queued(MAX_OPS_PER_OBJECT - ops, max(0, self._buffer_bytes - size))
-            more = self._validate(taken, *view.current())
-            group.extend(more)
-            pending.extend(more)
+            group.extend(taken)  # so that any error from here on reaches them too
+            try:
+                pending.extend(self._validate(taken, *view.current()))
+            except StrataError as exc:  # they fail; the object being raced for does not
+                self._finish(taken, exc)
         try:
             self._settle(wal_id, obj, started)
         finally:

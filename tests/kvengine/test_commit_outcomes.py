@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -308,3 +310,63 @@ def test_a_stored_commit_is_not_reported_failed_when_deciding_it_needs_a_failing
     assert p.get(b"own") == b"1"
     a.close()
     p.close()
+
+
+class _LoseFirstRace(StoreWrapper):
+    """Before this engine's first WAL create, another engine takes that id, and a
+    transaction of this engine is queued while the create is in flight."""
+
+    rival: DB | None = None
+    late: Callable[[], None] | None = None
+
+    def put_if_absent(self, path: str, data: bytes) -> bool:
+        if path.startswith("wal/") and _LoseFirstRace.rival is not None:
+            rival, _LoseFirstRace.rival = _LoseFirstRace.rival, None
+            rival.put(b"rival", b"1")
+            assert _LoseFirstRace.late is not None
+            _LoseFirstRace.late()
+        return self.inner.put_if_absent(path, data)
+
+
+def test_a_request_taken_after_a_lost_race_is_finished_when_validating_it_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by CI (a hung shared-writers test): after losing a race for a WAL id, requests
+    # queued meanwhile were taken from the queue, then validated; a store error while
+    # validating them failed the group without them, and their writers waited for ever.
+    import kvengine.committer as committer
+
+    db_name = name()
+    rival = DB.open(MemoryStore.named(db_name))
+    db = DB.open(Store(MemoryStore.named(db_name), wrap=_LoseFirstRace))
+    real = committer.batch_conflict
+
+    def failing(*args: Any) -> str | None:  # Any: batch_conflict's arguments, passed on
+        ops = args[3]
+        if any(key == b"late" for _, key, _ in ops):
+            raise StoreUnavailable("injected: reading an SST while validating failed")
+        return real(*args)
+
+    monkeypatch.setattr(committer, "batch_conflict", failing)
+    late = db.transaction()
+    late.put(b"late", b"v")
+    _LoseFirstRace.late = lambda: late.commit(durable=False)
+    _LoseFirstRace.rival = rival
+    db.put(b"first", b"1")
+    outcome: list[BaseException | None] = []
+
+    def wait() -> None:
+        try:
+            late.wait()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    t = threading.Thread(target=wait, daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "a request taken after a lost race was never finished"
+    assert outcome and isinstance(outcome[0], StoreUnavailable)
+    assert db.get(b"first") == b"1" and db.get(b"late") is None  # only the late one failed
+    db.close()
+    rival.close()
