@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 import dialect
+import kvengine
 
 BATCH = 1000
 
@@ -34,12 +35,20 @@ def _fill(conn: Any, rows: int) -> None:
 
 
 def _peak_mib() -> float:
+    """This process's peak resident memory (Linux ``VmHWM``; ``ru_maxrss`` would carry the
+    parent's peak across exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _read(kind: str, mode: str, path: str) -> None:
+def _read(kind: str, mode: str, path: str, cache_mib: str) -> None:
     """Child process: read every row and print ``rows seconds peak-MiB-above-start
     MiB-at-start``."""
+    if kind == "strata" and cache_mib != "default":  # the engine the connection will share
+        kvengine.DB.open(path, options=kvengine.Options(block_cache_bytes=int(cache_mib) << 20))
     conn: Any = sqlite3.connect(path) if kind == "sqlite" else dialect.connect(path)
     conn.execute("SELECT 1").fetchall()
     base = _peak_mib()
@@ -57,7 +66,7 @@ def _read(kind: str, mode: str, path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _read(*args.child)
@@ -71,12 +80,23 @@ def main() -> None:
                 _fill(conn, args.rows)
                 conn.close()
         table = Table(title=f"Reading {args.rows:,} rows: peak memory above start")
-        for col in ("database", "how", "rows", "seconds", "MiB at start", "peak MiB above"):
+        cols = (
+            "database",
+            "how",
+            "block cache",
+            "rows",
+            "seconds",
+            "MiB at start",
+            "peak MiB above",
+        )
+        for col in cols:
             table.add_column(col, justify="left" if col in ("database", "how") else "right")
-        for kind, path in paths.items():
+        runs = [("sqlite", "-"), ("strata", "default"), ("strata", "4")]
+        for kind, cache in runs:
+            path = paths[kind]
             for mode in (f"fetchmany({BATCH})", "fetchall"):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--child", kind, mode.split("(")[0], path],
+                    [sys.executable, __file__, "--child", kind, mode.split("(")[0], path, cache],
                     check=True,
                     capture_output=True,
                     text=True,
@@ -85,6 +105,7 @@ def main() -> None:
                 table.add_row(
                     kind,
                     mode,
+                    cache if cache in ("-", "default") else f"{cache} MiB",
                     f"{int(rows):,}",
                     f"{float(seconds):.2f}",
                     f"{float(start):.1f}",
