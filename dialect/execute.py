@@ -109,7 +109,7 @@ class StatementSession:
         ctx = RunContext(txn, params, self.database)
         if plan.is_query:
             return Outcome(list(plan.names), list(plan.types), run(plan.root, ctx))
-        assert isinstance(plan.root, n.Insert | n.Update | n.Delete)
+        assert isinstance(plan.root, n.Write)
         run_write(plan.root, ctx)
         return Outcome(rowcount=ctx.rowcount, lastrowid=ctx.lastrowid)
 

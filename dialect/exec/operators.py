@@ -419,7 +419,7 @@ def _set_operation(node: n.SetOperation, ctx: RunContext, row: Row) -> Rows:
             yield r
 
 
-def _write(node: n.Insert | n.Update | n.Delete, ctx: RunContext, row: Row) -> Rows:
+def _write(node: n.Write, ctx: RunContext, row: Row) -> Rows:
     from dialect.exec.writer import run_write
 
     run_write(node, ctx)

@@ -178,14 +178,14 @@ class TableWriter:
             txn.put(codec.index_entry(index, new), b"")
 
 
-def run_write(node: n.Insert | n.Update | n.Delete, ctx: RunContext) -> None:
+def run_write(node: n.Write, ctx: RunContext) -> None:
     """Run a write node; sets ``ctx.rowcount`` (and ``ctx.lastrowid`` for INSERT)."""
     writer = TableWriter(node.target)
     if isinstance(node, n.Insert):
         _insert(node, writer, ctx)
         return
     rows = list(run(node.source, ctx))  # read in full before the first write
-    if isinstance(node, n.Delete):
+    if not isinstance(node, n.Update):
         for row in rows:
             writer.remove(writer.codec.key(row), ctx, row)
         ctx.rowcount = len(rows)

@@ -411,16 +411,11 @@ class Target:
 
 
 @dataclass(frozen=True, eq=False)
-class Insert(Node):
-    """Rows of ``source`` written into ``table`` at column ``positions``. ``mode`` is None,
-    REPLACE or IGNORE (what a key or UNIQUE conflict does). A source that reads the table
-    itself is read in full before the first write."""
+class Write(Node):
+    """Rows of ``source`` written to ``target``; a write returns no rows."""
 
     target: Target
     source: Node
-    positions: tuple[int, ...]
-    mode: str | None
-    reads_target: bool
 
     @property
     def width(self) -> int:
@@ -429,6 +424,17 @@ class Insert(Node):
     @property
     def children(self) -> tuple[Node, ...]:
         return (self.source,)
+
+
+@dataclass(frozen=True, eq=False)
+class Insert(Write):
+    """Rows of ``source`` written into ``table`` at column ``positions``. ``mode`` is None,
+    REPLACE or IGNORE (what a key or UNIQUE conflict does). A source that reads the table
+    itself is read in full before the first write."""
+
+    positions: tuple[int, ...]
+    mode: str | None
+    reads_target: bool
 
     def describe(self) -> str:
         mode = f" OR {self.mode}" if self.mode else ""
@@ -439,39 +445,18 @@ class Insert(Node):
 
 
 @dataclass(frozen=True, eq=False)
-class Update(Node):
+class Update(Write):
     """Each row of ``source`` (rows of ``table``) rewritten with ``sets`` applied."""
 
-    target: Target
-    source: Node
     sets: tuple[tuple[int, Fn], ...]
-
-    @property
-    def width(self) -> int:
-        return 0
-
-    @property
-    def children(self) -> tuple[Node, ...]:
-        return (self.source,)
 
     def describe(self) -> str:
         return f"UPDATE matching rows of {self.target.table.name} and their index entries"
 
 
 @dataclass(frozen=True, eq=False)
-class Delete(Node):
+class Delete(Write):
     """Each row of ``source`` (rows of ``table``) deleted with its index entries."""
-
-    target: Target
-    source: Node
-
-    @property
-    def width(self) -> int:
-        return 0
-
-    @property
-    def children(self) -> tuple[Node, ...]:
-        return (self.source,)
 
     def describe(self) -> str:
         return f"DELETE matching rows of {self.target.table.name} and their index entries"
@@ -490,7 +475,7 @@ class Plan:
     is_query: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "is_query", not isinstance(self.root, Insert | Update | Delete))
+        object.__setattr__(self, "is_query", not isinstance(self.root, Write))
 
     def lines(self) -> list[tuple[int, str, str]]:
         """The tree, depth first: (depth, description, requests) per node."""

@@ -93,13 +93,18 @@ def plan_insert(planner: Planner, node: exp.Insert, value_rows: int = 1) -> n.In
     return n.Insert(target(planner, codec), root, tuple(positions), mode, reads_target)
 
 
+def _refuse(node: exp.Expression, verb: str, clauses: dict[str, str]) -> None:
+    """NotSupportedError naming the first clause of ``clauses`` (arg name → SQL) present."""
+    for arg, sql in clauses.items():
+        if node.args.get(arg):
+            raise NotSupportedError(f"{verb} ... {sql} is not supported")
+
+
+_UNSUPPORTED = {"returning": "RETURNING", "order": "ORDER BY", "limit": "LIMIT"}
+
+
 def plan_update(planner: Planner, node: exp.Update) -> n.Update:
-    if node.args.get("from") or node.args.get("from_"):
-        raise NotSupportedError("UPDATE ... FROM is not supported")
-    if node.args.get("returning"):
-        raise NotSupportedError("UPDATE ... RETURNING is not supported")
-    if node.args.get("order") or node.args.get("limit"):
-        raise NotSupportedError("UPDATE ... ORDER BY / LIMIT is not supported")
+    _refuse(node, "UPDATE", {"from": "FROM", "from_": "FROM", **_UNSUPPORTED})
     table_node, table, _ = _target(planner, node.this)
     where = node.args.get("where")
     rows, scope, codec = planner.matching_rows(table_node, where.this if where else None)
@@ -116,12 +121,7 @@ def plan_update(planner: Planner, node: exp.Update) -> n.Update:
 
 
 def plan_delete(planner: Planner, node: exp.Delete) -> n.Delete:
-    if node.args.get("using"):
-        raise NotSupportedError("DELETE ... USING is not supported")
-    if node.args.get("returning"):
-        raise NotSupportedError("DELETE ... RETURNING is not supported")
-    if node.args.get("order") or node.args.get("limit"):
-        raise NotSupportedError("DELETE ... ORDER BY / LIMIT is not supported")
+    _refuse(node, "DELETE", {"using": "USING", **_UNSUPPORTED})
     table_node, _, _ = _target(planner, node.this)
     where = node.args.get("where")
     rows, _, codec = planner.matching_rows(table_node, where.this if where else None)
