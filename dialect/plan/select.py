@@ -278,13 +278,15 @@ class Planner:
             if not isinstance(e, exp.Column) or isinstance(e.this, exp.Star):
                 continue
             hits = [
-                i
+                (i, pos)
                 for i, it in enumerate(items)
-                if it.scope.find(e.table or None, e.name) is not None
+                if (pos := it.scope.find(e.table or None, e.name)) is not None
             ]
+            if len(hits) > 1 and not e.table:  # a USING column: the visible one
+                hits = [(i, pos) for i, pos in hits if not items[i].scope.names[pos][2]]
             if len(hits) > 1:
                 raise ProgrammingError(f"ambiguous column name: {e.name}")
-            found.update(hits)
+            found.update(i for i, _ in hits)
         for sub in _subqueries(part):
             try:
                 self.constant(

@@ -160,3 +160,12 @@ def test_outer_join_on_a_constant(pair: tuple[sqlite3.Connection, dialect.Connec
         "SELECT a.id, b.id FROM a LEFT JOIN b ON b.a_id = a.id "
         "AND EXISTS (SELECT 1 FROM b AS c WHERE c.id = a.id) ORDER BY a.id",
     )
+
+
+def test_using_column_in_where(pair: tuple[sqlite3.Connection, dialect.Connection]) -> None:
+    both(pair, "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT)")
+    both(pair, "CREATE TABLE b (id INTEGER PRIMARY KEY, y TEXT)")
+    both(pair, "INSERT INTO a VALUES (1, 'a1'), (2, 'a2')")
+    both(pair, "INSERT INTO b VALUES (1, 'b1'), (2, 'b2')")
+    both(pair, "SELECT * FROM a JOIN b USING (id) WHERE id = 2")
+    both(pair, "SELECT x, y FROM a JOIN b USING (id) WHERE id > 0 ORDER BY id")
