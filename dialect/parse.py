@@ -157,6 +157,10 @@ def _prepare(sql: str) -> Prepared:
         raise NotSupportedError(f"unsupported statement: {ast.sql()[:60]}")
     if not isinstance(ast, _STATEMENTS):
         raise ProgrammingError(f"syntax error: not a statement: {sql[:60]!r}")
+    for table in ast.find_all(exp.Table):
+        schema = table.db
+        if schema and schema.lower() != "main":  # one database, one schema (SQLite's name)
+            raise NotSupportedError(f"schemas are not supported: {schema}.{table.name}")
     names: list[str] = []
     for node in ast.find_all(exp.Placeholder):
         name = str(node.this or "")
