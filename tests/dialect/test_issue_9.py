@@ -174,7 +174,7 @@ def test_using_column_in_where(pair: tuple[sqlite3.Connection, dialect.Connectio
 def test_schema_names_other_than_main_are_refused(mem: dialect.Connection) -> None:
     # Found by pandas' suite: CREATE TABLE public.x made a table x that lookups naming the
     # schema could not find.
-    with pytest.raises(dialect.NotSupportedError, match="schemas are not supported: public.x"):
+    with pytest.raises(dialect.NotSupportedError, match=r"schemas are not supported: public\.x"):
         mem.execute("CREATE TABLE public.x (a INT)")
     mem.execute("CREATE TABLE main.y (a INT)")
     mem.execute("INSERT INTO main.y VALUES (1)")
