@@ -143,6 +143,41 @@ def _number_text(value: str | bytes) -> str:
     return text
 
 
+_NUMERIC_KINDS = frozenset({"INTEGER", "REAL", "NUMERIC", "BOOLEAN"})
+
+
+def affinity(kind: str | None) -> str | None:
+    """SQLite's comparison affinity of a column of canonical type ``kind``: "numeric",
+    "text", or None (no conversion)."""
+    if kind in _NUMERIC_KINDS:
+        return "numeric"
+    if kind in ("TEXT", "JSON"):
+        return "text"
+    return None
+
+
+def apply_affinity(value: SQLValue, to: str) -> SQLValue:
+    """``value``, compared with a column of affinity ``to``, converted as SQLite does before
+    comparing: numeric text to a number for a numeric column, a number to text for a text
+    column; anything else unchanged."""
+    if to == "numeric" and isinstance(value, str):
+        try:
+            text = _number_text(value)
+        except _Refused:
+            return value
+        if _INTEGER_TEXT.fullmatch(text):
+            n = int(text)
+            return n if _INT64_MIN <= n < _INT64_END else float(n)
+        return float(text)
+    if (
+        to == "text"
+        and isinstance(value, int | float | decimal.Decimal)
+        and not isinstance(value, bool)
+    ):
+        return to_text(value)
+    return value
+
+
 def _decode(value: bytes) -> str:
     try:
         return value.decode()

@@ -20,8 +20,9 @@ from typing import Any, Protocol
 
 from sqlglot import exp
 
-from dialect.convert import cast as cast  # re-exported: other modules import it from here
 from dialect.convert import (
+    affinity,
+    apply_affinity,
     hex_blob,
     int_div,
     number_op,
@@ -30,6 +31,7 @@ from dialect.convert import (
     try_cast,
     typeof,
 )
+from dialect.convert import cast as cast  # re-exported: other modules import it from here
 from dialect.convert import like_regex as like_regex
 from dialect.convert import truth as truth
 from dialect.errors import NotSupportedError, ProgrammingError
@@ -47,13 +49,23 @@ class Scope:
     names: list[tuple[str | None, str, bool]] = field(default_factory=list)
     #: the column names as declared (for ``*`` and result descriptions)
     display: list[str] = field(default_factory=list)
+    #: each position's canonical column type, when it is a table's column (for affinity)
+    types: list[str | None] = field(default_factory=list)
 
-    def add(self, table: str | None, column: str, hidden: bool = False) -> None:
+    def add(
+        self, table: str | None, column: str, hidden: bool = False, type: str | None = None
+    ) -> None:
         self.names.append((table.lower() if table else None, column.lower(), hidden))
         self.display.append(column)
+        self.types.append(type)
 
     def __add__(self, other: Scope) -> Scope:
-        return Scope(self.names + other.names, self.display + other.display)
+        return Scope(
+            self.names + other.names, self.display + other.display, self.types + other.types
+        )
+
+    def type_at(self, pos: int) -> str | None:
+        return self.types[pos] if pos < len(self.types) else None
 
     def find(self, table: str | None, column: str) -> int | None:
         """The position of ``table.column`` (``column`` alone if unqualified); None if absent;
@@ -252,8 +264,43 @@ class Compiler:
 
     # -- comparison and logic -------------------------------------------------------------
 
+    def _affinity(self, node: exp.Expression) -> str | None:
+        """The comparison affinity of ``node``: its column's, if it is a column of a table in
+        this query; None for any other expression (literals, parameters, results)."""
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
+            return None
+        try:
+            pos = self.scope.find(node.table or None, node.name)
+        except ProgrammingError:
+            return None
+        return affinity(self.scope.type_at(pos)) if pos is not None else None
+
+    def _compiled_with_affinity(self, left: exp.Expression, right: exp.Expression) -> tuple[Fn, Fn]:
+        """Both operands compiled; an operand without affinity facing a column that has one is
+        converted first, as SQLite does (``int_col = '5'`` is true for 5)."""
+        a, b = self.compile(left), self.compile(right)
+        la, lb = self._affinity(left), self._affinity(right)
+        if la is not None and lb is None:
+            b = _with_affinity(b, la)
+        elif lb is not None and la is None:
+            a = _with_affinity(a, lb)
+        return a, b
+
     def _cmp(self, node: exp.Binary, test: Callable[[int], bool]) -> Fn:
-        return self._binary(node, lambda a, b: test(compare(a, b)))
+        left, right = self._compiled_with_affinity(node.this, node.expression)
+
+        def run(r: Row, c: Context) -> SQLValue:
+            a = left(r, c)
+            if a is None:
+                return None
+            b = right(r, c)
+            if b is None:
+                return None
+            return test(compare(a, b))
+
+        return run
 
     def _c_EQ(self, node: exp.EQ) -> Fn:
         return self._cmp(node, lambda c: c == 0)
@@ -340,8 +387,8 @@ class Compiler:
         return run
 
     def _c_Between(self, node: exp.Between) -> Fn:
-        value = self.compile(node.this)
-        low, high = self.compile(node.args["low"]), self.compile(node.args["high"])
+        value, low = self._compiled_with_affinity(node.this, node.args["low"])
+        high = self._compiled_with_affinity(node.this, node.args["high"])[1]
 
         def run(r: Row, c: Context) -> SQLValue:
             v, lo, hi = value(r, c), low(r, c), high(r, c)
@@ -369,7 +416,7 @@ class Compiler:
         elif node.args.get("unnest") is not None:
             raise NotSupportedError(f"unsupported IN operand: {node.sql()}")
         else:
-            items = [self.compile(e) for e in node.expressions]
+            items = [self._compiled_with_affinity(node.this, e)[1] for e in node.expressions]
             if not items:
                 return lambda r, c: False  # x IN () is false, even for NULL
 
@@ -636,6 +683,10 @@ class Compiler:
     def _c_Tuple(self, node: exp.Tuple) -> Fn:
         parts = [self.compile(e) for e in node.expressions]
         return lambda r, c: tuple(p(r, c) for p in parts)
+
+
+def _with_affinity(fn: Fn, to: str) -> Fn:
+    return lambda r, c: apply_affinity(fn(r, c), to)
 
 
 def _negated(fn: Fn) -> Fn:

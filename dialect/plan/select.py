@@ -264,6 +264,7 @@ class Planner:
                 item.scope = Scope(
                     [(t, c, hidden or c in names) for t, c, hidden in item.scope.names],
                     list(item.scope.display),
+                    list(item.scope.types),
                 )
             item.on = on
             items.append(item)
@@ -572,7 +573,7 @@ class Planner:
         if grouped:
             calls = tuple(self._call(a, scope, frames) for a in aggs)
             keys = tuple(self.compiler(scope, frames).compile(g) for g in group_exprs)
-            post = Scope(list(scope.names), list(scope.display))
+            post = Scope(list(scope.names), list(scope.display), list(scope.types))
             for i in range(len(aggs) + len(group_exprs)):
                 post.add(None, f"\x00{i}", True)
             compiler = Compiler(
@@ -726,7 +727,7 @@ def table_scope(table: Table, alias: str) -> Scope:
     """The names of a table's row positions, under ``alias``."""
     scope = Scope()
     for c in table.columns:
-        scope.add(alias, c.name, c.hidden)
+        scope.add(alias, c.name, c.hidden, c.type)
     return scope
 
 

@@ -179,3 +179,27 @@ def test_schema_names_other_than_main_are_refused(mem: dialect.Connection) -> No
     mem.execute("CREATE TABLE main.y (a INT)")
     mem.execute("INSERT INTO main.y VALUES (1)")
     assert mem.execute("SELECT a FROM y").fetchall() == [(1,)]
+
+
+def test_comparisons_apply_the_column_affinity(
+    pair: tuple[sqlite3.Connection, dialect.Connection],
+) -> None:
+    # Found while writing the closing note: `id = '5'` found the row through the key, then the
+    # filter compared 5 with '5' and dropped it; sqlite converts the text to the column's type.
+    both(pair, "CREATE TABLE t (id INTEGER PRIMARY KEY, n INT, s TEXT, r REAL)")
+    both(pair, "INSERT INTO t VALUES (5, 7, '3', 2.5), (6, 8, '10', 1.0)")
+    both(pair, "CREATE INDEX t_n ON t (n)")
+    for where in [
+        "id = '5'",
+        "n > '7'",
+        "s = 3",
+        "r = '2.5'",
+        "n = 'x'",
+        "'8' = n",
+        "id IN ('5', '6')",
+        "n BETWEEN '7' AND '7.5'",
+        "s IN (3, 10)",
+    ]:
+        both(pair, f"SELECT id FROM t WHERE {where} ORDER BY id")
+    both(pair, "SELECT '5' = 5, 5 = '5'")  # no column: no conversion
+    both(pair, "SELECT id FROM t WHERE id = ?", "6")
