@@ -148,12 +148,15 @@ _NUMERIC_KINDS = frozenset({"INTEGER", "REAL", "NUMERIC", "BOOLEAN"})
 
 def affinity(kind: str | None) -> str | None:
     """SQLite's comparison affinity of a column of canonical type ``kind``: "numeric",
-    "text", or None (no conversion)."""
+    "text", or "blob" (no declared type, BLOB, dates and times); None when ``kind`` is None
+    (not a column)."""
+    if kind is None:
+        return None
     if kind in _NUMERIC_KINDS:
         return "numeric"
     if kind in ("TEXT", "JSON"):
         return "text"
-    return None
+    return "blob"
 
 
 def apply_affinity(value: SQLValue, to: str) -> SQLValue:

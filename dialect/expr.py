@@ -278,13 +278,18 @@ class Compiler:
         return affinity(self.scope.type_at(pos)) if pos is not None else None
 
     def _compiled_with_affinity(self, left: exp.Expression, right: exp.Expression) -> tuple[Fn, Fn]:
-        """Both operands compiled; an operand without affinity facing a column that has one is
-        converted first, as SQLite does (``int_col = '5'`` is true for 5)."""
+        """Both operands compiled, one converted first as SQLite does: any operand facing a
+        numeric column becomes a number where it can (``int_col = '5'`` is true for 5), and an
+        operand that is not a column facing a text column becomes text."""
         a, b = self.compile(left), self.compile(right)
         la, lb = self._affinity(left), self._affinity(right)
-        if la is not None and lb is None:
+        if la == "numeric" and lb != "numeric":
             b = _with_affinity(b, la)
-        elif lb is not None and la is None:
+        elif lb == "numeric" and la != "numeric":
+            a = _with_affinity(a, lb)
+        elif la == "text" and lb is None:
+            b = _with_affinity(b, la)
+        elif lb == "text" and la is None:
             a = _with_affinity(a, lb)
         return a, b
 
@@ -489,24 +494,24 @@ class Compiler:
             finally:
                 rows.close()
 
-        if not frame.correlated:
-
-            def uncorrelated(r: Row, c: Context) -> list[SQLValue]:
-                found = c.memo.get(key)
-                if found is None:
-                    found = c.memo[key] = execute(c)
-                return found
-
-            return uncorrelated
-
-        def correlated(r: Row, c: Context) -> list[SQLValue]:
+        def with_row(r: Row, c: Context) -> list[SQLValue]:
+            # subqueries nested in this one count this row's frame, read it or not
             c.outer.append(r)
             try:
                 return execute(c)
             finally:
                 c.outer.pop()
 
-        return correlated
+        if not frame.correlated:
+
+            def uncorrelated(r: Row, c: Context) -> list[SQLValue]:
+                found = c.memo.get(key)
+                if found is None:
+                    found = c.memo[key] = with_row(r, c)
+                return found
+
+            return uncorrelated
+        return with_row
 
     def _like(self, node: exp.Like | exp.ILike, escape: str | None) -> Fn:
         return self._matches(node, lambda p: like_regex(p, escape))

@@ -104,8 +104,8 @@ _SPACE = re.compile(r"\s+")
 def _repeated_row(sql: str) -> tuple[str, int] | None:
     """For ``INSERT … VALUES (?, ?), (?, ?), …`` (one row of markers repeated): the statement
     with the row once, and how many rows it had; None for anything else."""
-    if sql.lstrip()[:6].upper() != "INSERT":
-        return None
+    if sql.lstrip()[:6].upper() != "INSERT" or "--" in sql or "/*" in sql:
+        return None  # comments could hide or fake the rows: parse it whole
     found = list(_VALUES.finditer(sql))
     if not found:
         return None

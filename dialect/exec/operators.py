@@ -278,19 +278,20 @@ class _State:
         self.parts: list[str] = []
 
 
-def _add(call: n.AggregateCall, state: _State, r: Row, ctx: RunContext) -> None:
+def _add(call: n.AggregateCall, state: _State, r: Row, ctx: RunContext) -> bool:
+    """Add row ``r`` to ``state``; True when it became a min() or max() call's value."""
     if call.argument is None:  # count(*)
         state.count += 1
-        return
+        return False
     v = call.argument(r, ctx)
     if v is None:
-        return
+        return False
     if call.distinct:
         h = hashable(v)
         if state.seen is None:
             state.seen = set()
         if h in state.seen:
-            return
+            return False
         state.seen.add(h)
     state.count += 1
     f = call.function
@@ -307,11 +308,14 @@ def _add(call: n.AggregateCall, state: _State, r: Row, ctx: RunContext) -> None:
     elif f == "min":
         if state.value is None or SortKey(v) < SortKey(state.value):
             state.value = v
+            return True
     elif f == "max":
         if state.value is None or SortKey(state.value) < SortKey(v):
             state.value = v
+            return True
     elif f == "group_concat":
         state.parts.append(v.decode("utf-8", "replace") if isinstance(v, bytes) else _text(v))
+    return False
 
 
 def _text(v: SQLValue) -> str:
@@ -334,17 +338,21 @@ def _result(call: n.AggregateCall, state: _State) -> SQLValue:
 
 def _aggregate(node: n.Aggregate, ctx: RunContext, row: Row) -> Rows:
     calls, keys, having = node.calls, node.keys, node.having
-    groups: dict[tuple[Any, ...], tuple[Row, list[_State], tuple[Any, ...]]] = {}
+    # the call whose min or max row gives the group's plain columns (SQLite), if there is one
+    minmax = [i for i, c in enumerate(calls) if c.function in ("min", "max")]
+    witness = minmax[0] if len(minmax) == 1 else -1
+    groups: dict[tuple[Any, ...], list[Any]] = {}  # key -> [row, states, key values]
     for r in run(node.child, ctx, row):
         values = tuple(k(r, ctx) for k in keys)
         gk = tuple(hashable(v) for v in values)
         entry = groups.get(gk)
         if entry is None:
-            entry = groups[gk] = (r, [_State() for _ in calls], values)
-        for call, state in zip(calls, entry[1], strict=True):
-            _add(call, state, r, ctx)
+            entry = groups[gk] = [r, [_State() for _ in calls], values]
+        for i, (call, state) in enumerate(zip(calls, entry[1], strict=True)):
+            if _add(call, state, r, ctx) and i == witness:
+                entry[0] = r
     if not groups and not keys:
-        groups[()] = ((None,) * node.child.width, [_State() for _ in calls], ())
+        groups[()] = [(None,) * node.child.width, [_State() for _ in calls], ()]
     for first, states, values in groups.values():
         out = first + tuple(_result(c, s) for c, s in zip(calls, states, strict=True)) + values
         if having is None or truth(having(out, ctx)) is True:
@@ -361,14 +369,19 @@ def _distinct(node: n.Distinct, ctx: RunContext, row: Row) -> Rows:
             yield r
 
 
-def _sort_key(position: int) -> Callable[[Row], SortKey]:
-    return lambda r: SortKey(r[position])
+def _sort_key(key: n.SortKey) -> Callable[[Row], tuple[int, SortKey]]:
+    position = key.position
+    # NULLs sort by a rank of their own: first or last after the (possibly reversed) sort
+    null_rank = 0 if key.nulls_first != key.descending else 2
+    return lambda r: (
+        (null_rank, SortKey(None)) if r[position] is None else (1, SortKey(r[position]))
+    )
 
 
 def _sort(node: n.Sort, ctx: RunContext, row: Row) -> Rows:
     rows = list(run(node.child, ctx, row))
     for key in reversed(node.keys):  # stable sorts, last key first
-        rows.sort(key=_sort_key(key.position), reverse=key.descending)
+        rows.sort(key=_sort_key(key), reverse=key.descending)
     yield from rows
 
 

@@ -222,7 +222,12 @@ def _insert(node: n.Insert, writer: TableWriter, ctx: RunContext) -> None:
                 f"table {writer.table.name} has {width} columns to fill but "
                 f"{len(values)} values were supplied"
             )
-        row, fresh = writer.complete(values, slots, ctx)
+        try:
+            row, fresh = writer.complete(values, slots, ctx)
+        except IntegrityError:  # NOT NULL or CHECK
+            if mode == "IGNORE":
+                continue
+            raise
         if writer.insert(row, mode, ctx, fresh):
             count += 1
             if pk_pos >= 0:

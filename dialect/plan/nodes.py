@@ -332,13 +332,17 @@ class Distinct(Unary):
 
 @dataclass(frozen=True)
 class SortKey:
+    """Order by the value at ``position``; NULLs first unless ``nulls_first`` is False
+    (SQLite's default: first ascending, last descending)."""
+
     position: int
     descending: bool
+    nulls_first: bool = True
 
 
 @dataclass(frozen=True, eq=False)
 class Sort(Unary):
-    """Rows of ``child`` ordered by the values at ``keys`` (NULLs first, as SQLite)."""
+    """Rows of ``child`` ordered by the values at ``keys``."""
 
     keys: tuple[SortKey, ...]
 

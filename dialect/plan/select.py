@@ -158,7 +158,7 @@ class Planner:
                     )
                 if not 0 <= i < len(left.names):
                     raise ProgrammingError(f"ORDER BY term out of range: {t.sql()}")
-                keys.append(n.SortKey(i, bool(o.args.get("desc"))))
+                keys.append(_sort_key(i, o))
             root = n.Sort(root, tuple(keys))
         root = self._limit(node, root, frames)
         return Shape(root, left.names, left.types)
@@ -208,7 +208,7 @@ class Planner:
             )
         if isinstance(node, exp.Subquery):
             inner = node.this
-            if isinstance(inner, exp.Table) and inner.args.get("joins"):
+            if isinstance(inner, exp.Table | exp.Subquery) and inner.args.get("joins"):
                 return self._paren_join(inner, frames)
             shape = self.query(inner, frames)
             alias = node.alias_or_name or ""
@@ -216,12 +216,14 @@ class Planner:
         raise NotSupportedError(f"unsupported FROM item: {node.sql()[:60]}")
 
     def _derived(self, shape: Shape, alias: str, names: list[str]) -> _Item:
+        # an unnamed subquery gets a name no SQL can spell, so USING can still qualify it
+        alias = alias or f"#subquery{id(shape)}"
         scope = Scope()
-        for name in names:
-            scope.add(alias or None, name)
+        for name, kind in zip(names, shape.types, strict=False):
+            scope.add(alias, name, False, kind)
         return _Item(scope, list(shape.types), alias, node=shape.root)
 
-    def _paren_join(self, node: exp.Table, frames: list[Frame]) -> _Item:
+    def _paren_join(self, node: exp.Table | exp.Subquery, frames: list[Frame]) -> _Item:
         """``(a JOIN b ON …)`` as one FROM item."""
         first = node.copy()
         first.set("joins", None)
@@ -288,14 +290,30 @@ class Planner:
             if len(hits) > 1:
                 raise ProgrammingError(f"ambiguous column name: {e.name}")
             found.update(i for i, _ in hits)
-        for sub in _subqueries(part):
+        if self._subqueries_read(part, items, frames):
+            return frozenset({ALL})
+        return frozenset(found)
+
+    def _subqueries_read(
+        self, part: exp.Expression, items: list[_Item], frames: list[Frame]
+    ) -> bool:
+        """Whether a subquery in ``part`` reads a column of the query's FROM ``items`` (or
+        cannot be planned on its own)."""
+        subqueries = _subqueries(part)
+        if not subqueries:
+            return False
+        every = Scope()
+        for it in items:
+            every = every + it.scope
+        frame = Frame(every)
+        for sub in subqueries:
             try:
-                self.constant(
-                    sub if not isinstance(sub, exp.Select) else exp.Exists(this=sub), frames
+                self.compiler(Scope(), [*frames, frame]).compile(
+                    sub if not isinstance(sub, exp.Select) else exp.Exists(this=sub)
                 )
             except ProgrammingError:
-                return frozenset({ALL})
-        return frozenset(found)
+                return True
+        return frame.correlated
 
     def _from(
         self,
@@ -424,6 +442,8 @@ class Planner:
                     o.scope.find(table, name) is not None for o in others
                 ):
                     return None
+            if self._subqueries_read(e, [item, *others], frames):
+                return None
             try:
                 return self.compiler(left, frames).compile(e)
             except ProgrammingError:
@@ -509,6 +529,8 @@ class Planner:
                 continue
             if not (self._refs(a, items, frames) and self._refs(b, items, frames)):
                 continue
+            if not _hashable_together(a, left_scope, b, item.scope):
+                continue  # equal under SQL comparison need not hash alike: compare pairs
             left_keys.append(self.compiler(left_scope, frames).compile(a))
             right_keys.append(self.compiler(item.scope, frames).compile(b))
             hashed.append(p)
@@ -554,7 +576,10 @@ class Planner:
 
         items = list(node.expressions)
         order_items = list(node.args["order"].expressions) if node.args.get("order") else []
-        group_exprs = list(node.args["group"].expressions) if node.args.get("group") else []
+        group_exprs = [
+            self._group_term(g, items, scope)
+            for g in (node.args["group"].expressions if node.args.get("group") else [])
+        ]
         having_node = node.args.get("having")
         having = having_node.this if having_node is not None else None
         aggs = [
@@ -633,7 +658,7 @@ class Planner:
         positions = {name.lower(): i for i, name in enumerate(names)}
         hidden: list[Fn] = []
         for o in order_items:
-            target, desc = o.this, bool(o.args.get("desc"))
+            target = o.this
             if isinstance(target, exp.Literal) and not target.is_string:
                 i = int(target.this) - 1
                 if not 0 <= i < len(exprs):
@@ -647,7 +672,7 @@ class Planner:
             else:
                 hidden.append(compiler.compile(target))
                 i = len(exprs) + len(hidden) - 1
-            sort_keys.append(n.SortKey(i, desc))
+            sort_keys.append(_sort_key(i, o))
 
         aliased = {
             a
@@ -673,6 +698,26 @@ class Planner:
         if hidden:
             root = n.Trim(root, len(exprs))
         return Shape(root, tuple(names), tuple(out_types))
+
+    def _group_term(
+        self, term: exp.Expression, items: list[exp.Expression], scope: Scope
+    ) -> exp.Expression:
+        """A GROUP BY term with a result column's number or alias replaced by its expression,
+        as SQLite reads them (a column of the FROM items wins over an alias)."""
+        if isinstance(term, exp.Literal) and not term.is_string:
+            i = int(term.this) - 1
+            if not 0 <= i < len(items) or isinstance(items[i], exp.Star):
+                raise ProgrammingError(f"GROUP BY term out of range: {term.this}")
+            item = items[i]
+            return item.this if isinstance(item, exp.Alias) else item
+        if (
+            isinstance(term, exp.Column)
+            and not term.table
+            and scope.find(None, term.name) is None
+            and (aliased := _aliases(items).get(term.name.lower())) is not None
+        ):
+            return aliased
+        return term
 
     def _call(self, node: exp.Expression, scope: Scope, frames: list[Frame]) -> n.AggregateCall:
         name = str(node.this).lower() if isinstance(node, exp.Anonymous) else node.key.lower()
@@ -731,6 +776,38 @@ def table_scope(table: Table, alias: str) -> Scope:
     return scope
 
 
+_HASH_CLASS = {
+    "INTEGER": "number",
+    "REAL": "number",
+    "BOOLEAN": "number",
+    "NUMERIC": "decimal",
+    "TEXT": "text",
+    "JSON": "text",
+}
+
+
+def _hash_class(node: exp.Expression, scope: Scope) -> str | None:
+    """How a column's values hash (None: not a column of ``scope``)."""
+    if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
+        return None
+    pos = scope.find(node.table or None, node.name)
+    kind = scope.type_at(pos) if pos is not None else None
+    return None if kind is None else _HASH_CLASS.get(kind, kind)
+
+
+def _hashable_together(a: exp.Expression, sa: Scope, b: exp.Expression, sb: Scope) -> bool:
+    """Whether values of ``a`` and ``b`` that compare equal also hash alike: not, for example,
+    a DATE and text, or NUMERIC and REAL, which comparison converts but hashing does not."""
+    ca, cb = _hash_class(a, sa), _hash_class(b, sb)
+    return ca is None or cb is None or ca == cb
+
+
+def _sort_key(position: int, order: exp.Ordered) -> n.SortKey:
+    desc = bool(order.args.get("desc"))
+    nulls_first = order.args.get("nulls_first")
+    return n.SortKey(position, desc, not desc if nulls_first is None else bool(nulls_first))
+
+
 def _and(parts: Sequence[exp.Expression]) -> exp.Expression:
     return cast(exp.Expression, exp.and_(*parts)) if len(parts) > 1 else parts[0]
 
@@ -771,6 +848,8 @@ def _ordered_access(root: n.Node, order_items: list[exp.Ordered], limited: bool)
     if len(descs) != 1:
         return None
     desc = descs.pop()
+    if any(_sort_key(0, o).nulls_first == desc for o in order_items):
+        return None  # keys hold NULLs first: ascending NULLS FIRST, descending NULLS LAST
     table = node.table
     wanted = []
     for o in order_items:

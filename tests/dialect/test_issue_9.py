@@ -203,3 +203,71 @@ def test_comparisons_apply_the_column_affinity(
         both(pair, f"SELECT id FROM t WHERE {where} ORDER BY id")
     both(pair, "SELECT '5' = 5, 5 = '5'")  # no column: no conversion
     both(pair, "SELECT id FROM t WHERE id = ?", "6")
+
+
+@pytest.fixture
+def review(pair: tuple[sqlite3.Connection, dialect.Connection]) -> Any:
+    """The schema the review of this change used."""
+    for sql in [
+        "CREATE TABLE t1 (a INTEGER PRIMARY KEY, b INT, c TEXT)",
+        "CREATE INDEX t1_b ON t1 (b)",
+        "CREATE TABLE t2 (x, y, z, PRIMARY KEY (x, y))",
+        "CREATE TABLE t3 (id INTEGER PRIMARY KEY, a INT, w INT)",
+        "INSERT INTO t1 VALUES (1, 1, 'a'), (2, 2, 'b'), (3, NULL, 'c'), (8, 3, NULL), (9, 1, 'x')",
+        "INSERT INTO t2 VALUES (1, 1, 1), (3, 2, 2), (8, 1, 1)",
+        "INSERT INTO t3 VALUES (1, 1, 1), (2, 3, 2), (3, 8, 3)",
+    ]:
+        both(pair, sql)
+    return pair
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # an uncorrelated subquery holding a correlated one (crashed)
+        "SELECT (SELECT count(*) FROM t3 WHERE EXISTS (SELECT 1 FROM t2 q WHERE q.x = t3.a))",
+        # a nested subquery's `a` is the middle query's t3.a, not the outer t1.a
+        "SELECT t1.a, (SELECT count(*) FROM t2 JOIN t3 ON t3.id = t2.x "
+        "WHERE EXISTS (SELECT 1 FROM t2 q WHERE q.x = a)) FROM t1 ORDER BY 1",
+        # a parenthesised join whose first item is a subquery (the join was dropped)
+        "SELECT * FROM ((SELECT a, b FROM t1) q1 JOIN t3 ON q1.a = t3.id) ORDER BY 1",
+        "SELECT t1.a, t3.w FROM t1 JOIN ((SELECT a, b FROM t1) q1 JOIN t3 ON q1.a = t3.id) "
+        "ON t1.a = t3.a ORDER BY 1",
+        # USING with an unnamed subquery (matched every row)
+        "SELECT * FROM t1 JOIN (SELECT 3 AS a, 9 AS q) USING (a)",
+        # GROUP BY a result column's number or alias
+        "SELECT b, count(*) FROM t1 GROUP BY 1 ORDER BY 1",
+        "SELECT b + 1 AS k, count(*) FROM t1 GROUP BY k ORDER BY k",
+        # NULLS FIRST / LAST
+        "SELECT a, b FROM t1 ORDER BY b NULLS LAST, a",
+        "SELECT a, b FROM t1 ORDER BY b DESC NULLS FIRST, a",
+        "SELECT a, b FROM t1 WHERE b > 0 OR b IS NULL ORDER BY b NULLS LAST, a LIMIT 10",
+        # plain columns beside one min() or max() come from its row
+        "SELECT a, max(b) FROM t1",
+        "SELECT b, max(a), c FROM t1 GROUP BY b ORDER BY b",
+    ],
+)
+def test_review_findings(review: Any, sql: str) -> None:
+    both(review, sql)
+
+
+def test_hash_join_only_where_equal_values_hash_alike(
+    pair: tuple[sqlite3.Connection, dialect.Connection],
+) -> None:
+    # A DATE and text, NUMERIC and REAL, TIMESTAMP and DATE compare equal after conversion
+    # but hash differently: a hash join on them found nothing.
+    _, strata = pair
+    strata.execute("CREATE TABLE a (id INTEGER PRIMARY KEY, d DATE, n NUMERIC, ts TIMESTAMP)")
+    strata.execute("CREATE TABLE b (id INTEGER PRIMARY KEY, s TEXT, r REAL, d2 DATE)")
+    strata.execute("INSERT INTO a VALUES (1, '2024-01-02', 0.1, '2024-01-02 00:00:00')")
+    strata.execute("INSERT INTO b VALUES (1, '2024-01-02', 0.1, '2024-01-02')")
+    for cond in ["a.d = b.s", "a.n = b.r", "a.ts = b.d2"]:
+        assert strata.execute(f"SELECT a.id, b.id FROM a, b WHERE {cond}").fetchall() == [(1, 1)]
+
+
+def test_insert_or_ignore_skips_not_null_and_check(
+    pair: tuple[sqlite3.Connection, dialect.Connection],
+) -> None:
+    both(pair, "CREATE TABLE u (id INTEGER PRIMARY KEY, n INT NOT NULL, k INT CHECK (k > 0))")
+    both(pair, "INSERT OR IGNORE INTO u VALUES (1, NULL, 1), (2, 1, -1), (3, 1, 1)")
+    assert both(pair, "SELECT * FROM u") == [(3, 1, 1)]

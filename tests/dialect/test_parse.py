@@ -78,3 +78,9 @@ def test_stored_sql_keeps_cast_types() -> None:
     again = parse_stored(stored_text(tree))
     casts = [c.to.sql() for c in again.find_all(exp.Cast)]
     assert casts == ["DATE", "BOOLEAN", "DECIMAL(5, 2)"]
+
+
+def test_comments_turn_the_repeated_row_shortcut_off() -> None:
+    # Found in review: a trailing comment repeating the row made one row count as three.
+    assert prepare("INSERT INTO t (a) VALUES (?) -- VALUES (?), (?)").value_rows == 1
+    assert prepare("INSERT INTO t (a) VALUES (?), /* (?), */ (?)").value_rows == 1
