@@ -282,6 +282,7 @@ class Cursor:
     def _take(self, outcome: Outcome) -> None:
         self._end_stream()
         self._rows, self._pos = [], 0
+        self.description, self.rowcount = None, -1  # if reading the first row fails
         if outcome.rows is not None:
             self._stream = outcome.rows
             self.connection._streams.add(self)

@@ -52,3 +52,15 @@ def test_errors_while_streaming_are_pep249(mem: dialect.Connection) -> None:
     assert cur.fetchone() == (None,)
     with pytest.raises(dialect.DataError):  # 'nope' is no date
         cur.fetchone()
+
+
+def test_a_query_failing_on_its_first_row_leaves_no_stale_description(
+    mem: dialect.Connection,
+) -> None:
+    cur = mem.execute("SELECT 1 AS one")
+    assert cur.description is not None
+    with pytest.raises(dialect.DataError):
+        cur.execute("SELECT CAST('nope' AS DATE) AS d")
+    assert cur.description is None
+    with pytest.raises(dialect.ProgrammingError):
+        cur.fetchall()
