@@ -260,6 +260,15 @@ def _decode_components(data: bytes, out: list[SQLValue]) -> None:
             raise ValueError(f"unknown tag {tag:#04x} at offset {pos - 1}")
 
 
+def decode_int_key(data: bytes, start: int) -> int:
+    """The INTEGER that ``data`` holds from ``start`` to its end as its only component (the
+    key of a table with an INTEGER primary key); ``ValueError`` if it holds anything else."""
+    if len(data) != start + 9 or data[start] != INTEGER:
+        raise ValueError(f"not a single INTEGER key component: {data[start:]!r}")
+    value: int = _U64.unpack_from(data, start + 1)[0] - _BIAS64
+    return value
+
+
 def decode_key(data: bytes) -> tuple[SQLValue, ...]:
     """The tuple that ``encode_key`` encoded as ``data``; ``ValueError`` if it is malformed."""
     out: list[SQLValue] = []

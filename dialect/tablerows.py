@@ -16,7 +16,7 @@ from sqlglot import exp
 from dialect.catalog import Column, Index, Table
 from dialect.convert import from_key_value, key_value
 from dialect.errors import DataError, InternalError
-from dialect.keycodec import decode_key, encode_key, prefix_end
+from dialect.keycodec import decode_int_key, decode_key, encode_key, prefix_end
 from dialect.layout import index_prefix, table_prefix
 from dialect.rowcodec import decode_row, encode_row
 from dialect.transaction import Transaction
@@ -76,6 +76,10 @@ class RowCodec:
                 # a non-constant default cannot be missing: ADD COLUMN refuses those
                 with contextlib.suppress(ValueError):
                     self.missing[c.id] = constant_default(c)
+        #: the position of a key that is one INTEGER column (-1: another kind of key)
+        self._int_key = (
+            self.pk_pos[0] if len(self.pk_pos) == 1 and self.pk_kinds[0] == "INTEGER" else -1
+        )
         #: (position, column id, value when the row does not hold the column) per value column
         self._value_slots = [(i, cid, self.missing.get(cid)) for i, cid in self.value_cols]
 
@@ -101,12 +105,16 @@ class RowCodec:
         )
 
     def decode(self, key: bytes, value: bytes) -> Row:
+        out: list[Any] = [None] * self.width
         try:
-            pk = decode_key(key[len(self.prefix) :])
             stored = decode_row(value)
+            if self._int_key >= 0:  # the common key: one INTEGER column
+                out[self._int_key] = decode_int_key(key, len(self.prefix))
+                pk: tuple[Any, ...] = ()
+            else:
+                pk = decode_key(key[len(self.prefix) :])
         except ValueError as exc:
             raise InternalError(f"row {key!r} of {self.table.name} does not decode: {exc}") from exc
-        out: list[Any] = [None] * self.width
         if self._untyped_pk:
             for i, v in zip(self.pk_pos, pk, strict=False):
                 out[i] = from_key_value(v, self.kinds[i])

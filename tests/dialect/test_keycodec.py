@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from dialect.keycodec import decode_key, encode_key, prefix_end
+from dialect.keycodec import decode_int_key, decode_key, encode_key, prefix_end
 
 D = decimal.Decimal
 
@@ -312,3 +312,14 @@ def test_values_that_cannot_be_keys(value: Any, message: str) -> None:
 def test_malformed_keys(data: bytes) -> None:
     with pytest.raises(ValueError, match="malformed key"):
         decode_key(data)
+
+
+@given(st.integers(-(2**63), 2**63 - 1), st.binary(max_size=4))
+def test_decode_int_key_reads_a_single_integer_component(v: int, prefix: bytes) -> None:
+    assert decode_int_key(prefix + encode_key([v]), len(prefix)) == v
+
+
+def test_decode_int_key_refuses_anything_else() -> None:
+    for values in ([1.5], ["x"], [1, 2], [None]):
+        with pytest.raises(ValueError):
+            decode_int_key(encode_key(values), 0)
