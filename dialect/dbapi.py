@@ -16,11 +16,12 @@ from dialect.errors import (
     ConflictError,
     Error,
     InterfaceError,
+    OperationalError,
     ProgrammingError,
     translate_engine_errors,
 )
 from dialect.execute import Outcome, StatementSession
-from dialect.parse import Prepared, bind, prepare
+from dialect.parse import Prepared, SavepointStatement, bind, prepare
 from dialect.transaction import Transaction
 
 Params = Sequence[Any] | Mapping[str, Any] | None  # Any: values to bind
@@ -37,7 +38,9 @@ class Connection:
     process) and sees its own writes; ``commit`` applies its writes as one atomic, durable
     batch, or raises ``ConflictError`` if a transaction that committed first conflicts with
     it. Schema changes commit the open transaction first and then run, and commit, on their
-    own. Not safe to share between threads (``threadsafety = 1``).
+    own. SQL savepoints (SAVEPOINT, ROLLBACK TO, RELEASE) undo parts of a transaction; in
+    autocommit mode one holds the transaction open until it is released. Not safe to share
+    between threads (``threadsafety = 1``).
     """
 
     def __init__(self, database: Database, autocommit: bool = False, durable: bool = True) -> None:
@@ -148,7 +151,7 @@ class Connection:
 
     def _execute(self, prepared: Prepared, values: list[Any]) -> Outcome:
         self._drain_streams()
-        if self.autocommit and self._txn is not None:
+        if self._autocommitting and self._txn is not None:
             self.commit()  # the read transaction a streamed result kept open
         control = prepared.transaction_control
         if control is not None:  # BEGIN / COMMIT / ROLLBACK as SQL
@@ -156,6 +159,9 @@ class Connection:
                 self.commit()
             elif control == "ROLLBACK":
                 self.rollback()
+            return Outcome()
+        if prepared.savepoint is not None:
+            self._run_savepoint(prepared.savepoint)
             return Outcome()
         if prepared.is_ddl:
             return self._run_ddl(prepared, values)
@@ -166,13 +172,35 @@ class Connection:
                 outcome = self._session.run(prepared, values)
             except BaseException:
                 txn.rollback_to(savepoint)
-                if self.autocommit:
+                if self._autocommitting:
                     self.rollback()
                 raise
             txn.release()
-            if self.autocommit and (outcome.rows is None or txn.engine.has_writes):
+            if self._autocommitting and (outcome.rows is None or txn.engine.has_writes):
                 self.commit()  # a read-only query's transaction stays open while it streams
             return outcome
+
+    @property
+    def _autocommitting(self) -> bool:
+        """Autocommit mode and no savepoint open: each statement commits on its own (a
+        savepoint holds the transaction open until its outermost one is released)."""
+        return self.autocommit and not (self._txn is not None and self._txn.in_savepoint)
+
+    def _run_savepoint(self, statement: SavepointStatement) -> None:
+        """SAVEPOINT (beginning a transaction if none is open), ROLLBACK TO or RELEASE, with
+        SQLite's meaning; in autocommit mode releasing the outermost savepoint commits."""
+        if statement.action == "SAVEPOINT":
+            self.transaction().begin_savepoint(statement.name)
+            return
+        txn = self._txn
+        if txn is None or not txn.in_savepoint:
+            raise OperationalError(f"no such savepoint: {statement.name}")
+        if statement.action == "ROLLBACK TO":
+            txn.rollback_to_savepoint(statement.name)
+            return
+        txn.release_savepoint(statement.name)
+        if self._autocommitting:
+            self.commit()
 
     def refresh(self) -> None:
         """End the open transaction and catch up with every commit stored so far (each new

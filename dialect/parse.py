@@ -7,7 +7,7 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import sqlglot
 from sqlglot import TokenType, exp
@@ -22,6 +22,15 @@ _DDL = (exp.Create, exp.Drop, exp.Alter)
 
 
 @dataclass(frozen=True)
+class SavepointStatement:
+    """``SAVEPOINT name``, ``RELEASE [SAVEPOINT] name`` or ``ROLLBACK [TRANSACTION] TO
+    [SAVEPOINT] name``."""
+
+    action: Literal["SAVEPOINT", "RELEASE", "ROLLBACK TO"]
+    name: str
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A parsed statement: its tree (shared, never changed after preparing) and parameters."""
 
@@ -32,6 +41,8 @@ class Prepared:
     #: an INSERT whose text repeated one row of ``?`` markers this many times (multi-row
     #: VALUES, as SQLAlchemy sends executemany): ``ast`` holds the row once
     value_rows: int = 1
+    #: set for the savepoint statements (``ast`` is then a placeholder Command)
+    savepoint: SavepointStatement | None = None
 
     @functools.cached_property
     def is_ddl(self) -> bool:
@@ -39,10 +50,8 @@ class Prepared:
 
     @functools.cached_property
     def transaction_control(self) -> str | None:
-        """BEGIN, COMMIT or ROLLBACK for those statements (a savepoint is refused)."""
+        """BEGIN, COMMIT or ROLLBACK for those statements (savepoints: :attr:`savepoint`)."""
         ast = self.ast
-        if isinstance(ast, exp.Rollback) and ast.args.get("savepoint"):
-            raise NotSupportedError("savepoints are not supported")
         if isinstance(ast, exp.Transaction):
             return "BEGIN"
         if isinstance(ast, exp.Commit):
@@ -59,6 +68,8 @@ class Prepared:
 
 
 _QMARK = "__strata_q"
+#: tokens whose text is a quoted name or a string, never a keyword
+_QUOTED = {TokenType.IDENTIFIER, TokenType.STRING}
 #: what parses as a statement (sqlglot also parses bare expressions, e.g. "SELEC x")
 _STATEMENTS = (
     exp.Query,
@@ -134,12 +145,57 @@ def prepare(sql: str) -> Prepared:
     return _prepare(sql)
 
 
+_SAVEPOINT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_SAVEPOINT_WORDS = re.compile(r"\b(SAVEPOINT|RELEASE|ROLLBACK)\b", re.IGNORECASE)
+
+
+def _savepoint_statement(sql: str) -> SavepointStatement | None:
+    """The savepoint statement ``sql`` is, recognised from its tokens (sqlglot reads
+    ``SAVEPOINT x`` as an alias and cannot parse ``RELEASE SAVEPOINT x``); None for any other
+    statement. ``ProgrammingError`` for one that starts like a savepoint statement but is not."""
+    if not _SAVEPOINT_WORDS.search(sql):
+        return None  # the common case, without tokenizing
+    try:
+        tokens = sqlglot.tokenize(sql, read="sqlite")
+    except SqlglotError:
+        return None  # the parser reports it
+    if tokens and tokens[-1].token_type == TokenType.SEMICOLON:
+        tokens = tokens[:-1]
+    words = [t.text.upper() if t.token_type not in _QUOTED else "" for t in tokens]
+    action: Literal["SAVEPOINT", "RELEASE", "ROLLBACK TO"]
+    if words[:1] == ["SAVEPOINT"]:
+        action, rest = "SAVEPOINT", tokens[1:]
+    elif words[:1] == ["RELEASE"]:
+        action, rest = "RELEASE", tokens[1:]
+    elif words[:2] == ["ROLLBACK", "TO"]:
+        action, rest = "ROLLBACK TO", tokens[2:]
+    elif words[:3] == ["ROLLBACK", "TRANSACTION", "TO"]:
+        action, rest = "ROLLBACK TO", tokens[3:]
+    else:
+        return None
+    if action != "SAVEPOINT" and len(rest) == 2 and rest[0].text.upper() == "SAVEPOINT":
+        rest = rest[1:]  # the optional keyword (alone, it is the name, as in SQLite)
+    if len(rest) != 1 or not (
+        rest[0].token_type in _QUOTED or _SAVEPOINT_NAME.fullmatch(rest[0].text)
+    ):
+        raise ProgrammingError(f"syntax error: expected {action} name: {sql[:60]!r}")
+    return SavepointStatement(action, rest[0].text)
+
+
 @functools.lru_cache(maxsize=1024)
 def _prepare(sql: str) -> Prepared:
     explain = False
     m = _EXPLAIN.match(sql)
     if m:
         explain, sql = True, sql[m.end() :]
+    savepoint = _savepoint_statement(sql)
+    if savepoint is not None:
+        if explain:
+            raise NotSupportedError(f"EXPLAIN of {savepoint.action} is not supported")
+        placeholder = exp.Command(
+            this=savepoint.action, expression=exp.to_identifier(savepoint.name)
+        )
+        return Prepared(placeholder, False, 0, (), savepoint=savepoint)
     refused = refusal(sql)
     if refused is not None:
         raise NotSupportedError(refused)

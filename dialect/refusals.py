@@ -43,7 +43,7 @@ def _words(sql: str, limit: int) -> list[str]:
 def refusal(sql: str) -> str | None:
     """The ``NotSupportedError`` message for ``sql`` if it is a statement Strata refuses
     (CREATE/DROP TRIGGER, temporary and virtual tables and views, ATTACH/DETACH, VACUUM,
-    REINDEX, PRAGMA writes, SAVEPOINT/RELEASE), naming what is refused; None otherwise,
+    REINDEX, PRAGMA writes), naming what is refused; None otherwise,
     including for SQL that does not tokenize (the parser reports that)."""
     m = _EXPLAIN.match(sql)
     try:
@@ -74,8 +74,6 @@ def refusal(sql: str) -> str | None:
         return f"attached databases are not supported ({first})"
     if first in ("VACUUM", "REINDEX"):
         return f"{first} is not supported: the engine compacts and indexes on its own"
-    if first in ("SAVEPOINT", "RELEASE"):
-        return f"savepoints are not supported ({first})"
     if first == "PRAGMA":
         name = words[3] if words[2:3] == ["."] and len(words) > 3 else "".join(words[1:2])
         if "=" in words or ("(" in words and name not in _PRAGMA_QUERIES):

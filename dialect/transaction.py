@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import kvengine
 from dialect.catalog import CATALOG_KEY, Catalog, decode_catalog
-from dialect.errors import InternalError
+from dialect.errors import InternalError, OperationalError
 from dialect.layout import schema_key
 
 
@@ -25,6 +25,8 @@ class Transaction:
         self.engine = txn
         self.catalog = catalog
         self._watched: set[int] = set()
+        #: the open SQL savepoints, innermost last: (name case-folded, engine undo-log mark)
+        self._savepoints: list[tuple[str, int]] = []
 
     def get(self, key: bytes) -> bytes | None:
         return self.engine.get(key)
@@ -50,6 +52,8 @@ class Transaction:
             self._watched.add(table_id)
             self.engine.watch(schema_key(table_id))
 
+    # -- statement savepoints: a failed statement undoes its own writes ----------------------
+
     def savepoint(self) -> int:
         return self.engine.savepoint()
 
@@ -57,8 +61,42 @@ class Transaction:
         self.engine.rollback_to(savepoint)
 
     def release(self) -> None:
-        """Forget savepoints (the statement succeeded)."""
-        self.engine.release_savepoints()
+        """The statement succeeded: forget its undo entries, unless an SQL savepoint still
+        needs them."""
+        if not self._savepoints:
+            self.engine.release_savepoints()
+
+    # -- SQL savepoints (SAVEPOINT / ROLLBACK TO / RELEASE) -----------------------------------
+
+    @property
+    def in_savepoint(self) -> bool:
+        """True while an SQL savepoint is open."""
+        return bool(self._savepoints)
+
+    def begin_savepoint(self, name: str) -> None:
+        """``SAVEPOINT name``: a new innermost savepoint (names may repeat)."""
+        self._savepoints.append((name.lower(), self.engine.savepoint()))
+
+    def rollback_to_savepoint(self, name: str) -> None:
+        """``ROLLBACK TO name``: undo the writes since the innermost savepoint ``name`` and
+        drop the savepoints inside it; it stays open. Watched ranges stay (harmless)."""
+        at = self._find(name)
+        del self._savepoints[at + 1 :]
+        self.engine.rollback_to(self._savepoints[at][1])
+
+    def release_savepoint(self, name: str) -> None:
+        """``RELEASE name``: drop the innermost savepoint ``name`` and those inside it; their
+        writes stay in the transaction."""
+        del self._savepoints[self._find(name) :]
+        if not self._savepoints:
+            self.engine.release_savepoints()
+
+    def _find(self, name: str) -> int:
+        folded = name.lower()
+        for at in range(len(self._savepoints) - 1, -1, -1):
+            if self._savepoints[at][0] == folded:
+                return at
+        raise OperationalError(f"no such savepoint: {name}")
 
 
 class CatalogCache:
