@@ -98,6 +98,10 @@ class Requirements(SuiteRequirements):
         return exclusions.closed()
 
     @property
+    def savepoints(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
     def isolation_level(self):  # type: ignore[no-untyped-def]
         return exclusions.open()
 
