@@ -685,6 +685,10 @@ class Compiler:
             return lambda r, c: _typeof(args[0](r, c))
         raise NotSupportedError(f"unsupported function: {name}")
 
+    def _c_Window(self, node: exp.Window) -> Fn:
+        # window calls are computed by a Window plan node and mapped through ``aggregates``
+        raise ProgrammingError(f"misuse of window function {node.this.sql()}")
+
     def _c_Tuple(self, node: exp.Tuple) -> Fn:
         parts = [self.compile(e) for e in node.expressions]
         return lambda r, c: tuple(p(r, c) for p in parts)

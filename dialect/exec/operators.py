@@ -18,13 +18,14 @@ from typing import Any
 
 from dialect.catalog import Column
 from dialect.convert import key_value
+from dialect.convert import number_op as _num_op
 from dialect.errors import DataError, ProgrammingError
 from dialect.expr import Row, cast, truth
 from dialect.keycodec import encode_key, prefix_end
 from dialect.layout import index_prefix
 from dialect.plan import nodes as n
 from dialect.transaction import Transaction
-from dialect.values import SortKey, SQLValue, coerce, hashable
+from dialect.values import SortKey, SQLValue, coerce, compare, hashable
 
 Rows = Generator[Row, None, None]
 
@@ -432,6 +433,285 @@ def _set_operation(node: n.SetOperation, ctx: RunContext, row: Row) -> Rows:
             yield r
 
 
+# -- window functions ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    """Rows sorted for one window: ``order`` (input positions) cut into ``partitions``
+    (``[start, end)`` slices of it); ``keys`` holds each input row's partition values, then
+    its ORDER BY values."""
+
+    order: list[int]
+    partitions: list[tuple[int, int]]
+    keys: list[Row]
+
+
+def _same(a: Sequence[SQLValue], b: Sequence[SQLValue]) -> bool:
+    return all(SortKey(x) == SortKey(y) for x, y in zip(a, b, strict=True))
+
+
+def _window_layout(call: n.WindowCall, rows: list[Row], ctx: RunContext) -> _Layout:
+    width = len(call.partition)
+    keys = [
+        tuple(f(r, ctx) for f in call.partition) + tuple(f(r, ctx) for f in call.order_by)
+        for r in rows
+    ]
+    order = list(range(len(rows)))
+    sort_keys = [n.SortKey(i, False) for i in range(width)] + [
+        n.SortKey(width + k.position, k.descending, k.nulls_first) for k in call.order
+    ]
+    for key in reversed(sort_keys):  # stable sorts, last key first
+        by = _sort_key(key)
+        order.sort(key=lambda i: by(keys[i]), reverse=key.descending)
+    partitions: list[tuple[int, int]] = []
+    start = 0
+    for k in range(1, len(order) + 1):
+        if k == len(order) or not _same(keys[order[k]][:width], keys[order[start]][:width]):
+            partitions.append((start, k))
+            start = k
+    return _Layout(order, partitions, keys)
+
+
+def _window(node: n.Window, ctx: RunContext, row: Row) -> Rows:
+    rows = list(run(node.child, ctx, row))
+    layouts: dict[str, _Layout] = {}
+    columns: list[list[SQLValue]] = []
+    for call in node.calls:
+        layout = layouts.get(call.sort_text)
+        if layout is None:
+            layout = layouts[call.sort_text] = _window_layout(call, rows, ctx)
+        columns.append(_window_values(call, rows, layout, ctx))
+    # SQLite returns the rows in the order of the first window
+    for i in layouts[node.calls[0].sort_text].order:
+        yield rows[i] + tuple(column[i] for column in columns)
+
+
+def _integer(value: SQLValue) -> int | None:
+    """``value`` as an integer if it is one (text holding one counts, as in SQLite)."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip()) if "." in value else int(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float | decimal.Decimal) and value == int(value):
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
+def _frame_offset(bound: n.FrameBound, frame: str, which: str, ctx: RunContext) -> Any:
+    """A frame bound's offset: a non-negative integer (ROWS) or number (RANGE)."""
+    if bound.offset is None:
+        return 0
+    value = bound.offset((), ctx)
+    number = _integer(value) if frame == "rows" else value
+    if frame == "range" and isinstance(value, str):
+        number = None
+    if isinstance(number, bool) or not isinstance(number, int | float | decimal.Decimal):
+        number = None
+    if number is None or number < 0:
+        kind = "integer" if frame == "rows" else "number"
+        raise DataError(f"frame {which} offset must be a non-negative {kind}")
+    return number
+
+
+def _first_true(lo: int, hi: int, test: Callable[[int], bool]) -> int:
+    """The first ``k`` in ``[lo, hi)`` for which ``test`` holds (``hi`` if none), ``test``
+    being false and then true over the range."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if test(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _window_values(
+    call: n.WindowCall, rows: list[Row], layout: _Layout, ctx: RunContext
+) -> list[SQLValue]:
+    """The value of ``call`` for each input row (by input position)."""
+    out: list[SQLValue] = [None] * len(rows)
+    width = len(call.partition)
+    f = call.function
+    offsets = (
+        _frame_offset(call.start, call.frame, "starting", ctx),
+        _frame_offset(call.end, call.frame, "ending", ctx),
+    )
+    for start, end in layout.partitions:
+        part = layout.order[start:end]
+        m = len(part)
+        values = [layout.keys[i][width:] for i in part]
+        peer_start = [0] * m
+        peer_end = [m - 1] * m
+        group = [1] * m
+        for k in range(1, m):
+            if _same(values[k], values[k - 1]):
+                peer_start[k], group[k] = peer_start[k - 1], group[k - 1]
+            else:
+                peer_start[k], group[k] = k, group[k - 1] + 1
+        for k in range(m - 2, -1, -1):
+            peer_end[k] = peer_end[k + 1] if peer_start[k + 1] == peer_start[k] else k
+        if f == "row_number":
+            ranks: list[SQLValue] = [k + 1 for k in range(m)]
+        elif f == "rank":
+            ranks = [p + 1 for p in peer_start]
+        elif f == "dense_rank":
+            ranks = list(group)
+        elif f == "percent_rank":
+            ranks = [p / (m - 1) if m > 1 else 0.0 for p in peer_start]
+        elif f == "cume_dist":
+            ranks = [(p + 1) / m for p in peer_end]
+        elif f == "ntile":
+            ranks = _ntile(call, rows[part[0]], m, ctx)
+        elif f in ("lag", "lead"):
+            ranks = _lag(call, [rows[i] for i in part], ctx)
+        else:
+            frames = _frames(call, offsets, values, peer_start, peer_end)
+            ranks = _over_frames(call, [rows[i] for i in part], frames, ctx)
+        for k, i in enumerate(part):
+            out[i] = ranks[k]
+    return out
+
+
+def _ntile(call: n.WindowCall, first: Row, m: int, ctx: RunContext) -> list[SQLValue]:
+    value = call.arguments[0](first, ctx)
+    if isinstance(value, str):
+        value = _number(value, n.AggregateCall("ntile", None))
+    buckets = int(value) if isinstance(value, int | float | decimal.Decimal) else 0
+    if buckets <= 0:
+        raise DataError("argument of ntile must be a positive integer")
+    size, extra = divmod(m, buckets)
+    out: list[SQLValue] = []
+    for k in range(m):
+        if k < extra * (size + 1):
+            out.append(k // (size + 1) + 1)
+        else:
+            out.append(extra + (k - extra * (size + 1)) // size + 1)
+    return out
+
+
+def _lag(call: n.WindowCall, part: list[Row], ctx: RunContext) -> list[SQLValue]:
+    value, rest = call.arguments[0], call.arguments[1:]
+    step = -1 if call.function == "lag" else 1
+    out: list[SQLValue] = []
+    for k, r in enumerate(part):
+        offset = _integer(rest[0](r, ctx)) if rest else 1
+        if offset is None:
+            out.append(None)
+            continue
+        j = k + step * offset
+        if 0 <= j < len(part):
+            out.append(value(part[j], ctx))
+        else:
+            out.append(rest[1](r, ctx) if len(rest) > 1 else None)
+    return out
+
+
+def _frames(
+    call: n.WindowCall,
+    offsets: tuple[Any, Any],
+    values: list[Row],
+    peer_start: list[int],
+    peer_end: list[int],
+) -> list[tuple[int, int]]:
+    """Each row's frame in its partition: ``(first, last)`` positions, empty if first > last."""
+    m = len(values)
+    out: list[tuple[int, int]] = []
+    if call.frame == "rows":
+        for k in range(m):
+            lo = _rows_bound(call.start, offsets[0], k, 0)
+            hi = _rows_bound(call.end, offsets[1], k, m - 1)
+            out.append((max(lo, 0), min(hi, m - 1)))
+        return out
+    descending = bool(call.order) and call.order[0].descending
+    known = [k for k in range(m) if values[k] and values[k][0] is not None]
+    a, b = (known[0], known[-1] + 1) if known else (0, 0)
+    for k in range(m):
+        current = values[k][0] if values[k] else None
+        bounds = []
+        for bound, offset, is_start in (
+            (call.start, offsets[0], True),
+            (call.end, offsets[1], False),
+        ):
+            if bound.kind == "unbounded":
+                bounds.append(0 if is_start else m - 1)
+            elif bound.kind == "current" or current is None or isinstance(current, str | bytes):
+                bounds.append(peer_start[k] if is_start else peer_end[k])
+            else:
+                ahead = (bound.kind == "following") != descending
+                target = _num_op(current, offset, "+" if ahead else "-")
+                bounds.append(_range_bound(values, a, b, target, descending, is_start))
+        out.append((bounds[0], bounds[1]))
+    return out
+
+
+def _rows_bound(bound: n.FrameBound, offset: int, k: int, unbounded: int) -> int:
+    if bound.kind == "unbounded":
+        return unbounded
+    if bound.kind == "current":
+        return k
+    return k - offset if bound.kind == "preceding" else k + offset
+
+
+def _range_bound(
+    values: list[Row], a: int, b: int, target: SQLValue, descending: bool, is_start: bool
+) -> int:
+    """Within the non-NULL rows ``[a, b)``: the first row at or past ``target`` in sort order
+    (a frame start), or the last row not past it (a frame end)."""
+    sign = -1 if descending else 1
+
+    def at_or_past(k: int) -> bool:
+        return compare(values[k][0], target) * sign >= 0
+
+    def past(k: int) -> bool:
+        return compare(values[k][0], target) * sign > 0
+
+    if is_start:
+        return _first_true(a, b, at_or_past)
+    return _first_true(a, b, past) - 1
+
+
+def _over_frames(
+    call: n.WindowCall, part: list[Row], frames: list[tuple[int, int]], ctx: RunContext
+) -> list[SQLValue]:
+    f = call.function
+    out: list[SQLValue] = []
+    if f in ("first_value", "last_value", "nth_value"):
+        value = call.arguments[0]
+        for k, (lo, hi) in enumerate(frames):
+            if f == "nth_value":
+                nth = _integer(call.arguments[1](part[k], ctx))
+                if nth is None or nth <= 0:
+                    raise DataError("second argument to nth_value must be a positive integer")
+                j = lo + nth - 1
+            else:
+                j = lo if f == "first_value" else hi
+            out.append(value(part[j], ctx) if lo <= j <= hi else None)
+        return out
+    agg = call.aggregate
+    assert agg is not None
+    state, first, last = _State(), 0, -1  # the rows [first, last] are in ``state``
+    result: SQLValue = None
+    for lo, hi in frames:
+        if lo > hi:
+            out.append(_result(agg, _State()))
+            continue
+        if (lo, hi) == (first, last):
+            out.append(result)
+            continue
+        if lo != first or hi < last:  # the frame does not extend the last one
+            state, first, last = _State(), lo, lo - 1
+        for j in range(last + 1, hi + 1):
+            _add(agg, state, part[j], ctx)
+        last = hi
+        result = _result(agg, state)
+        out.append(result)
+    return out
+
+
 def _write(node: n.Write, ctx: RunContext, row: Row) -> Rows:
     from dialect.exec.writer import run_write
 
@@ -459,6 +739,7 @@ _RUNNERS: dict[type[n.Node], Callable[[Any, RunContext, Row], Rows]] = {
     n.Sort: _sort,
     n.Limit: _limit,
     n.SetOperation: _set_operation,
+    n.Window: _window,
     n.Insert: _write,
     n.Update: _write,
     n.Delete: _write,

@@ -320,6 +320,37 @@ class Aggregate(Unary):
         return f"GROUP BY {len(self.keys)} key(s), {len(self.calls)} aggregate(s)"
 
 
+@dataclass(frozen=True)
+class FrameBound:
+    """One end of a window frame: ``unbounded`` (UNBOUNDED PRECEDING at the start, UNBOUNDED
+    FOLLOWING at the end), ``current`` (CURRENT ROW), or ``preceding``/``following`` by
+    ``offset`` (a constant expression)."""
+
+    kind: str  # unbounded, current, preceding, following
+    offset: Fn | None = None
+
+
+@dataclass(frozen=True)
+class WindowCall:
+    """One window function call: its function and arguments, the partition and order of its
+    window, and its frame (``rows`` or ``range``). ``order`` says, per ORDER BY term, its
+    direction and where NULLs go (``position`` counts from the first ORDER BY term).
+    ``aggregate`` is set for an aggregate over the frame. ``sort_text`` names the partition
+    and order, so calls sharing them share one sort."""
+
+    function: str
+    arguments: tuple[Fn, ...]
+    partition: tuple[Fn, ...]
+    order_by: tuple[Fn, ...]
+    order: tuple[SortKey, ...]
+    frame: str  # rows, range
+    start: FrameBound
+    end: FrameBound
+    aggregate: AggregateCall | None
+    sort_text: str
+    text: str
+
+
 @dataclass(frozen=True, eq=False)
 class Distinct(Unary):
     """Rows of ``child`` whose first ``columns`` values were not seen before."""
@@ -348,6 +379,21 @@ class Sort(Unary):
 
     def describe(self) -> str:
         return f"SORT by {len(self.keys)} key(s)"
+
+
+@dataclass(frozen=True, eq=False)
+class Window(Unary):
+    """Rows of ``child`` (read in full), each followed by one value per window function call
+    (in ``calls`` order), in the order of the first call's partition and ORDER BY."""
+
+    calls: tuple[WindowCall, ...]
+
+    @property
+    def width(self) -> int:
+        return self.child.width + len(self.calls)
+
+    def describe(self) -> str:
+        return f"WINDOW {', '.join(c.text for c in self.calls)}"
 
 
 @dataclass(frozen=True, eq=False)

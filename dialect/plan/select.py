@@ -560,8 +560,6 @@ class Planner:
     def _select(self, node: exp.Select, frames: list[Frame]) -> Shape:
         if node.args.get("with") or node.args.get("with_"):
             raise NotSupportedError("WITH (common table expressions) is not supported")
-        if any(node.find_all(exp.Window)):
-            raise NotSupportedError("window functions (OVER) are not supported")
         from_ = node.args.get("from_") or node.args.get("from")
         joins = list(node.args.get("joins") or [])
         where_node = node.args.get("where")
@@ -589,7 +587,7 @@ class Planner:
                 *([having] if having is not None else []),
                 *(o.this for o in order_items),
             ]
-            for e in _walk_local(part)
+            for e in _walk_outside_windows(part)
             if _is_aggregate(e)
         ]
         grouped = bool(aggs or group_exprs)
@@ -614,6 +612,7 @@ class Planner:
         elif having is not None:
             raise ProgrammingError("HAVING needs GROUP BY or an aggregate")
         compiler.aliases = _aliases(items)
+        root = self._windows(node, [*items, *(o.this for o in order_items)], root, compiler)
 
         names: list[str] = []
         out_types: list[str | None] = []
@@ -752,6 +751,219 @@ class Planner:
             raise ProgrammingError(f"wrong number of arguments to function {name}()")
         arg = self.compiler(scope, frames).compile(target)
         return n.AggregateCall(name, arg, distinct, separator)
+
+    # -- window functions ---------------------------------------------------------------------
+
+    def _windows(
+        self, node: exp.Select, parts: list[exp.Expression], root: n.Node, compiler: Compiler
+    ) -> n.Node:
+        """``root`` followed by a Window node computing the window function calls in
+        ``parts`` (none: ``root`` itself); ``compiler`` then maps each call to its column."""
+        found = [e for part in parts for e in _walk_local(part) if isinstance(e, exp.Window)]
+        if not found:
+            return root
+        named: dict[str, exp.Window] = {}
+        for w in node.args.get("windows") or []:
+            named[w.name.lower()] = w
+        calls = tuple(self._window_call(w, named, compiler) for w in found)
+        width = root.width
+        compiler.aggregates = {
+            **compiler.aggregates,
+            **{id(w): width + i for i, w in enumerate(found)},
+        }
+        return n.Window(root, calls)
+
+    def _window_call(
+        self, node: exp.Window, named: dict[str, exp.Window], compiler: Compiler
+    ) -> n.WindowCall:
+        partition, order, spec = _window_definition(node, named, set())
+        fn = node.this
+        if isinstance(fn, exp.Filter):
+            raise NotSupportedError(f"FILTER on a window function is not supported: {fn.sql()}")
+        if isinstance(fn, exp.IgnoreNulls | exp.RespectNulls):
+            raise NotSupportedError(f"IGNORE/RESPECT NULLS is not supported: {fn.sql()}")
+        function, arguments, aggregate = self._window_function(fn, compiler)
+        order_by = tuple(compiler.compile(o.this) for o in order)
+        keys = tuple(_sort_key(i, o) for i, o in enumerate(order))
+        frame, start, end = "range", n.FrameBound("unbounded"), n.FrameBound("current")
+        if spec is not None:
+            frame, start, end = self._frame(spec, len(order), compiler.outer)
+        sort_text = "|".join([*(p.sql() for p in partition), "#", *(o.sql() for o in order)])
+        return n.WindowCall(
+            function,
+            arguments,
+            tuple(compiler.compile(p) for p in partition),
+            order_by,
+            keys,
+            frame,
+            start,
+            end,
+            aggregate,
+            sort_text,
+            node.sql(),
+        )
+
+    def _window_function(
+        self, fn: exp.Expression, compiler: Compiler
+    ) -> tuple[str, tuple[Fn, ...], n.AggregateCall | None]:
+        """A window function's name, its compiled arguments, and its aggregate (if it is
+        one)."""
+        simple = {
+            exp.RowNumber: "row_number",
+            exp.Rank: "rank",
+            exp.DenseRank: "dense_rank",
+            exp.PercentRank: "percent_rank",
+            exp.CumeDist: "cume_dist",
+        }
+        for kind, name in simple.items():
+            if isinstance(fn, kind):
+                if fn.expressions:
+                    raise ProgrammingError(f"wrong number of arguments to function {name}()")
+                return name, (), None
+        args: list[exp.Expression | None]
+        if isinstance(fn, exp.Ntile):
+            name, args = "ntile", [fn.this]
+        elif isinstance(fn, exp.Lag | exp.Lead):
+            name = fn.key.lower()
+            args = [fn.this, fn.args.get("offset"), fn.args.get("default")]
+        elif isinstance(fn, exp.FirstValue | exp.LastValue):
+            name = "first_value" if isinstance(fn, exp.FirstValue) else "last_value"
+            args = [fn.this]
+        elif isinstance(fn, exp.NthValue):
+            name, args = "nth_value", [fn.this, fn.args.get("offset")]
+            if args[1] is None:
+                raise ProgrammingError("wrong number of arguments to function nth_value()")
+        elif _is_aggregate(fn):
+            call = self._window_aggregate(fn, compiler)
+            return call.function, (), call
+        else:
+            raise ProgrammingError(f"{fn.sql()} may not be used as a window function")
+        if args[0] is None:
+            raise ProgrammingError(f"wrong number of arguments to function {name}()")
+        return name, tuple(compiler.compile(a) for a in args if a is not None), None
+
+    def _window_aggregate(self, fn: exp.Expression, compiler: Compiler) -> n.AggregateCall:
+        name = str(fn.this).lower() if isinstance(fn, exp.Anonymous) else fn.key.lower()
+        if name == "groupconcat":
+            name = "group_concat"
+        if isinstance(fn, exp.Anonymous):
+            if len(fn.expressions) != 1:
+                raise ProgrammingError(f"wrong number of arguments to function {name}()")
+            target: exp.Expression | None = fn.expressions[0]
+        else:
+            target = fn.this
+        if isinstance(target, exp.Distinct):
+            raise ProgrammingError("DISTINCT is not supported for window functions")
+        separator = ","
+        if isinstance(fn, exp.GroupConcat) and fn.args.get("separator") is not None:
+            value = self.constant(fn.args["separator"], compiler.outer)((), _NO_CONTEXT)
+            separator = "" if value is None else str(value)
+        if name == "count" and (target is None or isinstance(target, exp.Star)):
+            return n.AggregateCall("count", None)
+        if target is None or isinstance(target, exp.Star):
+            raise ProgrammingError(f"wrong number of arguments to function {name}()")
+        return n.AggregateCall(name, compiler.compile(target), False, separator)
+
+    def _frame(
+        self, spec: exp.WindowSpec, order_terms: int, frames: list[Frame]
+    ) -> tuple[str, n.FrameBound, n.FrameBound]:
+        kind = str(spec.args.get("kind") or "").lower()
+        if kind not in ("rows", "range"):
+            raise NotSupportedError(f"{kind.upper()} window frames are not supported")
+        if spec.args.get("exclude") is not None:
+            raise NotSupportedError("EXCLUDE in a window frame is not supported")
+        start_side = str(spec.args.get("start_side") or "").lower()
+        end_side = str(spec.args.get("end_side") or "").lower()
+        start = self._frame_bound(spec.args.get("start"), start_side, frames)
+        end_value = spec.args.get("end")
+        end = (
+            n.FrameBound("current")
+            if end_value is None
+            else self._frame_bound(end_value, end_side, frames)
+        )
+        order = ("preceding", "current", "following")
+        unsupported = (
+            (start.kind == "unbounded" and start_side != "preceding")
+            or (end.kind == "unbounded" and end_side != "following")
+            or (
+                start.kind in order
+                and end.kind in order
+                and order.index(start.kind) > order.index(end.kind)
+            )
+        )
+        if unsupported:
+            raise ProgrammingError("unsupported frame specification")
+        if (
+            kind == "range"
+            and order_terms != 1
+            and {start.kind, end.kind} & {"preceding", "following"}
+        ):
+            raise ProgrammingError(
+                "RANGE with offset PRECEDING/FOLLOWING requires one ORDER BY expression"
+            )
+        return kind, start, end
+
+    def _frame_bound(self, value: Any, side: str, frames: list[Frame]) -> n.FrameBound:
+        if isinstance(value, str):
+            if value.upper() == "UNBOUNDED":
+                return n.FrameBound("unbounded")
+            if value.upper() == "CURRENT ROW":
+                return n.FrameBound("current")
+            raise NotSupportedError(f"unsupported window frame bound: {value}")
+        if not isinstance(value, exp.Expression):
+            raise NotSupportedError(f"unsupported window frame bound: {value!r}")
+        return n.FrameBound(side, self.constant(value, frames))
+
+
+def _window_definition(
+    node: exp.Window, named: dict[str, exp.Window], seen: set[str]
+) -> tuple[list[exp.Expression], list[exp.Ordered], exp.WindowSpec | None]:
+    """A window's PARTITION BY terms, ORDER BY terms and frame, with a named window it
+    refers to (``OVER w``, ``OVER (w ORDER BY …)``, ``WINDOW w2 AS (w1 …)``) merged in."""
+    partition = list(node.args.get("partition_by") or [])
+    order_node = node.args.get("order")
+    order = list(order_node.expressions) if order_node is not None else []
+    spec = node.args.get("spec")
+    base = node.args.get("alias")
+    if base is None:
+        return partition, order, spec
+    name = base.name.lower()
+    ref = named.get(name)
+    if ref is None or name in seen:
+        raise ProgrammingError(f"no such window: {base.name}")
+    b_partition, b_order, b_spec = _window_definition(ref, named, seen | {name})
+    if not partition and not order and spec is None:  # OVER w
+        return b_partition, b_order, b_spec
+    if partition:
+        raise ProgrammingError(f"cannot override PARTITION BY clause of window {base.name}")
+    if order and b_order:
+        raise ProgrammingError(f"cannot override ORDER BY clause of window {base.name}")
+    if b_spec is not None:
+        raise ProgrammingError(f"cannot override frame specification of window {base.name}")
+    return b_partition, order or b_order, spec
+
+
+def _walk_outside_windows(node: exp.Expression) -> Iterable[exp.Expression]:
+    """Like :func:`_walk_local`, but without window function calls themselves: their
+    arguments, PARTITION BY and ORDER BY terms (which may hold aggregates of a grouped
+    query) are walked."""
+    if isinstance(node, exp.Window):
+        fn = node.this
+        inner = [*(fn.iter_expressions() if isinstance(fn, exp.Expression) else ())]
+        inner += list(node.args.get("partition_by") or [])
+        order = node.args.get("order")
+        inner += [o.this for o in order.expressions] if order is not None else []
+        for child in inner:
+            if not isinstance(
+                child, exp.Select | exp.Subquery | exp.Union | exp.Except | exp.Intersect
+            ):
+                yield from _walk_outside_windows(child)
+        return
+    yield node
+    for child in node.iter_expressions():
+        if isinstance(child, exp.Select | exp.Subquery | exp.Union | exp.Except | exp.Intersect):
+            continue
+        yield from _walk_outside_windows(child)
 
 
 class _NoContext:

@@ -56,7 +56,18 @@ class Requirements(SuiteRequirements):
 
     @property
     def window_functions(self):  # type: ignore[no-untyped-def]
-        return exclusions.closed()
+        """OVER (PARTITION BY … ORDER BY … frame), as SQLite defines it."""
+        return exclusions.open()
+
+    @property
+    def window_range(self):  # type: ignore[no-untyped-def]
+        """RANGE frames with integer offsets."""
+        return exclusions.open()
+
+    @property
+    def window_range_numeric(self):  # type: ignore[no-untyped-def]
+        """RANGE frames with non-integer offsets."""
+        return exclusions.open()
 
     @property
     def ctes(self):  # type: ignore[no-untyped-def]
