@@ -15,12 +15,12 @@ from dialect.catalog import Catalog, Table
 from dialect.database import Database
 from dialect.errors import NotSupportedError, OperationalError
 from dialect.exec.operators import RunContext, run
-from dialect.exec.writer import run_write
+from dialect.exec.writer import run_returning, run_write
 from dialect.expr import Row
 from dialect.parse import Prepared
 from dialect.plan import nodes as n
 from dialect.plan.select import Planner
-from dialect.plan.write import plan_delete, plan_insert, plan_update
+from dialect.plan.write import plan_delete, plan_insert, plan_update, returning_shape
 from dialect.tablerows import RowCodec
 from dialect.transaction import Transaction
 from dialect.values import SQLValue
@@ -44,14 +44,14 @@ def plan_statement(catalog: Catalog, ast: exp.Expression, value_rows: int = 1) -
     """The plan of a query, INSERT, UPDATE or DELETE against ``catalog``; runs nothing.
     ``value_rows``: as :attr:`dialect.parse.Prepared.value_rows`."""
     planner = Planner(catalog)
+    write: n.Write | None = None
     if isinstance(ast, exp.Insert):
-        root = plan_insert(planner, ast, value_rows)
-        return n.Plan(root, tables=tuple(sorted(planner.tables)))
-    if isinstance(ast, exp.Update):
-        return n.Plan(plan_update(planner, ast), tables=tuple(sorted(planner.tables)))
-    if isinstance(ast, exp.Delete):
-        return n.Plan(plan_delete(planner, ast), tables=tuple(sorted(planner.tables)))
-    shape = planner.query(ast, [])
+        write = plan_insert(planner, ast, value_rows)
+    elif isinstance(ast, exp.Update):
+        write = plan_update(planner, ast)
+    elif isinstance(ast, exp.Delete):
+        write = plan_delete(planner, ast)
+    shape = planner.query(ast, []) if write is None else returning_shape(planner, ast, write)
     return n.Plan(shape.root, shape.names, shape.types, tuple(sorted(planner.tables)))
 
 
@@ -109,6 +109,11 @@ class StatementSession:
         ctx = RunContext(txn, params, self.database)
         if plan.is_query:
             return Outcome(list(plan.names), list(plan.types), run(plan.root, ctx))
+        if isinstance(plan.root, n.Returning):
+            rows = run_returning(plan.root, ctx)  # the write runs in full first, as in SQLite
+            return Outcome(
+                list(plan.names), list(plan.types), iter(rows), ctx.rowcount, ctx.lastrowid
+            )
         assert isinstance(plan.root, n.Write)
         run_write(plan.root, ctx)
         return Outcome(rowcount=ctx.rowcount, lastrowid=ctx.lastrowid)

@@ -110,11 +110,16 @@ def _number_qmarks(sql: str) -> tuple[str, int]:
 
 _VALUES = re.compile(r"\bVALUES\s*(\(\s*\?(?:\s*,\s*\?)*\s*\))", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+_CONFLICTS = re.compile(r"\bON\s+CONFLICT\b.*\bON\s+CONFLICT\b", re.IGNORECASE | re.DOTALL)
+_MORE_ROW = re.compile(r"\s*,\s*(\(\s*\?(?:\s*,\s*\?)*\s*\))")
+#: what may follow the rows (without parameters): an upsert or RETURNING clause
+_TAIL = re.compile(r"(ON\s+CONFLICT|RETURNING)\b", re.IGNORECASE)
 
 
 def _repeated_row(sql: str) -> tuple[str, int] | None:
-    """For ``INSERT … VALUES (?, ?), (?, ?), …`` (one row of markers repeated): the statement
-    with the row once, and how many rows it had; None for anything else."""
+    """For ``INSERT … VALUES (?, ?), (?, ?), …`` (one row of markers repeated, then perhaps
+    an ON CONFLICT or RETURNING clause without markers): the statement with the row once, and
+    how many rows it had; None for anything else."""
     if sql.lstrip()[:6].upper() != "INSERT" or "--" in sql or "/*" in sql:
         return None  # comments could hide or fake the rows: parse it whole
     found = list(_VALUES.finditer(sql))
@@ -122,14 +127,13 @@ def _repeated_row(sql: str) -> tuple[str, int] | None:
         return None
     m = found[-1]
     row = _SPACE.sub("", m.group(1))
-    rest = _SPACE.sub("", sql[m.end() :]).rstrip(";")
-    if not rest:
+    rows, end = 1, m.end()
+    while (more := _MORE_ROW.match(sql, end)) is not None and _SPACE.sub("", more[1]) == row:
+        rows, end = rows + 1, more.end()
+    tail = sql[end:].strip().rstrip(";").rstrip()
+    if rows == 1 or (tail and (_TAIL.match(tail) is None or "?" in tail)):
         return None
-    unit = "," + row
-    rows, extra = divmod(len(rest), len(unit))
-    if extra or rest != unit * rows:
-        return None
-    return sql[: m.end()], rows + 1
+    return sql[: m.end()] + (" " + tail if tail else ""), rows
 
 
 @functools.lru_cache(maxsize=1024)
@@ -203,6 +207,8 @@ def _prepare(sql: str) -> Prepared:
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
     except SqlglotError as exc:
+        if _CONFLICTS.search(sql):
+            raise NotSupportedError("several ON CONFLICT clauses are not supported") from exc
         raise ProgrammingError(f"syntax error: {exc}") from exc
     if not statements:
         raise ProgrammingError("empty statement")

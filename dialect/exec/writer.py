@@ -139,6 +139,60 @@ class TableWriter:
             txn.put(codec.index_entry(index, row), b"")
         return True
 
+    def conflict_holder(
+        self, row: Row, fresh: bytes | None, upsert: n.OnConflict, ctx: RunContext
+    ) -> tuple[bytes, bytes] | None:
+        """The key and stored value of the row that ``row`` (a row to insert, its key
+        ``fresh`` if known to be free) conflicts with on ``upsert``'s target; None if none."""
+        codec, txn = self.codec, ctx.txn
+        key = fresh if fresh is not None else codec.key(row)
+        if upsert.on_key or upsert.index is None:
+            value = None if fresh is not None else txn.get(key)
+            if value is not None:
+                return key, value
+            if upsert.on_key:
+                return None
+        for index in (upsert.index,) if upsert.index is not None else self.unique:
+            values = codec.index_values(index, row)
+            if None in values:
+                continue
+            start = index_prefix(index.id) + encode_key(values)
+            txn.watch(start, prefix_end(start))  # a concurrent claim conflicts at commit
+            for entry, _ in txn.scan(start, prefix_end(start)):
+                other = codec.pk_from_index_entry(index, entry)
+                value = txn.get(other)
+                if value is not None:
+                    return other, value
+        return None
+
+    def upsert_update(
+        self, holder: tuple[bytes, bytes], proposed: Row, upsert: n.OnConflict, ctx: RunContext
+    ) -> Row | None:
+        """ON CONFLICT's action on the stored row ``holder`` (key, value) that ``proposed``
+        conflicts with: the row as updated, or None if nothing changed (DO NOTHING, or the
+        DO UPDATE's WHERE is not true)."""
+        if not upsert.sets:
+            return None
+        old = self.codec.decode(*holder)
+        both = old + proposed
+        if upsert.where is not None and truth(upsert.where(both, ctx)) is not True:
+            return None
+        new = list(old)
+        columns = self.columns
+        for pos, fn in upsert.sets:
+            new[pos] = coerce(fn(both, ctx), columns[pos])
+        new_row = tuple(new)
+        self.update(old, new_row, ctx)
+        return new_row
+
+    def update(self, old: Row, new: Row, ctx: RunContext) -> None:
+        """Rewrite the stored row ``old`` as ``new``, checking ``new``'s constraints."""
+        self.check_row(new, ctx)
+        table, pk_pos = self.table, self.codec.pk_pos[0]
+        if table.autoincrement and table.pk[0] != ROWID and new[pk_pos] != old[pk_pos]:
+            ctx.ids.saw_id(table.id, new[pk_pos])
+        self.replace_row(old, new, ctx)
+
     def remove(self, key: bytes, ctx: RunContext, row: Row | None = None) -> None:
         txn = ctx.txn
         if row is None:
@@ -178,33 +232,45 @@ class TableWriter:
             txn.put(codec.index_entry(index, new), b"")
 
 
-def run_write(node: n.Write, ctx: RunContext) -> None:
-    """Run a write node; sets ``ctx.rowcount`` (and ``ctx.lastrowid`` for INSERT)."""
+def run_write(node: n.Write, ctx: RunContext, written: list[Row] | None = None) -> None:
+    """Run a write node; sets ``ctx.rowcount`` (and ``ctx.lastrowid`` for INSERT). Each row
+    written (the new row of an INSERT or UPDATE, the old row of a DELETE) is appended to
+    ``written`` if given."""
     writer = TableWriter(node.target)
     if isinstance(node, n.Insert):
-        _insert(node, writer, ctx)
+        _insert(node, writer, ctx, written)
         return
     rows = list(run(node.source, ctx))  # read in full before the first write
     if not isinstance(node, n.Update):
         for row in rows:
             writer.remove(writer.codec.key(row), ctx, row)
+        if written is not None:
+            written.extend(rows)
         ctx.rowcount = len(rows)
         return
-    table = writer.table
-    pk_pos = writer.codec.pk_pos[0]
+    columns = writer.columns
     for row in rows:
         new = list(row)
         for pos, fn in node.sets:
-            new[pos] = coerce(fn(row, ctx), table.columns[pos])
+            new[pos] = coerce(fn(row, ctx), columns[pos])
         new_row = tuple(new)
-        writer.check_row(new_row, ctx)
-        if table.autoincrement and table.pk[0] != ROWID and new_row[pk_pos] != row[pk_pos]:
-            ctx.ids.saw_id(table.id, new_row[pk_pos])
-        writer.replace_row(row, new_row, ctx)
+        writer.update(row, new_row, ctx)
+        if written is not None:
+            written.append(new_row)
     ctx.rowcount = len(rows)
 
 
-def _insert(node: n.Insert, writer: TableWriter, ctx: RunContext) -> None:
+def run_returning(node: n.Returning, ctx: RunContext) -> list[Row]:
+    """Run the write under ``node`` in full; the rows of its RETURNING clause."""
+    written: list[Row] = []
+    run_write(node.write, ctx, written)
+    exprs = node.exprs
+    return [tuple(fn(row, ctx) for fn in exprs) for row in written]
+
+
+def _insert(
+    node: n.Insert, writer: TableWriter, ctx: RunContext, written: list[Row] | None
+) -> None:
     source = run(node.source, ctx)
     rows: Iterable[Row] = list(source) if node.reads_target else source
     positions = node.positions
@@ -216,6 +282,7 @@ def _insert(node: n.Insert, writer: TableWriter, ctx: RunContext) -> None:
     last_id: int | None = None
     pk_pos = writer.auto_pos
     mode = node.mode
+    upsert = node.on_conflict
     for values in rows:
         if len(values) != width:
             raise ProgrammingError(
@@ -228,9 +295,20 @@ def _insert(node: n.Insert, writer: TableWriter, ctx: RunContext) -> None:
             if mode == "IGNORE":
                 continue
             raise
+        if upsert is not None:
+            holder = writer.conflict_holder(row, fresh, upsert, ctx)
+            if holder is not None:
+                new_row = writer.upsert_update(holder, row, upsert, ctx)
+                if new_row is not None:
+                    count += 1
+                    if written is not None:
+                        written.append(new_row)
+                continue
         if writer.insert(row, mode, ctx, fresh):
             count += 1
             if pk_pos >= 0:
                 last_id = row[pk_pos]
+            if written is not None:
+                written.append(row)
     ctx.rowcount = count
     ctx.lastrowid = last_id

@@ -485,13 +485,56 @@ class Insert(Write):
     positions: tuple[int, ...]
     mode: str | None
     reads_target: bool
+    #: what a uniqueness conflict does instead (an upsert); None: ``mode`` decides
+    on_conflict: OnConflict | None = None
 
     def describe(self) -> str:
         mode = f" OR {self.mode}" if self.mode else ""
-        return f"INSERT{mode} rows and index entries of {self.target.table.name}"
+        upsert = f" {self.on_conflict.describe()}" if self.on_conflict else ""
+        return f"INSERT{mode} rows and index entries of {self.target.table.name}{upsert}"
 
     def requests(self) -> str:
         return "a GET per new key to check it is free; no PUT until COMMIT"
+
+
+@dataclass(frozen=True, eq=False)
+class OnConflict:
+    """An INSERT's ON CONFLICT clause. The conflict target is the primary key (``on_key``), a
+    UNIQUE index (``index``), or, when neither is set, any uniqueness constraint. With
+    ``sets`` empty the clause is DO NOTHING; else DO UPDATE: each ``(position, value)`` of
+    ``sets`` and ``where`` read the stored row followed by the row proposed (``excluded``)."""
+
+    on_key: bool
+    index: Index | None
+    sets: tuple[tuple[int, Fn], ...] = ()
+    where: Fn | None = None
+
+    def describe(self) -> str:
+        target = "PRIMARY KEY" if self.on_key else self.index.name if self.index else "any"
+        action = "DO UPDATE" if self.sets else "DO NOTHING"
+        return f"ON CONFLICT ({target}) {action}"
+
+
+@dataclass(frozen=True, eq=False)
+class Returning(Node):
+    """The rows a write changed (new rows for INSERT and UPDATE, old rows for DELETE), with
+    ``exprs`` computed over each: a write's RETURNING clause. The write runs in full when the
+    statement runs, before the first row is returned, as in SQLite."""
+
+    write: Write
+    exprs: tuple[Fn, ...]
+    names: tuple[str, ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.exprs)
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.write,)
+
+    def describe(self) -> str:
+        return f"RETURNING {', '.join(self.names)} of each row written"
 
 
 @dataclass(frozen=True, eq=False)
@@ -525,7 +568,7 @@ class Plan:
     is_query: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "is_query", not isinstance(self.root, Write))
+        object.__setattr__(self, "is_query", not isinstance(self.root, Write | Returning))
 
     def lines(self) -> list[tuple[int, str, str]]:
         """The tree, depth first: (depth, description, requests) per node."""

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlglot import exp
 
 from dialect.catalog import Table
-from dialect.errors import NotSupportedError, ProgrammingError
-from dialect.expr import Fn
+from dialect.errors import NotSupportedError, OperationalError, ProgrammingError
+from dialect.expr import AGGREGATES, Fn
 from dialect.parse import parse_stored
 from dialect.plan import nodes as n
-from dialect.plan.select import Planner, table_scope
+from dialect.plan.select import Planner, Shape, table_scope
 from dialect.tablerows import RowCodec
 
 _QUERIES = (exp.Select, exp.Union, exp.Except, exp.Intersect, exp.Subquery)
@@ -57,10 +57,6 @@ def _parameters_only(values: exp.Values) -> int | None:
 
 def plan_insert(planner: Planner, node: exp.Insert, value_rows: int = 1) -> n.Insert:
     """``value_rows``: how many times the text repeated its one row of ``?`` markers."""
-    if node.args.get("conflict") is not None:
-        raise NotSupportedError("INSERT ... ON CONFLICT is not supported")
-    if node.args.get("returning") is not None:
-        raise NotSupportedError("INSERT ... RETURNING is not supported")
     alternative = node.args.get("alternative")
     mode = str(alternative).upper() if alternative else None
     if mode not in (None, "REPLACE", "IGNORE"):
@@ -90,7 +86,111 @@ def plan_insert(planner: Planner, node: exp.Insert, value_rows: int = 1) -> n.In
     reads_target = source is not None and any(
         isinstance(e, exp.Table) for e in source.find_all(exp.Table)
     )
-    return n.Insert(target(planner, codec), root, tuple(positions), mode, reads_target)
+    conflict = node.args.get("conflict")
+    on_conflict = _on_conflict(planner, conflict, table) if conflict is not None else None
+    return n.Insert(target(planner, codec), root, tuple(positions), mode, reads_target, on_conflict)
+
+
+def _on_conflict(planner: Planner, node: exp.OnConflict, table: Table) -> n.OnConflict:
+    """The plan of ``ON CONFLICT [(columns)] DO NOTHING | DO UPDATE SET ... [WHERE ...]``."""
+    action = str(node.args.get("action") or "").upper()
+    if node.args.get("duplicate") or node.args.get("constraint"):
+        raise NotSupportedError(f"unsupported ON CONFLICT clause: {node.sql()[:60]}")
+    keys = node.args.get("conflict_keys") or []
+    on_key, index = False, None
+    if keys:
+        names = []
+        for key in keys:
+            column = key.this if isinstance(key, exp.Ordered) else key
+            if not isinstance(column, exp.Column) or column.table:
+                raise NotSupportedError(f"unsupported ON CONFLICT target: {key.sql()}")
+            names.append(column.name.lower())
+        wanted = set(names)
+        if wanted == {c.lower() for c in table.pk}:
+            on_key = True
+        else:
+            index = next(
+                (
+                    ix
+                    for ix in table.indexes
+                    if ix.unique and {c.lower() for c in ix.columns} == wanted
+                ),
+                None,
+            )
+            if index is None:
+                raise OperationalError(
+                    "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint"
+                )
+    if action == "DO NOTHING":
+        return n.OnConflict(on_key, index)
+    if action != "DO UPDATE":
+        raise NotSupportedError(f"unsupported ON CONFLICT action: {action}")
+    if not keys:
+        raise ProgrammingError("ON CONFLICT DO UPDATE needs a conflict target (columns)")
+    # the stored row, then the row proposed as "excluded" (hidden: names are qualified)
+    scope = table_scope(table, table.name)
+    for col in table.columns:
+        scope.add("excluded", col.name if not col.hidden else f"\x00{col.name}", True, col.type)
+    compiler = planner.compiler(scope, [])
+    sets: list[tuple[int, Fn]] = []
+    for assignment in node.expressions:
+        if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
+            raise NotSupportedError(f"unsupported SET clause: {assignment.sql()}")
+        set_col = table.column(assignment.this.name)
+        if set_col is None or set_col.hidden:
+            raise ProgrammingError(f"no such column: {assignment.this.name}")
+        sets.append((table.columns.index(set_col), compiler.compile(assignment.expression)))
+    where = node.args.get("where")
+    return n.OnConflict(
+        on_key, index, tuple(sets), compiler.compile(where.this) if where is not None else None
+    )
+
+
+def returning_shape(planner: Planner, node: exp.Expression, write: n.Write) -> Shape:
+    """The root of a write statement (``write``, under a RETURNING node if it has one) with
+    the names and type codes of the rows it returns."""
+    clause = node.args.get("returning")
+    if clause is None:
+        return Shape(write, (), ())
+    root, names, types = _returning(planner, clause, write)
+    return Shape(root, names, types)
+
+
+def _returning(
+    planner: Planner, clause: exp.Returning, write: n.Write
+) -> tuple[n.Returning, tuple[str, ...], tuple[str | None, ...]]:
+    if clause.args.get("into"):
+        raise NotSupportedError("RETURNING ... INTO is not supported")
+    table = write.target.table
+    scope = table_scope(table, table.name)
+    compiler = planner.compiler(scope, [])
+    exprs: list[Fn] = []
+    names: list[str] = []
+    types: list[str | None] = []
+    for item in clause.expressions:
+        if isinstance(item, exp.Star) or (
+            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+        ):
+            for pos, col in enumerate(table.columns):
+                if not col.hidden:
+                    exprs.append(_column_at(pos))
+                    names.append(col.name)
+                    types.append(col.type)
+            continue
+        if any(isinstance(e, AGGREGATES) for e in item.find_all(*AGGREGATES)):
+            raise ProgrammingError("aggregate functions are not allowed in RETURNING")
+        exprs.append(compiler.compile(item))
+        inner = item.this if isinstance(item, exp.Alias) else item
+        names.append(item.alias_or_name if isinstance(item, exp.Alias | exp.Column) else item.sql())
+        found = (
+            scope.find(inner.table or None, inner.name) if isinstance(inner, exp.Column) else None
+        )
+        types.append(table.columns[found].type if found is not None else None)
+    return n.Returning(write, tuple(exprs), tuple(names)), tuple(names), tuple(types)
+
+
+def _column_at(pos: int) -> Fn:
+    return lambda row, ctx: row[pos]
 
 
 def _refuse(node: exp.Expression, verb: str, clauses: dict[str, str]) -> None:
@@ -100,7 +200,7 @@ def _refuse(node: exp.Expression, verb: str, clauses: dict[str, str]) -> None:
             raise NotSupportedError(f"{verb} ... {sql} is not supported")
 
 
-_UNSUPPORTED = {"returning": "RETURNING", "order": "ORDER BY", "limit": "LIMIT"}
+_UNSUPPORTED = {"order": "ORDER BY", "limit": "LIMIT"}
 
 
 def plan_update(planner: Planner, node: exp.Update) -> n.Update:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import default, reflection
 from sqlalchemy.engine.interfaces import (
     IsolationLevel,
@@ -21,6 +22,7 @@ from sqlalchemy.engine.interfaces import (
     ReflectedUniqueConstraint,
 )
 from sqlalchemy.sql import compiler
+from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 
 from dialect.catalog import ROWID, Catalog, Table
 from dialect.convert import canonical_type
@@ -110,6 +112,25 @@ class StrataCompiler(compiler.SQLCompiler):
             text += " OFFSET " + self.process(select._offset_clause, **kw)
         return text
 
+    def returning_clause(
+        self,
+        stmt: Any,  # Any: an INSERT, UPDATE or DELETE construct
+        returning_cols: Any,
+        *,
+        populate_result_map: bool,
+        **kw: Any,
+    ) -> str:
+        kw["include_table"] = False  # RETURNING reads the one row written: names unqualified
+        text: str = super().returning_clause(
+            stmt, returning_cols, populate_result_map=populate_result_map, **kw
+        )
+        return text
+
+    # INSERT … ON CONFLICT, rendered as SQLite renders it (dialect.sqla.insert builds it)
+    _on_conflict_target = SQLiteCompiler._on_conflict_target
+    visit_on_conflict_do_nothing = SQLiteCompiler.visit_on_conflict_do_nothing
+    visit_on_conflict_do_update = SQLiteCompiler.visit_on_conflict_do_update
+
     def visit_true(self, expr: Any, **kw: Any) -> str:
         return "1"
 
@@ -159,9 +180,15 @@ class StrataDialect(default.DefaultDialect):
     supports_native_enum = False
     supports_comments = False
     supports_server_side_cursors = False
-    insert_returning = False
-    update_returning = False
-    delete_returning = False
+    # RETURNING on INSERT, UPDATE and DELETE; with use_insertmanyvalues this also makes
+    # insert_executemany_returning true: the ORM gets new keys and server defaults from
+    # multi-row INSERT … VALUES … RETURNING statements
+    insert_returning = True
+    update_returning = True
+    delete_returning = True
+    # A multi-row INSERT generates integer keys in the order of its VALUES rows (ids come from
+    # a per-process counter that only grows), so SQLAlchemy may sort RETURNING rows by them.
+    insertmanyvalues_implicit_sentinel = InsertmanyvaluesSentinelOpts.AUTOINCREMENT
     postfetch_lastrowid = True
     supports_is_distinct_from = False
     tuple_in_values = False

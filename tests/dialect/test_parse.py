@@ -20,6 +20,8 @@ def test_prepared_statements_are_cached_by_text() -> None:
         ("INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)", 3),
         ("insert into t values (?,?) ,( ?, ? );", 2),
         ('INSERT INTO "values" (a) VALUES (?), (?)', 2),
+        ("INSERT INTO t (a) VALUES (?), (?) ON CONFLICT DO NOTHING", 2),  # a tail: no markers
+        ("INSERT INTO t (a) VALUES (?), (?), (?) RETURNING id, a AS x", 3),
     ],
 )
 def test_repeated_rows_of_markers_are_parsed_once(sql: str, rows: int) -> None:
@@ -36,7 +38,8 @@ def test_repeated_rows_of_markers_are_parsed_once(sql: str, rows: int) -> None:
         "INSERT INTO t (a, b) VALUES (?, ?)",  # one row: nothing to collapse
         "INSERT INTO t (a, b) VALUES (?, ?), (?, 1)",  # not only markers
         "INSERT INTO t (a, b) VALUES (?, ?), (?)",  # rows of different widths
-        "INSERT INTO t (a) VALUES (?), (?) ON CONFLICT DO NOTHING",  # a tail after the rows
+        "INSERT INTO t (a) VALUES (?), (?) RETURNING a + ?",  # a tail with a marker
+        "INSERT INTO t (a) VALUES (?), (?) x",  # a tail that is not a clause
         "SELECT 'VALUES (?), (?)'",
         "INSERT INTO t (a) SELECT x FROM v WHERE y IN (SELECT 'VALUES (?), (?)')",
     ],

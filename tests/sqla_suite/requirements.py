@@ -26,10 +26,8 @@ class Requirements(SuiteRequirements):
         """No sequences: INTEGER PRIMARY KEY counters instead."""
         return exclusions.closed()
 
-    @property
-    def returning(self):  # type: ignore[no-untyped-def]
-        """No RETURNING."""
-        return exclusions.closed()
+    # RETURNING (returning, insert_returning, update_returning, delete_returning,
+    # insert_executemany_returning): SuiteRequirements reads the dialect's flags, all true.
 
     @property
     def temp_table_reflection(self):  # type: ignore[no-untyped-def]
