@@ -48,9 +48,13 @@ def plan_statement(catalog: Catalog, ast: exp.Expression, value_rows: int = 1) -
         root = plan_insert(planner, ast, value_rows)
         return n.Plan(root, tables=tuple(sorted(planner.tables)))
     if isinstance(ast, exp.Update):
-        return n.Plan(plan_update(planner, ast), tables=tuple(sorted(planner.tables)))
+        with planner.ctes(ast.args.get("with_"), []):  # WITH … UPDATE
+            update = plan_update(planner, ast)
+        return n.Plan(update, tables=tuple(sorted(planner.tables)))
     if isinstance(ast, exp.Delete):
-        return n.Plan(plan_delete(planner, ast), tables=tuple(sorted(planner.tables)))
+        with planner.ctes(ast.args.get("with_"), []):
+            delete = plan_delete(planner, ast)
+        return n.Plan(delete, tables=tuple(sorted(planner.tables)))
     shape = planner.query(ast, [])
     return n.Plan(shape.root, shape.names, shape.types, tuple(sorted(planner.tables)))
 

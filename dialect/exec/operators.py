@@ -432,6 +432,66 @@ def _set_operation(node: n.SetOperation, ctx: RunContext, row: Row) -> Rows:
             yield r
 
 
+def _cte_scan(node: n.CteScan, ctx: RunContext, row: Row) -> Rows:
+    if not node.cached:
+        yield from run(node.child, ctx, row)
+        return
+    key = id(node)
+    kept = ctx.memo.get(key)
+    if kept is not None:
+        yield from kept
+        return
+    rows: list[Row] = []
+    for r in run(node.child, ctx, row):
+        rows.append(r)
+        yield r
+    ctx.memo[key] = rows  # only once read in full: a LIMIT above may stop it early
+
+
+def _working_table(node: n.WorkingTable, ctx: RunContext, row: Row) -> Rows:
+    yield from ctx.memo.get(id(node), [])
+
+
+def _recursive_union(node: n.RecursiveUnion, ctx: RunContext, row: Row) -> Rows:
+    """Each step runs the recursive part over the rows the step before produced, as SQLite's
+    queue does a row at a time: the same rows, in the same order when the working table leads
+    the recursive part's joins (the planner puts it first)."""
+    seen: set[tuple[Any, ...]] | None = set() if node.distinct else None
+    key = id(node.working)
+
+    def new(r: Row) -> bool:
+        if seen is None:
+            return True
+        k = tuple(hashable(v) for v in r)
+        if k in seen:
+            return False
+        seen.add(k)
+        return True
+
+    step: list[Row] = []
+    for r in run(node.initial, ctx, row):
+        if new(r):
+            step.append(r)
+            yield r
+    while step:
+        previous, step = step, []
+        rows = run(node.recursive, ctx, row)
+        try:
+            while True:
+                # set before each pull: a consumer may run this CTE again in between
+                ctx.memo[key] = previous
+                found = next(rows, None)
+                if found is None:
+                    break
+                r = found
+                if new(r):
+                    step.append(r)
+                    yield r
+        finally:
+            rows.close()
+    ctx.memo.pop(key, None)
+
+
 def _write(node: n.Write, ctx: RunContext, row: Row) -> Rows:
     from dialect.exec.writer import run_write
 
@@ -459,6 +519,9 @@ _RUNNERS: dict[type[n.Node], Callable[[Any, RunContext, Row], Rows]] = {
     n.Sort: _sort,
     n.Limit: _limit,
     n.SetOperation: _set_operation,
+    n.CteScan: _cte_scan,
+    n.WorkingTable: _working_table,
+    n.RecursiveUnion: _recursive_union,
     n.Insert: _write,
     n.Update: _write,
     n.Delete: _write,

@@ -11,7 +11,8 @@ decided on nodes, before execution.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
+import contextlib
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -52,6 +53,30 @@ class _Item:
     node: n.Node | None = None
     left_outer: bool = False
     on: exp.Expression | None = None
+    #: joined first when inner joins are reordered (a recursive CTE's working table)
+    lead: bool = False
+
+
+@dataclass
+class _Cte:
+    """A common table expression: its query, the CTEs and enclosing queries it sees, and its
+    plan, made when it is first referenced (an unused CTE is never planned, as in SQLite)."""
+
+    name: str
+    body: exp.Expression
+    columns: list[str]
+    env: dict[str, _Cte]
+    frames: list[Frame]
+    recursive: bool
+    shape: Shape | None = None
+    #: the first enclosing query its body reads, if any (then its rows are not kept)
+    correlated: int | None = None
+    planning: bool = False
+    #: while its recursive part is planned: the working table, the depth of enclosing
+    #: queries there, and how many times it was referenced
+    working: n.WorkingTable | None = None
+    depth: int = 0
+    references: int = 0
 
 
 def _is_aggregate(node: exp.Expression) -> bool:
@@ -86,6 +111,8 @@ class Planner:
         self.catalog = catalog
         self.tables: set[int] = set()
         self._codecs: dict[int, RowCodec] = {}
+        #: the common table expressions visible where planning is, by lower-case name
+        self._ctes: dict[str, _Cte] = {}
 
     def codec(self, table_id: int) -> RowCodec:
         codec = self._codecs.get(table_id)
@@ -111,6 +138,8 @@ class Planner:
         """Plan a query (SELECT, set operation, VALUES, or one in parentheses)."""
         if isinstance(node, exp.Subquery):
             return self.query(node.this, frames)
+        if node.args.get("with_") or node.args.get("with"):
+            return self._with_query(node, frames)
         if isinstance(node, exp.Union | exp.Except | exp.Intersect):
             return self._set_operation(node, frames)
         if isinstance(node, exp.Values):
@@ -184,6 +213,121 @@ class Planner:
             text,
         )
 
+    # -- common table expressions -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def ctes(self, with_: exp.Expression | None, frames: list[Frame]) -> Iterator[None]:
+        """The CTEs of ``with_`` (a WITH clause, or None) visible while the block plans."""
+        if with_ is None:
+            yield
+            return
+        saved = self._ctes
+        env = dict(saved)
+        for cte in with_.expressions:
+            name = cte.alias_or_name
+            alias = cte.args.get("alias")
+            columns = [c.name for c in alias.columns] if alias is not None else []
+            refs = any(
+                t.name.lower() == name.lower() and not t.args.get("db")
+                for t in cte.this.find_all(exp.Table)
+            )
+            entry = _Cte(name, cte.this, columns, {}, frames, refs)
+            # a CTE sees those before it, and itself when it is recursive
+            entry.env = {**env, name.lower(): entry} if refs else dict(env)
+            env[name.lower()] = entry
+        self._ctes = env
+        try:
+            yield
+        finally:
+            self._ctes = saved
+
+    def _with_query(self, node: exp.Expression, frames: list[Frame]) -> Shape:
+        with_ = node.args.get("with_") or node.args.get("with")
+        bare = node.copy()
+        bare.set("with_", None)
+        bare.set("with", None)
+        with self.ctes(with_, frames):
+            return self.query(bare, frames)
+
+    def _cte_item(self, cte: _Cte, alias: str, frames: list[Frame]) -> _Item:
+        if cte.working is not None:  # inside its own recursive part
+            if len(frames) != cte.depth:
+                raise ProgrammingError(f"recursive reference in a subquery: {cte.name}")
+            cte.references += 1
+            if cte.references > 1:
+                raise ProgrammingError(f"multiple references to recursive table: {cte.name}")
+            shape = Shape(cte.working, tuple(cte.columns), (None,) * len(cte.columns))
+            item = self._derived(shape, alias, cte.columns)
+            item.lead = True
+            return item
+        shape = self._plan_cte(cte)
+        if cte.correlated is not None:
+            for frame in frames[cte.correlated :]:
+                frame.correlated = True
+        return self._derived(shape, alias, list(shape.names))
+
+    def _plan_cte(self, cte: _Cte) -> Shape:
+        if cte.shape is not None:
+            return cte.shape
+        if cte.planning:
+            raise ProgrammingError(f"circular reference: {cte.name}")
+        cte.planning = True
+        saved, self._ctes = self._ctes, cte.env
+        # copies: whether the body reads an enclosing query is told by these alone
+        frames = [Frame(f.scope) for f in cte.frames]
+        try:
+            shape = self._recursive(cte, frames) if cte.recursive else self.query(cte.body, frames)
+        finally:
+            self._ctes = saved
+            cte.planning = False
+        names = cte.columns or list(shape.names)
+        if len(names) != len(shape.names):
+            raise ProgrammingError(
+                f"table {cte.name} has {len(shape.names)} values for {len(names)} columns"
+            )
+        cte.correlated = next((i for i, f in enumerate(frames) if f.correlated), None)
+        root = n.CteScan(shape.root, cte.name, cte.correlated is None)
+        cte.shape = Shape(root, tuple(names), shape.types)
+        return cte.shape
+
+    def _recursive(self, cte: _Cte, frames: list[Frame]) -> Shape:
+        """A CTE whose query reads itself: ``initial UNION [ALL] recursive``."""
+        body = cte.body
+        if not isinstance(body, exp.Union) or not isinstance(body.expression, exp.Select):
+            raise ProgrammingError(f"circular reference: {cte.name}")
+        if body.args.get("order"):
+            raise NotSupportedError(f"ORDER BY in recursive common table expression {cte.name}")
+        part = body.expression
+        if part.args.get("group") or any(
+            _is_aggregate(e) for item in part.expressions for e in _walk_local(item)
+        ):
+            raise ProgrammingError("recursive aggregate queries not supported")
+        if part.args.get("distinct"):
+            raise NotSupportedError(
+                f"DISTINCT in the recursive part of common table expression {cte.name}"
+            )
+        initial = self.query(body.this, frames)  # a reference to itself here is circular
+        names = cte.columns or list(initial.names)
+        if len(names) != len(initial.names):
+            raise ProgrammingError(
+                f"table {cte.name} has {len(initial.names)} values for {len(names)} columns"
+            )
+        working = n.WorkingTable(cte.name, len(names))
+        cte.working, cte.depth, cte.references, cte.columns = working, len(frames), 0, names
+        try:
+            recursive = self.query(part, frames)
+        finally:
+            cte.working = None
+        if len(recursive.names) != len(names):
+            raise ProgrammingError(
+                "SELECTs to the left and right of UNION do not have the same number of "
+                "result columns"
+            )
+        distinct = body.args.get("distinct", True) is not False
+        root: n.Node = n.RecursiveUnion(initial.root, recursive.root, working, distinct)
+        root = self._limit(body, root, frames)
+        return Shape(root, tuple(names), initial.types)
+
     # -- FROM ---------------------------------------------------------------------------------
 
     def _item(self, node: exp.Expression, frames: list[Frame]) -> _Item:
@@ -193,9 +337,16 @@ class Planner:
             if node.args.get("joins"):
                 return self._paren_join(node, frames)
             alias = node.alias_or_name
+            cte = None if node.args.get("db") else self._ctes.get(node.name.lower())
+            if cte is not None:
+                return self._cte_item(cte, alias, frames)
             view = self.catalog.view(node.name)
             if view is not None:
-                shape = self.query(parse_stored(view.sql), frames)
+                saved, self._ctes = self._ctes, {}  # a view sees no CTE of the statement
+                try:
+                    shape = self.query(parse_stored(view.sql), frames)
+                finally:
+                    self._ctes = saved
                 return self._derived(shape, alias, list(view.columns) or list(shape.names))
             table = self.catalog.table(node.name)
             if table is None:
@@ -213,6 +364,16 @@ class Planner:
             shape = self.query(inner, frames)
             alias = node.alias_or_name or ""
             return self._derived(shape, alias, list(shape.names))
+        if isinstance(node, exp.Values):  # FROM (VALUES …) [AS v(a, b)]
+            shape = self._values(node, frames)
+            values_alias = node.args.get("alias")
+            names = [c.name for c in values_alias.columns] if values_alias is not None else []
+            if names and len(names) != len(shape.names):
+                raise ProgrammingError(
+                    f"table {node.alias_or_name} has {len(shape.names)} values for "
+                    f"{len(names)} columns"
+                )
+            return self._derived(shape, node.alias_or_name, names or list(shape.names))
         raise NotSupportedError(f"unsupported FROM item: {node.sql()[:60]}")
 
     def _derived(self, shape: Shape, alias: str, names: list[str]) -> _Item:
@@ -408,7 +569,7 @@ class Planner:
             return 1
 
         remaining = list(range(len(items)))
-        first = max(remaining, key=lambda i: (solo_score(i), -i))
+        first = max(remaining, key=lambda i: (items[i].lead, solo_score(i), -i))
         order = [first]
         remaining.remove(first)
         while remaining:
@@ -558,8 +719,6 @@ class Planner:
     # -- SELECT -------------------------------------------------------------------------------
 
     def _select(self, node: exp.Select, frames: list[Frame]) -> Shape:
-        if node.args.get("with") or node.args.get("with_"):
-            raise NotSupportedError("WITH (common table expressions) is not supported")
         if any(node.find_all(exp.Window)):
             raise NotSupportedError("window functions (OVER) are not supported")
         from_ = node.args.get("from_") or node.args.get("from")
