@@ -12,7 +12,7 @@ import contextlib
 import decimal
 import itertools
 import operator
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,6 +248,37 @@ def _hash_join(node: n.HashJoin, ctx: RunContext, row: Row) -> Rows:
 def _lookup_join(node: n.LookupJoin, ctx: RunContext, row: Row) -> Rows:
     for left in run(node.left, ctx, row):
         yield from _matches(node, ctx, left, run(node.right, ctx, left))
+
+
+def _outer_join(node: n.OuterJoin, ctx: RunContext, row: Row) -> Rows:
+    right = list(run(node.right, ctx, row))
+    matched = [False] * len(right)
+    table: dict[tuple[Any, ...], list[int]] | None = None
+    if node.left_keys:
+        table = {}
+        for i, r in enumerate(right):
+            k = tuple(hashable(fn(r, ctx)) for fn in node.right_keys)
+            if None not in k:
+                table.setdefault(k, []).append(i)
+    cond = node.condition
+    every = range(len(right))
+    for left in run(node.left, ctx, row):
+        candidates: Iterable[int] = every
+        if table is not None:
+            k = tuple(hashable(fn(left, ctx)) for fn in node.left_keys)
+            candidates = table.get(k, ()) if None not in k else ()
+        hit = False
+        for i in candidates:
+            joined = left + right[i]
+            if cond is None or truth(cond(joined, ctx)) is True:
+                hit = matched[i] = True
+                yield joined
+        if node.keep_left and not hit:
+            yield left + (None,) * node.right.width
+    pad = (None,) * node.left.width
+    for i, r in enumerate(right):
+        if not matched[i]:
+            yield pad + r
 
 
 # -- whole input ---------------------------------------------------------------------------------
@@ -514,6 +545,7 @@ _RUNNERS: dict[type[n.Node], Callable[[Any, RunContext, Row], Rows]] = {
     n.NestedLoopJoin: _nested_loop,
     n.HashJoin: _hash_join,
     n.LookupJoin: _lookup_join,
+    n.OuterJoin: _outer_join,
     n.Aggregate: _aggregate,
     n.Distinct: _distinct,
     n.Sort: _sort,

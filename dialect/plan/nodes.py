@@ -288,6 +288,36 @@ class LookupJoin(Join):
         return f"{self.kind} by key lookup per row on {self.text}"
 
 
+@dataclass(frozen=True, eq=False)
+class OuterJoin(Node):
+    """RIGHT JOIN (``keep_left`` false) or FULL JOIN: the pairs of ``left`` and ``right`` rows
+    for which ``condition`` holds, in left-row order; with ``keep_left``, a left row with no
+    match padded with NULLs; then each right row no left row matched, padded on the left (as
+    SQLite orders them). ``right`` is read once, into a hash table on ``right_keys`` when the
+    condition has equalities."""
+
+    left: Node
+    right: Node
+    condition: Fn | None
+    keep_left: bool
+    text: str
+    left_keys: tuple[Fn, ...] = ()
+    right_keys: tuple[Fn, ...] = ()
+
+    @property
+    def width(self) -> int:
+        return self.left.width + self.right.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+    def describe(self) -> str:
+        kind = "FULL JOIN" if self.keep_left else "RIGHT JOIN"
+        how = "by hash" if self.left_keys else "by nested loop"
+        return f"{kind} {how}{' ON ' + self.text if self.text else ''}"
+
+
 # -- whole-input steps --------------------------------------------------------------------------
 
 

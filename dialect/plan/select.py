@@ -55,6 +55,8 @@ class _Item:
     on: exp.Expression | None = None
     #: joined first when inner joins are reordered (a recursive CTE's working table)
     lead: bool = False
+    #: RIGHT or FULL JOIN: right rows with no match are kept, padded with NULLs
+    right_outer: bool = False
 
 
 @dataclass
@@ -398,14 +400,15 @@ class Planner:
         for j in joins:
             side = (j.side or "").upper()
             kind = (j.kind or "").upper()
-            if side in ("RIGHT", "FULL"):
-                raise NotSupportedError(f"{side} JOIN is not supported")
+            if side in ("RIGHT", "FULL") and j.args.get("using"):
+                raise NotSupportedError(f"{side} JOIN … USING is not supported: use ON")
             if kind not in ("", "INNER", "CROSS", "OUTER") or (kind == "OUTER" and not side):
                 raise NotSupportedError(f"{kind} JOIN is not supported")
             if j.args.get("method") or j.args.get("global"):
                 raise NotSupportedError(f"unsupported join: {j.sql()[:60]}")
             item = self._item(j.this, frames)
-            item.left_outer = side == "LEFT"
+            item.left_outer = side in ("LEFT", "FULL")
+            item.right_outer = side in ("RIGHT", "FULL")
             on = j.args.get("on")
             using = j.args.get("using")
             if using:
@@ -486,7 +489,9 @@ class Planner:
         """The joined rows of a FROM clause with the WHERE parts applied that can be (the
         rest are returned to the caller by being left in ``where_parts``)."""
         items = self._items(first, joins, frames)
-        outer = [i for i, it in enumerate(items) if it.left_outer]
+        outer = [i for i, it in enumerate(items) if it.left_outer or it.right_outer]
+        if any(it.right_outer for it in items):
+            outer = [0]  # the items before a RIGHT or FULL join may be padded: no WHERE early
         reorder = not outer
         pending: list[tuple[exp.Expression, frozenset[int]]] = []
         if reorder:
@@ -516,7 +521,10 @@ class Planner:
                     elif ALL in refs:
                         refs = frozenset(joined | {i})
                     pending.append((p, refs))
-            node = self._join(node, scope, joined, item, i, items, pending, frames)
+            if item.right_outer:
+                node = self._outer_join(node, scope, joined, item, i, items, pending, frames)
+            else:
+                node = self._join(node, scope, joined, item, i, items, pending, frames)
             offsets[i] = len(scope.names)
             scope = scope + item.scope
             types += item.types
@@ -707,6 +715,53 @@ class Planner:
                 tuple(right_keys),
             )
         return n.NestedLoopJoin(left, right, condition, item.left_outer, _text(both))
+
+    def _outer_join(
+        self,
+        left: n.Node | None,
+        left_scope: Scope,
+        joined: set[int],
+        item: _Item,
+        index: int,
+        items: list[_Item],
+        pending: list[tuple[exp.Expression, frozenset[int]]],
+        frames: list[Frame],
+    ) -> n.Node:
+        """``left`` RIGHT or FULL JOIN ``item``: every condition that can now be applied is
+        the join's (one reading only ``item`` must not drop its rows, which are kept)."""
+        assert left is not None
+        now = joined | {index}
+        parts = [p for p, refs in pending if refs <= now]
+        pending[:] = [(p, r) for p, r in pending if p not in parts]
+        right: n.Node
+        if item.codec is not None:
+            right = self._access(item, [], Scope(), frames, items)
+        else:
+            assert item.node is not None
+            right = item.node
+        left_keys: list[Fn] = []
+        right_keys: list[Fn] = []
+        for p in parts:
+            if not isinstance(p, exp.EQ):
+                continue
+            a, b = p.this, p.expression
+            ra, rb = self._refs(a, items, frames), self._refs(b, items, frames)
+            if rb <= joined and ra == {index}:
+                a, b, ra, rb = b, a, rb, ra
+            if not (ra and ra <= joined and rb == {index}):
+                continue
+            if _hashable_together(a, left_scope, b, item.scope):
+                left_keys.append(self.compiler(left_scope, frames).compile(a))
+                right_keys.append(self.compiler(item.scope, frames).compile(b))
+        return n.OuterJoin(
+            left,
+            right,
+            self._condition(parts, left_scope + item.scope, frames),
+            item.left_outer,
+            _text(parts),
+            tuple(left_keys),
+            tuple(right_keys),
+        )
 
     def _condition(
         self, parts: list[exp.Expression], scope: Scope, frames: list[Frame]

@@ -46,7 +46,7 @@ def test_bad_sql_is_a_programming_error(mem: Connection) -> None:
 def test_unsupported_sql_is_named(mem: Connection) -> None:
     mem.execute("CREATE TABLE t (a INT)")
     with pytest.raises(dialect.NotSupportedError, match="RIGHT"):
-        mem.execute("SELECT * FROM t RIGHT JOIN t AS u ON t.a = u.a")
+        mem.execute("SELECT * FROM t RIGHT JOIN t AS u USING (a)")
     with pytest.raises(dialect.NotSupportedError, match="ORDER BY in recursive"):
         mem.execute(
             "WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM x ORDER BY 1) "
