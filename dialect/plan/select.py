@@ -81,6 +81,20 @@ class _Cte:
     references: int = 0
 
 
+def _reads_table(node: exp.Expression, name: str) -> bool:
+    """Whether ``node`` reads a table (or CTE) called ``name`` (lower case), not counting
+    queries within it that define a CTE of that name."""
+    inner = node.args.get("with_") or node.args.get("with")
+    if inner is not None and any(c.alias_or_name.lower() == name for c in inner.expressions):
+        return False
+    for child in node.iter_expressions():
+        if isinstance(child, exp.Table) and not child.args.get("db") and child.name.lower() == name:
+            return True
+        if _reads_table(child, name):
+            return True
+    return False
+
+
 def _is_aggregate(node: exp.Expression) -> bool:
     if isinstance(node, _AGG_TYPES):
         return not (isinstance(node, exp.Min | exp.Max) and node.expressions)
@@ -225,14 +239,15 @@ class Planner:
             return
         saved = self._ctes
         env = dict(saved)
+        defined: set[str] = set()
         for cte in with_.expressions:
             name = cte.alias_or_name
+            if name.lower() in defined:
+                raise ProgrammingError(f"duplicate WITH table name: {name}")
+            defined.add(name.lower())
             alias = cte.args.get("alias")
             columns = [c.name for c in alias.columns] if alias is not None else []
-            refs = any(
-                t.name.lower() == name.lower() and not t.args.get("db")
-                for t in cte.this.find_all(exp.Table)
-            )
+            refs = _reads_table(cte.this, name.lower())
             entry = _Cte(name, cte.this, columns, {}, frames, refs)
             # a CTE sees those before it, and itself when it is recursive
             entry.env = {**env, name.lower(): entry} if refs else dict(env)
@@ -293,40 +308,62 @@ class Planner:
         return cte.shape
 
     def _recursive(self, cte: _Cte, frames: list[Frame]) -> Shape:
-        """A CTE whose query reads itself: ``initial UNION [ALL] recursive``."""
+        """A CTE whose query reads itself: ``initial UNION [ALL] recursive [UNION [ALL]
+        recursive …]``, the initial SELECTs first (as SQLite requires)."""
         body = cte.body
-        if not isinstance(body, exp.Union) or not isinstance(body.expression, exp.Select):
+        chain: list[exp.Union] = []  # the unions whose right side reads the CTE, outermost first
+        node = body
+        while isinstance(node, exp.Union) and _reads_table(node.expression, cte.name.lower()):
+            chain.append(node)
+            node = node.this
+        if not chain:
             raise ProgrammingError(f"circular reference: {cte.name}")
         if body.args.get("order"):
             raise NotSupportedError(f"ORDER BY in recursive common table expression {cte.name}")
-        part = body.expression
-        if part.args.get("group") or any(
-            _is_aggregate(e) for item in part.expressions for e in _walk_local(item)
-        ):
-            raise ProgrammingError("recursive aggregate queries not supported")
-        if part.args.get("distinct"):
+        kinds = {u.args.get("distinct", True) is not False for u in chain}
+        if len(kinds) > 1:
             raise NotSupportedError(
-                f"DISTINCT in the recursive part of common table expression {cte.name}"
+                f"UNION and UNION ALL mixed in recursive common table expression {cte.name}"
             )
-        initial = self.query(body.this, frames)  # a reference to itself here is circular
+        parts = [u.expression for u in reversed(chain)]
+        for part in parts:
+            if not isinstance(part, exp.Select):
+                raise NotSupportedError(f"unsupported recursive query: {part.sql()[:60]}")
+            if part.args.get("group") or any(
+                _is_aggregate(e) for item in part.expressions for e in _walk_local(item)
+            ):
+                raise ProgrammingError("recursive aggregate queries not supported")
+            if part.args.get("distinct"):
+                raise NotSupportedError(
+                    f"DISTINCT in the recursive part of common table expression {cte.name}"
+                )
+        initial = self.query(node, frames)  # a reference to itself here is circular
         names = cte.columns or list(initial.names)
         if len(names) != len(initial.names):
             raise ProgrammingError(
                 f"table {cte.name} has {len(initial.names)} values for {len(names)} columns"
             )
         working = n.WorkingTable(cte.name, len(names))
-        cte.working, cte.depth, cte.references, cte.columns = working, len(frames), 0, names
+        recursive: n.Node | None = None
+        cte.working, cte.depth, cte.columns = working, len(frames), names
         try:
-            recursive = self.query(part, frames)
+            for part in parts:
+                cte.references = 0
+                shape = self.query(part, frames)
+                if len(shape.names) != len(names):
+                    raise ProgrammingError(
+                        "SELECTs to the left and right of UNION do not have the same number "
+                        "of result columns"
+                    )
+                recursive = (
+                    shape.root
+                    if recursive is None
+                    else n.SetOperation("UNION", recursive, shape.root, False)
+                )
         finally:
             cte.working = None
-        if len(recursive.names) != len(names):
-            raise ProgrammingError(
-                "SELECTs to the left and right of UNION do not have the same number of "
-                "result columns"
-            )
-        distinct = body.args.get("distinct", True) is not False
-        root: n.Node = n.RecursiveUnion(initial.root, recursive.root, working, distinct)
+        assert recursive is not None
+        root: n.Node = n.RecursiveUnion(initial.root, recursive, working, kinds.pop())
         root = self._limit(body, root, frames)
         return Shape(root, tuple(names), initial.types)
 

@@ -267,3 +267,22 @@ def test_values_as_cte_and_from_item(pair: Pair) -> None:
     both(
         pair, "WITH RECURSIVE t(n) AS (VALUES (1), (1), (2) UNION SELECT n FROM t) SELECT * FROM t"
     )
+
+
+def test_several_recursive_selects(pair: Pair) -> None:
+    for op in ("UNION ALL", "UNION"):
+        both(
+            pair,
+            f"WITH RECURSIVE t(n) AS (SELECT 1 {op} SELECT n + 1 FROM t WHERE n < 3 "
+            f"{op} SELECT n + 10 FROM t WHERE n < 3) SELECT * FROM t",
+        )
+    both(
+        pair,
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL "
+        "SELECT n + 1 FROM t WHERE n < 3) SELECT * FROM t",
+    )
+
+
+def test_nested_with_hides_the_name(pair: Pair) -> None:
+    both(pair, "WITH t AS (WITH t AS (SELECT 1 AS n) SELECT * FROM t) SELECT * FROM t")
+    both_fail(pair, "WITH a AS (SELECT 1 AS x), a AS (SELECT 2 AS x) SELECT * FROM a", "duplicate")
