@@ -48,9 +48,11 @@ def plan_statement(catalog: Catalog, ast: exp.Expression, value_rows: int = 1) -
     if isinstance(ast, exp.Insert):
         write = plan_insert(planner, ast, value_rows)
     elif isinstance(ast, exp.Update):
-        write = plan_update(planner, ast)
+        with planner.ctes(ast.args.get("with_"), []):  # WITH … UPDATE
+            write = plan_update(planner, ast)
     elif isinstance(ast, exp.Delete):
-        write = plan_delete(planner, ast)
+        with planner.ctes(ast.args.get("with_"), []):
+            write = plan_delete(planner, ast)
     shape = planner.query(ast, []) if write is None else returning_shape(planner, ast, write)
     return n.Plan(shape.root, shape.names, shape.types, tuple(sorted(planner.tables)))
 

@@ -12,7 +12,7 @@ import contextlib
 import decimal
 import itertools
 import operator
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,6 +249,37 @@ def _hash_join(node: n.HashJoin, ctx: RunContext, row: Row) -> Rows:
 def _lookup_join(node: n.LookupJoin, ctx: RunContext, row: Row) -> Rows:
     for left in run(node.left, ctx, row):
         yield from _matches(node, ctx, left, run(node.right, ctx, left))
+
+
+def _outer_join(node: n.OuterJoin, ctx: RunContext, row: Row) -> Rows:
+    right = list(run(node.right, ctx, row))
+    matched = [False] * len(right)
+    table: dict[tuple[Any, ...], list[int]] | None = None
+    if node.left_keys:
+        table = {}
+        for i, r in enumerate(right):
+            k = tuple(hashable(fn(r, ctx)) for fn in node.right_keys)
+            if None not in k:
+                table.setdefault(k, []).append(i)
+    cond = node.condition
+    every = range(len(right))
+    for left in run(node.left, ctx, row):
+        candidates: Iterable[int] = every
+        if table is not None:
+            k = tuple(hashable(fn(left, ctx)) for fn in node.left_keys)
+            candidates = table.get(k, ()) if None not in k else ()
+        hit = False
+        for i in candidates:
+            joined = left + right[i]
+            if cond is None or truth(cond(joined, ctx)) is True:
+                hit = matched[i] = True
+                yield joined
+        if node.keep_left and not hit:
+            yield left + (None,) * node.right.width
+    pad = (None,) * node.left.width
+    for i, r in enumerate(right):
+        if not matched[i]:
+            yield pad + r
 
 
 # -- whole input ---------------------------------------------------------------------------------
@@ -712,6 +743,66 @@ def _over_frames(
     return out
 
 
+def _cte_scan(node: n.CteScan, ctx: RunContext, row: Row) -> Rows:
+    if not node.cached:
+        yield from run(node.child, ctx, row)
+        return
+    key = id(node)
+    kept = ctx.memo.get(key)
+    if kept is not None:
+        yield from kept
+        return
+    rows: list[Row] = []
+    for r in run(node.child, ctx, row):
+        rows.append(r)
+        yield r
+    ctx.memo[key] = rows  # only once read in full: a LIMIT above may stop it early
+
+
+def _working_table(node: n.WorkingTable, ctx: RunContext, row: Row) -> Rows:
+    yield from ctx.memo.get(id(node), [])
+
+
+def _recursive_union(node: n.RecursiveUnion, ctx: RunContext, row: Row) -> Rows:
+    """Each step runs the recursive part over the rows the step before produced, as SQLite's
+    queue does a row at a time: the same rows, in the same order when the working table leads
+    the recursive part's joins (the planner puts it first)."""
+    seen: set[tuple[Any, ...]] | None = set() if node.distinct else None
+    key = id(node.working)
+
+    def new(r: Row) -> bool:
+        if seen is None:
+            return True
+        k = tuple(hashable(v) for v in r)
+        if k in seen:
+            return False
+        seen.add(k)
+        return True
+
+    step: list[Row] = []
+    for r in run(node.initial, ctx, row):
+        if new(r):
+            step.append(r)
+            yield r
+    while step:
+        previous, step = step, []
+        rows = run(node.recursive, ctx, row)
+        try:
+            while True:
+                # set before each pull: a consumer may run this CTE again in between
+                ctx.memo[key] = previous
+                found = next(rows, None)
+                if found is None:
+                    break
+                r = found
+                if new(r):
+                    step.append(r)
+                    yield r
+        finally:
+            rows.close()
+    ctx.memo.pop(key, None)
+
+
 def _write(node: n.Write, ctx: RunContext, row: Row) -> Rows:
     from dialect.exec.writer import run_write
 
@@ -734,12 +825,16 @@ _RUNNERS: dict[type[n.Node], Callable[[Any, RunContext, Row], Rows]] = {
     n.NestedLoopJoin: _nested_loop,
     n.HashJoin: _hash_join,
     n.LookupJoin: _lookup_join,
+    n.OuterJoin: _outer_join,
     n.Aggregate: _aggregate,
     n.Distinct: _distinct,
     n.Sort: _sort,
     n.Limit: _limit,
     n.SetOperation: _set_operation,
     n.Window: _window,
+    n.CteScan: _cte_scan,
+    n.WorkingTable: _working_table,
+    n.RecursiveUnion: _recursive_union,
     n.Insert: _write,
     n.Update: _write,
     n.Delete: _write,

@@ -288,6 +288,36 @@ class LookupJoin(Join):
         return f"{self.kind} by key lookup per row on {self.text}"
 
 
+@dataclass(frozen=True, eq=False)
+class OuterJoin(Node):
+    """RIGHT JOIN (``keep_left`` false) or FULL JOIN: the pairs of ``left`` and ``right`` rows
+    for which ``condition`` holds, in left-row order; with ``keep_left``, a left row with no
+    match padded with NULLs; then each right row no left row matched, padded on the left (as
+    SQLite orders them). ``right`` is read once, into a hash table on ``right_keys`` when the
+    condition has equalities."""
+
+    left: Node
+    right: Node
+    condition: Fn | None
+    keep_left: bool
+    text: str
+    left_keys: tuple[Fn, ...] = ()
+    right_keys: tuple[Fn, ...] = ()
+
+    @property
+    def width(self) -> int:
+        return self.left.width + self.right.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+    def describe(self) -> str:
+        kind = "FULL JOIN" if self.keep_left else "RIGHT JOIN"
+        how = "by hash" if self.left_keys else "by nested loop"
+        return f"{kind} {how}{' ON ' + self.text if self.text else ''}"
+
+
 # -- whole-input steps --------------------------------------------------------------------------
 
 
@@ -441,6 +471,59 @@ class SetOperation(Node):
 
     def describe(self) -> str:
         return self.operator + ("" if self.distinct else " ALL")
+
+
+@dataclass(frozen=True, eq=False)
+class CteScan(Unary):
+    """The rows of common table expression ``name``, whose plan is ``child``. One node serves
+    every reference to the CTE; when ``cached`` (it reads no enclosing query), the rows read in
+    full the first time are kept for the rest of the execution, so the CTE runs once."""
+
+    name: str
+    cached: bool
+
+    def describe(self) -> str:
+        kept = " (rows kept for this execution)" if self.cached else ""
+        return f"CTE {self.name}{kept}"
+
+
+@dataclass(frozen=True, eq=False)
+class WorkingTable(Node):
+    """The rows a recursive CTE's recursive part reads: those the previous step produced (the
+    :class:`RecursiveUnion` that owns it puts them in the run context)."""
+
+    name: str
+    columns: int
+
+    @property
+    def width(self) -> int:
+        return self.columns
+
+    def describe(self) -> str:
+        return f"ROWS of the previous step of {self.name}"
+
+
+@dataclass(frozen=True, eq=False)
+class RecursiveUnion(Node):
+    """A recursive CTE: the rows of ``initial``, then the rows ``recursive`` produces from each
+    step's new rows (read through ``working``) until a step produces none. With ``distinct``
+    (UNION), rows seen before are dropped and not fed back."""
+
+    initial: Node
+    recursive: Node
+    working: WorkingTable
+    distinct: bool
+
+    @property
+    def width(self) -> int:
+        return self.initial.width
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return (self.initial, self.recursive)
+
+    def describe(self) -> str:
+        return f"RECURSIVE {self.working.name} by UNION{'' if self.distinct else ' ALL'}"
 
 
 # -- writes ---------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ decided on nodes, before execution.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
+import contextlib
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -52,6 +53,46 @@ class _Item:
     node: n.Node | None = None
     left_outer: bool = False
     on: exp.Expression | None = None
+    #: joined first when inner joins are reordered (a recursive CTE's working table)
+    lead: bool = False
+    #: RIGHT or FULL JOIN: right rows with no match are kept, padded with NULLs
+    right_outer: bool = False
+
+
+@dataclass
+class _Cte:
+    """A common table expression: its query, the CTEs and enclosing queries it sees, and its
+    plan, made when it is first referenced (an unused CTE is never planned, as in SQLite)."""
+
+    name: str
+    body: exp.Expression
+    columns: list[str]
+    env: dict[str, _Cte]
+    frames: list[Frame]
+    recursive: bool
+    shape: Shape | None = None
+    #: the first enclosing query its body reads, if any (then its rows are not kept)
+    correlated: int | None = None
+    planning: bool = False
+    #: while its recursive part is planned: the working table, the depth of enclosing
+    #: queries there, and how many times it was referenced
+    working: n.WorkingTable | None = None
+    depth: int = 0
+    references: int = 0
+
+
+def _reads_table(node: exp.Expression, name: str) -> bool:
+    """Whether ``node`` reads a table (or CTE) called ``name`` (lower case), not counting
+    queries within it that define a CTE of that name."""
+    inner = node.args.get("with_") or node.args.get("with")
+    if inner is not None and any(c.alias_or_name.lower() == name for c in inner.expressions):
+        return False
+    for child in node.iter_expressions():
+        if isinstance(child, exp.Table) and not child.args.get("db") and child.name.lower() == name:
+            return True
+        if _reads_table(child, name):
+            return True
+    return False
 
 
 def _is_aggregate(node: exp.Expression) -> bool:
@@ -86,6 +127,8 @@ class Planner:
         self.catalog = catalog
         self.tables: set[int] = set()
         self._codecs: dict[int, RowCodec] = {}
+        #: the common table expressions visible where planning is, by lower-case name
+        self._ctes: dict[str, _Cte] = {}
 
     def codec(self, table_id: int) -> RowCodec:
         codec = self._codecs.get(table_id)
@@ -111,6 +154,8 @@ class Planner:
         """Plan a query (SELECT, set operation, VALUES, or one in parentheses)."""
         if isinstance(node, exp.Subquery):
             return self.query(node.this, frames)
+        if node.args.get("with_") or node.args.get("with"):
+            return self._with_query(node, frames)
         if isinstance(node, exp.Union | exp.Except | exp.Intersect):
             return self._set_operation(node, frames)
         if isinstance(node, exp.Values):
@@ -184,6 +229,144 @@ class Planner:
             text,
         )
 
+    # -- common table expressions -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def ctes(self, with_: exp.Expression | None, frames: list[Frame]) -> Iterator[None]:
+        """The CTEs of ``with_`` (a WITH clause, or None) visible while the block plans."""
+        if with_ is None:
+            yield
+            return
+        saved = self._ctes
+        env = dict(saved)
+        defined: set[str] = set()
+        for cte in with_.expressions:
+            name = cte.alias_or_name
+            if name.lower() in defined:
+                raise ProgrammingError(f"duplicate WITH table name: {name}")
+            defined.add(name.lower())
+            alias = cte.args.get("alias")
+            columns = [c.name for c in alias.columns] if alias is not None else []
+            refs = _reads_table(cte.this, name.lower())
+            entry = _Cte(name, cte.this, columns, {}, frames, refs)
+            # a CTE sees those before it, and itself when it is recursive
+            entry.env = {**env, name.lower(): entry} if refs else dict(env)
+            env[name.lower()] = entry
+        self._ctes = env
+        try:
+            yield
+        finally:
+            self._ctes = saved
+
+    def _with_query(self, node: exp.Expression, frames: list[Frame]) -> Shape:
+        with_ = node.args.get("with_") or node.args.get("with")
+        bare = node.copy()
+        bare.set("with_", None)
+        bare.set("with", None)
+        with self.ctes(with_, frames):
+            return self.query(bare, frames)
+
+    def _cte_item(self, cte: _Cte, alias: str, frames: list[Frame]) -> _Item:
+        if cte.working is not None:  # inside its own recursive part
+            if len(frames) != cte.depth:
+                raise ProgrammingError(f"recursive reference in a subquery: {cte.name}")
+            cte.references += 1
+            if cte.references > 1:
+                raise ProgrammingError(f"multiple references to recursive table: {cte.name}")
+            shape = Shape(cte.working, tuple(cte.columns), (None,) * len(cte.columns))
+            item = self._derived(shape, alias, cte.columns)
+            item.lead = True
+            return item
+        shape = self._plan_cte(cte)
+        if cte.correlated is not None:
+            for frame in frames[cte.correlated :]:
+                frame.correlated = True
+        return self._derived(shape, alias, list(shape.names))
+
+    def _plan_cte(self, cte: _Cte) -> Shape:
+        if cte.shape is not None:
+            return cte.shape
+        if cte.planning:
+            raise ProgrammingError(f"circular reference: {cte.name}")
+        cte.planning = True
+        saved, self._ctes = self._ctes, cte.env
+        # copies: whether the body reads an enclosing query is told by these alone
+        frames = [Frame(f.scope) for f in cte.frames]
+        try:
+            shape = self._recursive(cte, frames) if cte.recursive else self.query(cte.body, frames)
+        finally:
+            self._ctes = saved
+            cte.planning = False
+        names = cte.columns or list(shape.names)
+        if len(names) != len(shape.names):
+            raise ProgrammingError(
+                f"table {cte.name} has {len(shape.names)} values for {len(names)} columns"
+            )
+        cte.correlated = next((i for i, f in enumerate(frames) if f.correlated), None)
+        root = n.CteScan(shape.root, cte.name, cte.correlated is None)
+        cte.shape = Shape(root, tuple(names), shape.types)
+        return cte.shape
+
+    def _recursive(self, cte: _Cte, frames: list[Frame]) -> Shape:
+        """A CTE whose query reads itself: ``initial UNION [ALL] recursive [UNION [ALL]
+        recursive …]``, the initial SELECTs first (as SQLite requires)."""
+        body = cte.body
+        chain: list[exp.Union] = []  # the unions whose right side reads the CTE, outermost first
+        node = body
+        while isinstance(node, exp.Union) and _reads_table(node.expression, cte.name.lower()):
+            chain.append(node)
+            node = node.this
+        if not chain:
+            raise ProgrammingError(f"circular reference: {cte.name}")
+        if body.args.get("order"):
+            raise NotSupportedError(f"ORDER BY in recursive common table expression {cte.name}")
+        kinds = {u.args.get("distinct", True) is not False for u in chain}
+        if len(kinds) > 1:
+            raise NotSupportedError(
+                f"UNION and UNION ALL mixed in recursive common table expression {cte.name}"
+            )
+        parts = [u.expression for u in reversed(chain)]
+        for part in parts:
+            if not isinstance(part, exp.Select):
+                raise NotSupportedError(f"unsupported recursive query: {part.sql()[:60]}")
+            if part.args.get("group") or any(
+                _is_aggregate(e) for item in part.expressions for e in _walk_local(item)
+            ):
+                raise ProgrammingError("recursive aggregate queries not supported")
+            if part.args.get("distinct"):
+                raise NotSupportedError(
+                    f"DISTINCT in the recursive part of common table expression {cte.name}"
+                )
+        initial = self.query(node, frames)  # a reference to itself here is circular
+        names = cte.columns or list(initial.names)
+        if len(names) != len(initial.names):
+            raise ProgrammingError(
+                f"table {cte.name} has {len(initial.names)} values for {len(names)} columns"
+            )
+        working = n.WorkingTable(cte.name, len(names))
+        recursive: n.Node | None = None
+        cte.working, cte.depth, cte.columns = working, len(frames), names
+        try:
+            for part in parts:
+                cte.references = 0
+                shape = self.query(part, frames)
+                if len(shape.names) != len(names):
+                    raise ProgrammingError(
+                        "SELECTs to the left and right of UNION do not have the same number "
+                        "of result columns"
+                    )
+                recursive = (
+                    shape.root
+                    if recursive is None
+                    else n.SetOperation("UNION", recursive, shape.root, False)
+                )
+        finally:
+            cte.working = None
+        assert recursive is not None
+        root: n.Node = n.RecursiveUnion(initial.root, recursive, working, kinds.pop())
+        root = self._limit(body, root, frames)
+        return Shape(root, tuple(names), initial.types)
+
     # -- FROM ---------------------------------------------------------------------------------
 
     def _item(self, node: exp.Expression, frames: list[Frame]) -> _Item:
@@ -193,9 +376,16 @@ class Planner:
             if node.args.get("joins"):
                 return self._paren_join(node, frames)
             alias = node.alias_or_name
+            cte = None if node.args.get("db") else self._ctes.get(node.name.lower())
+            if cte is not None:
+                return self._cte_item(cte, alias, frames)
             view = self.catalog.view(node.name)
             if view is not None:
-                shape = self.query(parse_stored(view.sql), frames)
+                saved, self._ctes = self._ctes, {}  # a view sees no CTE of the statement
+                try:
+                    shape = self.query(parse_stored(view.sql), frames)
+                finally:
+                    self._ctes = saved
                 return self._derived(shape, alias, list(view.columns) or list(shape.names))
             table = self.catalog.table(node.name)
             if table is None:
@@ -213,6 +403,16 @@ class Planner:
             shape = self.query(inner, frames)
             alias = node.alias_or_name or ""
             return self._derived(shape, alias, list(shape.names))
+        if isinstance(node, exp.Values):  # FROM (VALUES …) [AS v(a, b)]
+            shape = self._values(node, frames)
+            values_alias = node.args.get("alias")
+            names = [c.name for c in values_alias.columns] if values_alias is not None else []
+            if names and len(names) != len(shape.names):
+                raise ProgrammingError(
+                    f"table {node.alias_or_name} has {len(shape.names)} values for "
+                    f"{len(names)} columns"
+                )
+            return self._derived(shape, node.alias_or_name, names or list(shape.names))
         raise NotSupportedError(f"unsupported FROM item: {node.sql()[:60]}")
 
     def _derived(self, shape: Shape, alias: str, names: list[str]) -> _Item:
@@ -237,14 +437,15 @@ class Planner:
         for j in joins:
             side = (j.side or "").upper()
             kind = (j.kind or "").upper()
-            if side in ("RIGHT", "FULL"):
-                raise NotSupportedError(f"{side} JOIN is not supported")
+            if side in ("RIGHT", "FULL") and j.args.get("using"):
+                raise NotSupportedError(f"{side} JOIN … USING is not supported: use ON")
             if kind not in ("", "INNER", "CROSS", "OUTER") or (kind == "OUTER" and not side):
                 raise NotSupportedError(f"{kind} JOIN is not supported")
             if j.args.get("method") or j.args.get("global"):
                 raise NotSupportedError(f"unsupported join: {j.sql()[:60]}")
             item = self._item(j.this, frames)
-            item.left_outer = side == "LEFT"
+            item.left_outer = side in ("LEFT", "FULL")
+            item.right_outer = side in ("RIGHT", "FULL")
             on = j.args.get("on")
             using = j.args.get("using")
             if using:
@@ -325,7 +526,9 @@ class Planner:
         """The joined rows of a FROM clause with the WHERE parts applied that can be (the
         rest are returned to the caller by being left in ``where_parts``)."""
         items = self._items(first, joins, frames)
-        outer = [i for i, it in enumerate(items) if it.left_outer]
+        outer = [i for i, it in enumerate(items) if it.left_outer or it.right_outer]
+        if any(it.right_outer for it in items):
+            outer = [0]  # the items before a RIGHT or FULL join may be padded: no WHERE early
         reorder = not outer
         pending: list[tuple[exp.Expression, frozenset[int]]] = []
         if reorder:
@@ -355,7 +558,10 @@ class Planner:
                     elif ALL in refs:
                         refs = frozenset(joined | {i})
                     pending.append((p, refs))
-            node = self._join(node, scope, joined, item, i, items, pending, frames)
+            if item.right_outer:
+                node = self._outer_join(node, scope, joined, item, i, items, pending, frames)
+            else:
+                node = self._join(node, scope, joined, item, i, items, pending, frames)
             offsets[i] = len(scope.names)
             scope = scope + item.scope
             types += item.types
@@ -408,7 +614,7 @@ class Planner:
             return 1
 
         remaining = list(range(len(items)))
-        first = max(remaining, key=lambda i: (solo_score(i), -i))
+        first = max(remaining, key=lambda i: (items[i].lead, solo_score(i), -i))
         order = [first]
         remaining.remove(first)
         while remaining:
@@ -547,6 +753,53 @@ class Planner:
             )
         return n.NestedLoopJoin(left, right, condition, item.left_outer, _text(both))
 
+    def _outer_join(
+        self,
+        left: n.Node | None,
+        left_scope: Scope,
+        joined: set[int],
+        item: _Item,
+        index: int,
+        items: list[_Item],
+        pending: list[tuple[exp.Expression, frozenset[int]]],
+        frames: list[Frame],
+    ) -> n.Node:
+        """``left`` RIGHT or FULL JOIN ``item``: every condition that can now be applied is
+        the join's (one reading only ``item`` must not drop its rows, which are kept)."""
+        assert left is not None
+        now = joined | {index}
+        parts = [p for p, refs in pending if refs <= now]
+        pending[:] = [(p, r) for p, r in pending if p not in parts]
+        right: n.Node
+        if item.codec is not None:
+            right = self._access(item, [], Scope(), frames, items)
+        else:
+            assert item.node is not None
+            right = item.node
+        left_keys: list[Fn] = []
+        right_keys: list[Fn] = []
+        for p in parts:
+            if not isinstance(p, exp.EQ):
+                continue
+            a, b = p.this, p.expression
+            ra, rb = self._refs(a, items, frames), self._refs(b, items, frames)
+            if rb <= joined and ra == {index}:
+                a, b, ra, rb = b, a, rb, ra
+            if not (ra and ra <= joined and rb == {index}):
+                continue
+            if _hashable_together(a, left_scope, b, item.scope):
+                left_keys.append(self.compiler(left_scope, frames).compile(a))
+                right_keys.append(self.compiler(item.scope, frames).compile(b))
+        return n.OuterJoin(
+            left,
+            right,
+            self._condition(parts, left_scope + item.scope, frames),
+            item.left_outer,
+            _text(parts),
+            tuple(left_keys),
+            tuple(right_keys),
+        )
+
     def _condition(
         self, parts: list[exp.Expression], scope: Scope, frames: list[Frame]
     ) -> Fn | None:
@@ -558,8 +811,6 @@ class Planner:
     # -- SELECT -------------------------------------------------------------------------------
 
     def _select(self, node: exp.Select, frames: list[Frame]) -> Shape:
-        if node.args.get("with") or node.args.get("with_"):
-            raise NotSupportedError("WITH (common table expressions) is not supported")
         from_ = node.args.get("from_") or node.args.get("from")
         joins = list(node.args.get("joins") or [])
         where_node = node.args.get("where")

@@ -80,11 +80,13 @@ def plan_insert(planner: Planner, node: exp.Insert, value_rows: int = 1) -> n.In
     elif isinstance(source, exp.Values) and (width := _parameters_only(source)) is not None:
         root = n.ParamRows(width, value_rows)
     elif isinstance(source, (exp.Values, *_QUERIES)):
-        root = planner.query(source, []).root
+        with planner.ctes(node.args.get("with_"), []):  # WITH … INSERT
+            root = planner.query(source, []).root
     else:
         raise NotSupportedError(f"unsupported INSERT source: {source.sql()[:60] if source else ''}")
-    reads_target = source is not None and any(
-        isinstance(e, exp.Table) for e in source.find_all(exp.Table)
+    reads_target = source is not None and (
+        any(isinstance(e, exp.Table) for e in source.find_all(exp.Table))
+        or node.args.get("with_") is not None
     )
     conflict = node.args.get("conflict")
     on_conflict = _on_conflict(planner, conflict, table) if conflict is not None else None

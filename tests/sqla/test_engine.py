@@ -101,7 +101,7 @@ def test_errors_map_to_sqlalchemy_classes() -> None:
             conn.execute(sa.text("SELEC nothing"))
         conn.rollback()
         with pytest.raises(sa.exc.NotSupportedError):
-            conn.execute(sa.text("SELECT * FROM t RIGHT JOIN t AS u ON t.id = u.id"))
+            conn.execute(sa.text("SELECT * FROM t RIGHT JOIN t AS u USING (id)"))
 
 
 def test_pandas_round_trip() -> None:

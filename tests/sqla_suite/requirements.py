@@ -69,8 +69,15 @@ class Requirements(SuiteRequirements):
 
     @property
     def ctes(self):  # type: ignore[no-untyped-def]
-        """WITH is not supported."""
-        return exclusions.closed()
+        return exclusions.open()
+
+    @property
+    def ctes_with_update_delete(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def ctes_with_values(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
 
     @property
     def foreign_key_constraint_reflection(self):  # type: ignore[no-untyped-def]
