@@ -681,6 +681,21 @@ class Compiler:
     def _c_Anonymous(self, node: exp.Anonymous) -> Fn:
         raise NotSupportedError(f"unsupported function: {str(node.this).upper()}")
 
+    def _c_Lambda(self, node: exp.Lambda) -> Fn:
+        """``x -> path`` in a function's arguments, which sqlglot parses as a lambda whose
+        parameter is ``x`` (a quoted one may be a string: a column if there is one, as SQLite
+        reads a double-quoted name)."""
+        if len(node.expressions) != 1 or not isinstance(node.expressions[0], exp.Identifier):
+            raise NotSupportedError(f"unsupported expression: {node.sql()}")
+        param = node.expressions[0]
+        try:
+            left = self.compile(exp.Column(this=param))
+        except ProgrammingError:
+            if not param.quoted:
+                raise
+            left = self.compile(exp.Literal.string(param.name))
+        return functions.bind("->", [left, self.compile(node.this)])
+
     def _c_Tuple(self, node: exp.Tuple) -> Fn:
         parts = [self.compile(e) for e in node.expressions]
         return lambda r, c: tuple(p(r, c) for p in parts)

@@ -24,7 +24,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlglot import exp
 
@@ -91,8 +91,33 @@ def _ms_of_day(ijd: int) -> int:
     return (ijd + 43_200_000) % _MS_PER_DAY
 
 
-def _time_ms(text: str) -> int | None:
-    """``HH:MM[:SS[.SSS]]`` as milliseconds, None if it is not one or out of range."""
+class Fields(NamedTuple):
+    """A moment's parts as parsed (SQLite keeps them, unnormalized, until a modifier)."""
+
+    y: int
+    mo: int
+    d: int
+    h: int = 0
+    mi: int = 0
+    s: float = 0.0
+
+    def jd(self) -> int:
+        return _jd(self.y, self.mo, self.d, _hms_ms(self.h, self.mi, self.s))
+
+
+def _hms_ms(h: int, mi: int, s: float) -> int:
+    return h * 3_600_000 + mi * 60_000 + int(s * 1000 + 0.5)
+
+
+def _fields_of(ijd: int) -> Fields:
+    """SQLite's computeYMD_HMS."""
+    h, rem = divmod(_ms_of_day(ijd), 3_600_000)
+    mi, sms = divmod(rem, 60_000)
+    return Fields(*_ymd(ijd), h, mi, sms / 1000)
+
+
+def _time_parts(text: str) -> tuple[int, int, float] | None:
+    """``HH:MM[:SS[.SSS]]`` as its parts, None if it is not one or out of range."""
     m = _TIME_RE.fullmatch(text)
     if m is None:
         return None
@@ -100,11 +125,18 @@ def _time_ms(text: str) -> int | None:
     s = float(m.group(3)) if m.group(3) else 0.0
     if h >= 24 or mi >= 60 or s >= 60:
         return None
-    return h * 3_600_000 + mi * 60_000 + int(s * 1000 + 0.5)
+    return h, mi, s
 
 
-def _parse_text(text: str) -> int | None:
-    """A date/time text as an iJD (SQLite's parseDateOrTime without numbers and 'now')."""
+def _time_ms(text: str) -> int | None:
+    """``HH:MM[:SS[.SSS]]`` as milliseconds, None if it is not one."""
+    parts = _time_parts(text)
+    return None if parts is None else _hms_ms(*parts)
+
+
+def _parse_text(text: str) -> tuple[int, Fields | None] | None:
+    """A date/time text as an iJD and its parts (none with a time zone): SQLite's
+    parseDateOrTime without numbers and 'now'."""
     text = text.strip()
     tz = 0
     tzm = _TZ_RE.search(text)
@@ -121,21 +153,22 @@ def _parse_text(text: str) -> int | None:
         if not (1 <= mo <= 12 and 1 <= d <= 31):
             return None
         rest = text[dm.end() :]
-        ms = 0
+        hms: tuple[int, int, float] | None = (0, 0, 0.0)
         if rest:
             if rest[0] not in " \tT":
                 return None
-            found = _time_ms(rest[1:].strip())
-            if found is None:
-                return None
-            ms = found
-        ijd = _jd(y, mo, d, ms)
-    else:
-        found = _time_ms(text)
-        if found is None:
+            hms = _time_parts(rest[1:].strip())
+        if hms is None:
             return None
-        ijd = _jd(2000, 1, 1, found)
-    return ijd - tz * 60_000
+        fields = Fields(y, mo, d, *hms)
+    else:
+        hms = _time_parts(text)
+        if hms is None:
+            return None
+        fields = Fields(2000, 1, 1, *hms)
+    if tz:
+        return fields.jd() - tz * 60_000, None
+    return fields.jd(), fields
 
 
 @dataclass
@@ -143,6 +176,10 @@ class _Moment:
     ijd: int
     raw: float | None = None  # the number the value was, until a modifier other than unixepoch
     subsec: bool = False
+    fields: Fields | None = None  # the parts as parsed, until a modifier
+
+    def parts(self) -> Fields:
+        return self.fields if self.fields is not None else _fields_of(self.ijd)
 
 
 def _now() -> int:
@@ -157,15 +194,16 @@ def _moment(value: SQLValue) -> _Moment | None:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        ms = (value.hour * 3600 + value.minute * 60 + value.second) * 1000
-        return _Moment(
-            _jd(value.year, value.month, value.day, ms + (value.microsecond + 500) // 1000)
-        )
+        s = value.second + value.microsecond / 1e6
+        f = Fields(value.year, value.month, value.day, value.hour, value.minute, s)
+        return _Moment(f.jd(), fields=f)
     if isinstance(value, dt.date):
-        return _Moment(_jd(value.year, value.month, value.day))
+        f = Fields(value.year, value.month, value.day)
+        return _Moment(f.jd(), fields=f)
     if isinstance(value, dt.time):
-        ms = (value.hour * 3600 + value.minute * 60 + value.second) * 1000
-        return _Moment(_jd(2000, 1, 1, ms + (value.microsecond + 500) // 1000))
+        s = value.second + value.microsecond / 1e6
+        f = Fields(2000, 1, 1, value.hour, value.minute, s)
+        return _Moment(f.jd(), fields=f)
     if isinstance(value, int | float | decimal.Decimal):
         r = float(value)
         if not 0 <= r < 5373484.5:
@@ -176,7 +214,7 @@ def _moment(value: SQLValue) -> _Moment | None:
             return _Moment(_now())
         found = _parse_text(value)
         if found is not None:
-            return _Moment(found)
+            return _Moment(found[0], fields=found[1])
         if _NUMBER_RE.fullmatch(value):
             return _moment(float(value))
     return None
@@ -197,6 +235,7 @@ def _modify(m: _Moment, modifier: str) -> bool:
     """Apply one modifier (SQLite's parseModifier); False if it is not one."""
     z = modifier.strip().lower()
     raw, m.raw = m.raw, None
+    fields, m.fields = m.fields, None
     if z in ("localtime", "utc"):
         return m.ijd >= 0  # no time zones: local time is UTC
     if z in ("unixepoch", "auto", "julianday"):
@@ -211,7 +250,7 @@ def _modify(m: _Moment, modifier: str) -> bool:
         return True
     if z in ("subsec", "subsecond"):
         m.subsec = True
-        m.raw = raw
+        m.raw, m.fields = raw, fields
         return True
     if m.ijd < 0:
         return False
@@ -228,7 +267,7 @@ def _modify(m: _Moment, modifier: str) -> bool:
         m.ijd += int(n - wd) * _MS_PER_DAY
         return True
     if z.startswith("start of "):
-        y, mo, d = _ymd(m.ijd)
+        y, mo, d = (fields or _fields_of(m.ijd))[:3]
         what = z[9:]
         if what == "month":
             m.ijd = _jd(y, mo, 1)
@@ -256,8 +295,8 @@ def _modify(m: _Moment, modifier: str) -> bool:
         return False
     r = float(number)
     if unit in ("month", "year"):
-        y, mo, d = _ymd(m.ijd)
-        ms = _ms_of_day(m.ijd)
+        y, mo, d, h, mi, sec = fields or _fields_of(m.ijd)
+        ms = _hms_ms(h, mi, sec)
         if unit == "month":
             mo += int(r)
             x = (mo - 1) // 12 if mo > 0 else -((12 - mo) // 12)
@@ -287,33 +326,30 @@ def _compute(args: Sequence[SQLValue]) -> _Moment | None:
     return m
 
 
-def _date_text(ijd: int) -> str:
-    y, mo, d = _ymd(ijd)
+def _date_text(f: Fields) -> str:
+    y, mo, d = f.y, f.mo, f.d
     return f"-{-y:04d}-{mo:02d}-{d:02d}" if y < 0 else f"{y:04d}-{mo:02d}-{d:02d}"
 
 
-def _time_text(ijd: int, subsec: bool) -> str:
-    ms = _ms_of_day(ijd)
-    h, rem = divmod(ms, 3_600_000)
-    mi, sms = divmod(rem, 60_000)
+def _time_text(f: Fields, subsec: bool) -> str:
     if subsec:
-        return f"{h:02d}:{mi:02d}:{sms / 1000:06.3f}"
-    return f"{h:02d}:{mi:02d}:{sms // 1000:02d}"
+        return f"{f.h:02d}:{f.mi:02d}:{f.s:06.3f}"
+    return f"{f.h:02d}:{f.mi:02d}:{int(f.s):02d}"
 
 
 def _fn_date(*args: SQLValue) -> SQLValue:
     m = _compute(args)
-    return None if m is None else _date_text(m.ijd)
+    return None if m is None else _date_text(m.parts())
 
 
 def _fn_time(*args: SQLValue) -> SQLValue:
     m = _compute(args)
-    return None if m is None else _time_text(m.ijd, m.subsec)
+    return None if m is None else _time_text(m.parts(), m.subsec)
 
 
 def _fn_datetime(*args: SQLValue) -> SQLValue:
     m = _compute(args)
-    return None if m is None else f"{_date_text(m.ijd)} {_time_text(m.ijd, m.subsec)}"
+    return None if m is None else f"{_date_text(m.parts())} {_time_text(m.parts(), m.subsec)}"
 
 
 def _fn_julianday(*args: SQLValue) -> SQLValue:
@@ -325,9 +361,9 @@ def _unix_ms(ijd: int) -> int:
     return ijd - _UNIX_EPOCH_JD
 
 
-def _trunc_div(a: int, b: int) -> int:
-    q = abs(a) // b
-    return q if a >= 0 else -q
+def _unix_seconds(ijd: int) -> int:
+    """SQLite's ``iJD/1000 - 21086676*10000``: whole seconds, rounded down."""
+    return ijd // 1000 - _UNIX_EPOCH_JD // 1000
 
 
 def _fn_unixepoch(*args: SQLValue) -> SQLValue:
@@ -336,23 +372,21 @@ def _fn_unixepoch(*args: SQLValue) -> SQLValue:
         return None
     if m.subsec:
         return _unix_ms(m.ijd) / 1000.0
-    return _trunc_div(_unix_ms(m.ijd), 1000)
+    return _unix_seconds(m.ijd)
 
 
-def _strftime_field(spec: str, ijd: int) -> str | None:
-    y, mo, d = _ymd(ijd)
-    ms = _ms_of_day(ijd)
-    h, rem = divmod(ms, 3_600_000)
-    mi, sms = divmod(rem, 60_000)
+def _strftime_field(spec: str, m: _Moment) -> str | None:
+    ijd, f = m.ijd, m.parts()
+    y, mo, d, h, mi = f.y, f.mo, f.d, f.h, f.mi
     day_of_year = (ijd - _jd(y, 1, 1) + 43_200_000) // _MS_PER_DAY
     if spec == "d":
         return f"{d:02d}"
     if spec == "e":
         return f"{d:2d}"
     if spec == "f":
-        return f"{sms / 1000:06.3f}"
+        return f"{f.s:06.3f}"
     if spec == "F":
-        return _date_text(ijd)
+        return _date_text(f)
     if spec == "H":
         return f"{h:02d}"
     if spec == "k":
@@ -372,11 +406,11 @@ def _strftime_field(spec: str, ijd: int) -> str | None:
     if spec == "M":
         return f"{mi:02d}"
     if spec == "s":
-        return str(_trunc_div(_unix_ms(ijd), 1000))
+        return str(_unix_seconds(ijd))
     if spec == "S":
-        return f"{sms // 1000:02d}"
+        return f"{int(f.s):02d}"
     if spec == "T":
-        return f"{h:02d}:{mi:02d}:{sms // 1000:02d}"
+        return _time_text(f, False)
     if spec == "R":
         return f"{h:02d}:{mi:02d}"
     if spec == "w":
@@ -414,7 +448,7 @@ def _fn_strftime(fmt: SQLValue, *args: SQLValue) -> SQLValue:
             continue
         if i + 1 >= len(text):
             return None
-        field_text = _strftime_field(text[i + 1], m.ijd)
+        field_text = _strftime_field(text[i + 1], m)
         if field_text is None:
             return None
         out.append(field_text)
@@ -547,7 +581,7 @@ def _fn_random() -> SQLValue:
 
 
 def _blob_size(n: SQLValue) -> int:
-    return max(0, int(to_number_lenient(n)))
+    return 0 if n is None else max(0, int(to_number_lenient(n)))
 
 
 def _fn_randomblob(n: SQLValue) -> SQLValue:
@@ -614,6 +648,21 @@ def _fn_concat(*args: SQLValue) -> SQLValue:
 _PRINTF_RE = re.compile(r"%([-+ 0#,!]*)(\d+|\*)?(?:\.(\d+|\*))?(?:ll|l)?([a-zA-Z%])")
 
 
+def _fixed(f: float, places: int, flags: str, width: int) -> str:
+    """printf's ``%f``: SQLite rounds 16 significant digits half up (``'%.1f'`` of 2.25 is
+    ``2.3``, where Python's rounding gives ``2.2``)."""
+    exact = decimal.Decimal(format(f, ".16g"))
+    text = str(exact.quantize(decimal.Decimal(1).scaleb(-places), decimal.ROUND_HALF_UP))
+    if not text.startswith("-"):
+        text = ("+" if "+" in flags else " " if " " in flags else "") + text
+    if "-" in flags:
+        return text.ljust(width)
+    if "0" in flags:
+        sign = text[0] if text[0] in "+- " else ""
+        return sign + text[len(sign) :].rjust(width - len(sign), "0")
+    return text.rjust(width)
+
+
 def _fn_printf(fmt: SQLValue, *args: SQLValue) -> SQLValue:
     if fmt is None:
         return None
@@ -645,12 +694,19 @@ def _fn_printf(fmt: SQLValue, *args: SQLValue) -> SQLValue:
         if conv in "xXo":
             n = int(to_number_lenient(v)) if v is not None else 0
             return (spec + conv) % (n & 0xFFFFFFFFFFFFFFFF)
-        if conv in "feEgG":
+        if conv == "f":
+            f = float(to_number_lenient(v)) if v is not None else 0.0
+            if not math.isfinite(f):
+                return (spec + "f") % f
+            return _fixed(f, int(precision or 6), flags, int(width or 0))
+        if conv in "eEgG":
             f = float(to_number_lenient(v)) if v is not None else 0.0
             return (spec + conv) % f
         if conv in "sz":
             text = to_text(v) if v is not None else ""
-            return (spec.replace("0", "") + "s") % text
+            if precision is not None:
+                text = text[: int(precision)]
+            return ("%" + pyflags.replace("0", "") + (width or "") + "s") % text
         if conv in "qQw":
             if v is None:
                 return "NULL" if conv == "Q" else "(NULL)"
