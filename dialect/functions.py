@@ -46,6 +46,8 @@ class Function:
     min_args: int = 0
     max_args: int | None = None  # None: any number
     strict: bool = True
+    #: ``impl`` takes the run context (dialect.exec.operators.RunContext) first
+    with_context: bool = False
 
 
 # -- date and time ----------------------------------------------------------------------------
@@ -718,6 +720,17 @@ def _fn_printf(fmt: SQLValue, *args: SQLValue) -> SQLValue:
     return _PRINTF_RE.sub(field, to_text(fmt))
 
 
+def _session_count(name: str) -> Callable[..., SQLValue]:
+    """last_insert_rowid(), changes(), total_changes(): what the connection's writes before
+    this statement report (0 before any)."""
+
+    def run(c: Any) -> SQLValue:  # Any: the run context
+        session = getattr(c, "session", None)
+        return 0 if session is None else int(getattr(session, name))
+
+    return run
+
+
 def _fn_likely(x: SQLValue, *_: SQLValue) -> SQLValue:
     return x
 
@@ -1013,6 +1026,9 @@ FUNCTIONS: dict[str, Function] = {
     "OCTET_LENGTH": Function(_fn_octet_length, 1, 1),
     "CONCAT": Function(_fn_concat, 1, strict=False),
     "CONCAT_WS": Function(_fn_concat_ws, 2, strict=False),
+    "LAST_INSERT_ROWID": Function(_session_count("last_insert_rowid"), 0, 0, with_context=True),
+    "CHANGES": Function(_session_count("changes"), 0, 0, with_context=True),
+    "TOTAL_CHANGES": Function(_session_count("total_changes"), 0, 0, with_context=True),
     "LIKELY": Function(_fn_likely, 1, 1, strict=False),
     "UNLIKELY": Function(_fn_likely, 1, 1, strict=False),
     "LIKELIHOOD": Function(_fn_likely, 2, 2, strict=False),
@@ -1041,6 +1057,8 @@ def bind(name: str, args: list[Fn]) -> Fn:
     if len(args) < f.min_args or (f.max_args is not None and len(args) > f.max_args):
         raise ProgrammingError(f"wrong number of arguments to function {name.lower()}()")
     impl, strict = f.impl, f.strict
+    if f.with_context:
+        return lambda r, c: impl(c, *(a(r, c) for a in args))
     if len(args) == 1:
         (a,) = args
 

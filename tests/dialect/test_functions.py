@@ -621,3 +621,21 @@ def test_sqlalchemy_json_paths_and_date_functions() -> None:
         [*queries, "read_sql"], results[0], results[1], strict=True
     ):
         assert strata_rows == sqlite_rows, str(query)
+
+
+def test_last_insert_rowid_and_changes(
+    pair: tuple[sqlite3.Connection, dialect.Connection],
+) -> None:
+    # (what earlier tests of this module wrote is not compared: their order may vary)
+    both(pair, "SELECT typeof(last_insert_rowid()), typeof(changes()), typeof(total_changes())")
+    both(pair, "CREATE TABLE lr (id INTEGER PRIMARY KEY, v TEXT)")
+    both(pair, "INSERT INTO lr (v) VALUES ('a'), ('b')")
+    both(pair, "SELECT last_insert_rowid(), changes()")
+    both(pair, "INSERT INTO lr (id, v) VALUES (10, 'c')")
+    both(pair, "SELECT last_insert_rowid(), changes()")
+    both(pair, "UPDATE lr SET v = v || '!' WHERE id < 10")
+    both(pair, "SELECT last_insert_rowid(), changes()")
+    both(pair, "SELECT * FROM lr WHERE id = last_insert_rowid()")
+    both(pair, "DELETE FROM lr")
+    both(pair, "SELECT changes()")
+    both(pair, "DROP TABLE lr")
