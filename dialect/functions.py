@@ -55,6 +55,7 @@ class Function:
 _MS_PER_DAY = 86_400_000
 _UNIX_EPOCH_JD = 210_866_760_000_000  # iJD of 1970-01-01 00:00:00
 _MAX_JD = 464_269_060_799_999  # iJD of 9999-12-31 23:59:59.999
+_NO_JD = -(2**62)  # a number out of the Julian day range, until 'unixepoch' reads it
 _TIME_RE = re.compile(r"(\d\d):(\d\d)(?::(\d\d(?:\.\d+)?))?")
 _DATE_RE = re.compile(r"(-?)(\d{4})-(\d\d)-(\d\d)")
 _TZ_RE = re.compile(r"\s*(?:([Zz])|([+-])(\d\d):(\d\d))\s*$")
@@ -209,7 +210,7 @@ def _moment(value: SQLValue) -> _Moment | None:
     if isinstance(value, int | float | decimal.Decimal):
         r = float(value)
         if not 0 <= r < 5373484.5:
-            return _Moment(-1, r)  # out of range as a Julian day; 'unixepoch' may still read it
+            return _Moment(_NO_JD, r)  # not a Julian day; 'unixepoch' may still read it
         return _Moment(int(r * _MS_PER_DAY + 0.5), r)
     if isinstance(value, str):
         if value.strip().lower() == "now":
@@ -233,18 +234,24 @@ _UNITS = {
 _MOD_NUMBER_RE = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(.*)", re.DOTALL)
 
 
-def _modify(m: _Moment, modifier: str) -> bool:
-    """Apply one modifier (SQLite's parseModifier); False if it is not one."""
-    z = modifier.strip().lower()
+def _modify(m: _Moment, modifier: str, first: bool) -> bool:
+    """Apply one modifier (SQLite's parseModifier; ``first``: it is the first one); False if
+    it is not one or does not apply."""
+    z = modifier.lower()  # no spaces around it: SQLite refuses ' +1 day'
+
     raw, m.raw = m.raw, None
     fields, m.fields = m.fields, None
     if z in ("localtime", "utc"):
-        return m.ijd >= 0  # no time zones: local time is UTC
+        return m.ijd != _NO_JD  # no time zones: local time is UTC
+    if z in ("auto", "julianday") and not first:
+        return False
     if z in ("unixepoch", "auto", "julianday"):
         if raw is None:
-            return False
+            # 'auto' leaves a moment that was not a number as it is
+            m.fields = fields
+            return z == "auto"
         if z == "julianday" or (z == "auto" and 0 <= raw < 5373484.5):
-            return m.ijd >= 0
+            return m.ijd != _NO_JD
         r = raw * 1000 + _UNIX_EPOCH_JD
         if not 0 <= r < _MAX_JD + 1:
             return False
@@ -254,14 +261,14 @@ def _modify(m: _Moment, modifier: str) -> bool:
         m.subsec = True
         m.raw, m.fields = raw, fields
         return True
-    if m.ijd < 0:
+    if m.ijd == _NO_JD:
         return False
     if z.startswith("weekday "):
         try:
             n = float(z[8:])
         except ValueError:
             return False
-        if n != int(n) or not 0 <= n < 7:
+        if n != int(n) or not 0 <= n < 7 or (fields is None and not 0 <= m.ijd <= _MAX_JD):
             return False
         wd = ((m.ijd + 129_600_000) // _MS_PER_DAY) % 7
         if wd > n:
@@ -269,16 +276,19 @@ def _modify(m: _Moment, modifier: str) -> bool:
         m.ijd += int(n - wd) * _MS_PER_DAY
         return True
     if z.startswith("start of "):
+        if fields is None and not 0 <= m.ijd <= _MAX_JD:  # SQLite's computeYMD fails
+            return False
         y, mo, d = (fields or _fields_of(m.ijd))[:3]
         what = z[9:]
         if what == "month":
-            m.ijd = _jd(y, mo, 1)
+            m.fields = Fields(y, mo, 1)
         elif what == "year":
-            m.ijd = _jd(y, 1, 1)
+            m.fields = Fields(y, 1, 1)
         elif what == "day":
-            m.ijd = _jd(y, mo, d)
+            m.fields = Fields(y, mo, d)  # as parsed: SQLite keeps the day unnormalized
         else:
             return False
+        m.ijd = m.fields.jd()
         return True
     found = _MOD_NUMBER_RE.fullmatch(z)
     if found is None:
@@ -290,13 +300,15 @@ def _modify(m: _Moment, modifier: str) -> bool:
             return False
         m.ijd += -ms if number.startswith("-") else ms
         return True
-    unit = rest.strip()
+    unit = rest.lstrip()
     if len(unit) > 3 and unit.endswith("s"):
         unit = unit[:-1]
     if unit not in _UNITS or (rest and not rest[:1].isspace()):
         return False
     r = float(number)
     if unit in ("month", "year"):
+        if fields is None and not 0 <= m.ijd <= _MAX_JD:  # SQLite's computeYMD fails
+            return False
         y, mo, d, h, mi, sec = fields or _fields_of(m.ijd)
         ms = _hms_ms(h, mi, sec)
         if unit == "month":
@@ -320,8 +332,8 @@ def _compute(args: Sequence[SQLValue]) -> _Moment | None:
     m = _moment(args[0])
     if m is None:
         return None
-    for modifier in args[1:]:
-        if modifier is None or not _modify(m, to_text(modifier)):
+    for i, modifier in enumerate(args[1:]):
+        if modifier is None or not _modify(m, to_text(modifier), i == 0):
             return None
     if not 0 <= m.ijd <= _MAX_JD:
         return None
@@ -333,9 +345,14 @@ def _date_text(f: Fields) -> str:
     return f"-{-y:04d}-{mo:02d}-{d:02d}" if y < 0 else f"{y:04d}-{mo:02d}-{d:02d}"
 
 
+def _seconds_text(s: float) -> str:
+    """Seconds as ``SS.SSS`` (SQLite's ``%06.3f``, never 60)."""
+    return _fixed(min(s, 59.999), 3, "0", 6)
+
+
 def _time_text(f: Fields, subsec: bool) -> str:
     if subsec:
-        return f"{f.h:02d}:{f.mi:02d}:{f.s:06.3f}"
+        return f"{f.h:02d}:{f.mi:02d}:{_seconds_text(f.s)}"
     return f"{f.h:02d}:{f.mi:02d}:{int(f.s):02d}"
 
 
@@ -380,13 +397,14 @@ def _fn_unixepoch(*args: SQLValue) -> SQLValue:
 def _strftime_field(spec: str, m: _Moment) -> str | None:
     ijd, f = m.ijd, m.parts()
     y, mo, d, h, mi = f.y, f.mo, f.d, f.h, f.mi
-    day_of_year = (ijd - _jd(y, 1, 1) + 43_200_000) // _MS_PER_DAY
+    # SQLite counts from January 1st at the same time of day
+    day_of_year = (ijd - _jd(y, 1, 1, _hms_ms(h, mi, f.s)) + 43_200_000) // _MS_PER_DAY
     if spec == "d":
         return f"{d:02d}"
     if spec == "e":
         return f"{d:2d}"
     if spec == "f":
-        return f"{f.s:06.3f}"
+        return _seconds_text(f.s)
     if spec == "F":
         return _date_text(f)
     if spec == "H":

@@ -129,6 +129,23 @@ DATES = [
     "strftime('%Y-%m', '2024-01-31', '+1 month')",
     "strftime('%Y', 2460374.5)",
     "strftime('%H:%M', 1700000000, 'unixepoch')",
+    # found by comparing random calls with sqlite
+    "date('2024-03-05', ' +1 day')",
+    "date('2024-03-05', '+1 day ')",
+    "date('2024-03-05', '+1  day')",
+    "date('2024-03-05', 'auto')",
+    "datetime('2024-02-31 10:00', 'auto')",
+    "date(2460000, '+1 day', 'auto')",
+    "date(2460000, '+1 day', 'julianday')",
+    "datetime('2024-02-31 10:00', 'start of day')",
+    "datetime('2024-02-31 10:00', 'start of day', '+1 year')",
+    "strftime('%f', '2024-01-31 23:59:59.9996')",
+    "strftime('%f', '2024-01-31 23:59:31.0005')",
+    "strftime('%j', '2023-12-31 23:59:59')",
+    "datetime('9999-12-31 23:59:59', '+30 seconds', '-1.5 hours')",
+    "datetime('9999-12-31 23:59:59', '+1 day', 'start of year')",
+    "date(0, '-1 day', 'weekday 6')",
+    "date('2024-03-05', '+1e1 days', '+.5 days')",
 ]
 
 
