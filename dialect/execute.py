@@ -65,6 +65,10 @@ class StatementSession:
         self._txn_source = txn_source
         self._codecs: dict[tuple[int, int], RowCodec] = {}
         self._plans: dict[tuple[int, int], tuple[Prepared, Catalog, n.Plan]] = {}
+        #: for last_insert_rowid(), changes() and total_changes(), as SQLite counts them
+        self.last_insert_rowid = 0
+        self.changes = 0
+        self.total_changes = 0
 
     @property
     def txn(self) -> Transaction:
@@ -108,7 +112,7 @@ class StatementSession:
         plan = self.plan(prepared, txn.catalog)
         for table_id in plan.tables:
             txn.use_table(table_id)
-        ctx = RunContext(txn, params, self.database)
+        ctx = RunContext(txn, params, self.database, session=self)
         if plan.is_query:
             return Outcome(list(plan.names), list(plan.types), run(plan.root, ctx))
         if isinstance(plan.root, n.Returning):
@@ -118,6 +122,10 @@ class StatementSession:
             )
         assert isinstance(plan.root, n.Write)
         run_write(plan.root, ctx)
+        self.changes = max(ctx.rowcount, 0)
+        self.total_changes += self.changes
+        if ctx.lastrowid is not None:
+            self.last_insert_rowid = ctx.lastrowid
         return Outcome(rowcount=ctx.rowcount, lastrowid=ctx.lastrowid)
 
     def _run_ddl(self, ast: exp.Expression) -> None:

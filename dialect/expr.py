@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from sqlglot import exp
 
+from dialect import functions
 from dialect.convert import (
     affinity,
     apply_affinity,
@@ -145,6 +146,10 @@ class Compiler:
             pos_key = self.group_keys.get(node.sql())
             if pos_key is not None:
                 return lambda r, c: r[pos_key]
+        call = functions.call_of(node)
+        if call is not None:  # a function of dialect.functions' table
+            name, args = call
+            return functions.bind(name, [self.compile(a) for a in args])
         method = getattr(self, f"_c_{type(node).__name__}", None)
         if method is None:
             if isinstance(node, AGGREGATES):
@@ -616,9 +621,6 @@ class Compiler:
     def _c_Upper(self, node: exp.Upper) -> Fn:
         return self._unary(node, lambda v: _text(v).upper())
 
-    def _c_Trim(self, node: exp.Trim) -> Fn:
-        return self._unary(node, lambda v: _text(v).strip())
-
     def _c_Round(self, node: exp.Round) -> Fn:
         inner = self.compile(node.this)
         digits = self.compile(node.args["decimals"]) if node.args.get("decimals") else None
@@ -677,13 +679,22 @@ class Compiler:
         return lambda r, c: dt.datetime.now(dt.UTC).date()
 
     def _c_Anonymous(self, node: exp.Anonymous) -> Fn:
-        name = str(node.this).upper()
-        args = [self.compile(e) for e in node.expressions]
-        if name == "IFNULL" and len(args) == 2:
-            return lambda r, c: v if (v := args[0](r, c)) is not None else args[1](r, c)
-        if name == "TYPEOF" and len(args) == 1:
-            return lambda r, c: _typeof(args[0](r, c))
-        raise NotSupportedError(f"unsupported function: {name}")
+        raise NotSupportedError(f"unsupported function: {str(node.this).upper()}")
+
+    def _c_Lambda(self, node: exp.Lambda) -> Fn:
+        """``x -> path`` in a function's arguments, which sqlglot parses as a lambda whose
+        parameter is ``x`` (a quoted one may be a string: a column if there is one, as SQLite
+        reads a double-quoted name)."""
+        if len(node.expressions) != 1 or not isinstance(node.expressions[0], exp.Identifier):
+            raise NotSupportedError(f"unsupported expression: {node.sql()}")
+        param = node.expressions[0]
+        try:
+            left = self.compile(exp.Column(this=param))
+        except ProgrammingError:
+            if not param.quoted:
+                raise
+            left = self.compile(exp.Literal.string(param.name))
+        return functions.bind("->", [left, self.compile(node.this)])
 
     def _c_Window(self, node: exp.Window) -> Fn:
         # window calls are computed by a Window plan node and mapped through ``aggregates``

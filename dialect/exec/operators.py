@@ -42,6 +42,9 @@ class RunContext:
     memo: dict[int, list[Row]] = field(default_factory=dict)
     rowcount: int = -1
     lastrowid: int | None = None
+    #: what the connection's earlier writes report (last_insert_rowid(), changes()): a
+    #: dialect.execute.StatementSession
+    session: Any = None
 
     def rows(self, plan: n.Node) -> Rows:
         return run(plan, self)

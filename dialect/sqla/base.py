@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import sql
 from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite import base as sqlite_base
+from sqlalchemy.dialects.sqlite import json as sqlite_json
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import default, reflection
 from sqlalchemy.engine.interfaces import (
@@ -134,6 +137,27 @@ class StrataCompiler(compiler.SQLCompiler):
     def visit_true(self, expr: Any, **kw: Any) -> str:
         return "1"
 
+    def visit_json_getitem_op_binary(
+        self, binary: Any, operator: Any, _cast_applied: bool = False, **kw: Any
+    ) -> str:  # Any: a BinaryExpression and its operator
+        """``col["a"]`` as SQLite's dialect writes it: ``JSON_QUOTE(JSON_EXTRACT(col, '$."a"'))``
+        for a JSON result, ``CAST(JSON_EXTRACT(...) AS type)`` for ``.as_string()`` etc."""
+        if not _cast_applied and binary.type._type_affinity is not sqltypes.JSON:
+            kw["_cast_applied"] = True
+            return self.process(sql.cast(binary, binary.type), **kw)
+        template = (
+            "JSON_QUOTE(JSON_EXTRACT(%s, %s))"
+            if binary.type._type_affinity is sqltypes.JSON
+            else "JSON_EXTRACT(%s, %s)"
+        )
+        return template % (self.process(binary.left, **kw), self.process(binary.right, **kw))
+
+    def visit_json_path_getitem_op_binary(
+        self, binary: Any, operator: Any, _cast_applied: bool = False, **kw: Any
+    ) -> str:  # Any: a BinaryExpression and its operator
+        """``col[("a", 1)]``: as :meth:`visit_json_getitem_op_binary`, with a whole path."""
+        return self.visit_json_getitem_op_binary(binary, operator, _cast_applied, **kw)
+
     def visit_false(self, expr: Any, **kw: Any) -> str:
         return "0"
 
@@ -162,6 +186,12 @@ class StrataDialect(default.DefaultDialect):
     type_compiler_cls = StrataTypeCompiler
     preparer = StrataIdentifierPreparer
     execution_ctx_cls = StrataExecutionContext
+    # JSON as SQLite's dialect binds it: paths as '$."a"[1]' text, extracted numbers as numbers
+    colspecs = {
+        sqltypes.JSON: sqlite_base._SQliteJson,
+        sqltypes.JSON.JSONIndexType: sqlite_json.JSONIndexType,
+        sqltypes.JSON.JSONPathType: sqlite_json.JSONPathType,
+    }
 
     supports_alter = False  # ALTER TABLE adds/renames columns only: no constraints
     supports_native_boolean = True
@@ -198,6 +228,16 @@ class StrataDialect(default.DefaultDialect):
     # Transactions read a snapshot and fail on write-write conflicts: snapshot isolation, which
     # PostgreSQL also calls REPEATABLE READ.
     _isolation_levels: tuple[IsolationLevel, ...] = ("AUTOCOMMIT", "REPEATABLE READ")
+
+    def __init__(
+        self,
+        json_serializer: Any = None,  # Any: callables, as create_engine() takes them
+        json_deserializer: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._json_serializer = json_serializer
+        self._json_deserializer = json_deserializer
 
     # -- isolation -----------------------------------------------------------------------
 
