@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 import dialect
-
-Pair = tuple[sqlite3.Connection, dialect.Connection]
+from tests.dialect.oracle import Pair, both, both_fail, open_pair
 
 
 @pytest.fixture
 def pair() -> Iterator[Pair]:
-    oracle = sqlite3.connect(":memory:")
-    strata = dialect.connect(f"memory://{uuid.uuid4().hex}")
-    yield oracle, strata
-    oracle.close()
-    strata.close()
-
-
-def both(pair: Pair, sql: str, *params: Any) -> Any:
-    """Run ``sql`` on both; return Strata's rows after checking they equal sqlite's."""
-    oracle, strata = pair
-    expected = oracle.execute(sql, params).fetchall()
-    cur = strata.execute(sql, params)
-    got = cur.fetchall() if cur.description is not None else []
-    assert [tuple(r) for r in got] == expected, sql
-    return got
-
-
-def both_fail(pair: Pair, sql: str, message: str) -> None:
-    """``sql`` fails on both, with ``message`` in each error."""
-    oracle, strata = pair
-    with pytest.raises(sqlite3.Error, match=message):
-        oracle.execute(sql).fetchall()
-    with pytest.raises(dialect.ProgrammingError, match=message):
-        strata.execute(sql).fetchall()
+    with open_pair() as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import dialect
+from tests.dialect.oracle import both
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +24,6 @@ def pair() -> Iterator[tuple[sqlite3.Connection, dialect.Connection]]:
     yield oracle, strata
     oracle.close()
     strata.close()
-
-
-def both(pair: tuple[sqlite3.Connection, dialect.Connection], sql: str, *params: Any) -> Any:
-    """Run ``sql`` on both; return Strata's rows after checking they equal sqlite's."""
-    oracle, strata = pair
-    expected = oracle.execute(sql, params).fetchall()
-    cur = strata.execute(sql, params)
-    got = cur.fetchall() if cur.description is not None else []
-    assert [tuple(r) for r in got] == expected, sql
-    return got
 
 
 def one(strata: dialect.Connection, expr: str, *params: Any) -> Any:

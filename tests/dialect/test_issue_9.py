@@ -4,32 +4,19 @@ each compared with sqlite3 where sqlite has the behaviour."""
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import dialect
+from tests.dialect.oracle import both, open_pair
 
 
 @pytest.fixture
 def pair() -> Iterator[tuple[sqlite3.Connection, dialect.Connection]]:
-    oracle = sqlite3.connect(":memory:")
-    strata = dialect.connect(f"memory://{uuid.uuid4().hex}")
-    yield oracle, strata
-    oracle.close()
-    strata.close()
-
-
-def both(pair: tuple[sqlite3.Connection, dialect.Connection], sql: str, *params: Any) -> Any:
-    """Run ``sql`` on both; return Strata's rows after checking they equal sqlite's."""
-    oracle, strata = pair
-    expected = oracle.execute(sql, params).fetchall()
-    cur = strata.execute(sql, params)
-    got = cur.fetchall() if cur.description is not None else []
-    assert [tuple(r) for r in got] == expected, sql
-    return got
+    with open_pair() as pair:
+        yield pair
 
 
 def test_issue_9_insert_subquery_runs_each_time(

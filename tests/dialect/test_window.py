@@ -3,16 +3,12 @@ sqlite3, which has them."""
 
 from __future__ import annotations
 
-import sqlite3
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 import dialect
-
-Pair = tuple[sqlite3.Connection, dialect.Connection]
+from tests.dialect.oracle import Pair, both, both_fail, open_pair
 
 ROWS = [
     (1, "a", 3, "p"),
@@ -30,33 +26,11 @@ ROWS = [
 
 @pytest.fixture
 def pair() -> Iterator[Pair]:
-    oracle = sqlite3.connect(":memory:")
-    strata = dialect.connect(f"memory://{uuid.uuid4().hex}")
-    for db in (oracle, strata):
-        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, g TEXT, x INTEGER, s TEXT)")
-        db.cursor().executemany("INSERT INTO t VALUES (?, ?, ?, ?)", ROWS)
-        db.commit()
-    yield oracle, strata
-    oracle.close()
-    strata.close()
-
-
-def both(pair: Pair, sql: str, *params: Any) -> Any:
-    """Run ``sql`` on both; return Strata's rows after checking they equal sqlite's."""
-    oracle, strata = pair
-    expected = oracle.execute(sql, params).fetchall()
-    got = [tuple(r) for r in strata.execute(sql, params).fetchall()]
-    assert got == expected, sql
-    return got
-
-
-def both_fail(pair: Pair, sql: str) -> None:
-    """``sql`` fails on both."""
-    oracle, strata = pair
-    with pytest.raises(sqlite3.Error):
-        oracle.execute(sql).fetchall()
-    with pytest.raises(dialect.Error):
-        strata.execute(sql).fetchall()
+    with open_pair("CREATE TABLE t (id INTEGER PRIMARY KEY, g TEXT, x INTEGER, s TEXT)") as pair:
+        for db in pair:
+            db.cursor().executemany("INSERT INTO t VALUES (?, ?, ?, ?)", ROWS)
+            db.commit()
+        yield pair
 
 
 @pytest.mark.parametrize(
