@@ -1,4 +1,5 @@
-"""Schema changes: CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE ADD COLUMN / RENAME.
+"""Schema changes: CREATE/DROP TABLE (and CREATE TABLE … AS SELECT), CREATE/DROP INDEX,
+ALTER TABLE ADD/DROP COLUMN / RENAME.
 
 Each statement is read into a spec (dialect/ddlspec.py), checked against the catalog, and
 applied: a new catalog, plus the rows or index entries the change writes or deletes.
@@ -23,13 +24,16 @@ from dialect.database import Database
 from dialect.ddlspec import (
     AddColumn,
     ColumnSpec,
+    DropColumn,
     IndexSpec,
     KeySpec,
     RenameColumn,
     RenameTable,
+    TableAsSpec,
     TableSpec,
     alter_spec,
     index_spec,
+    table_as_spec,
     table_spec,
 )
 from dialect.errors import (
@@ -39,12 +43,17 @@ from dialect.errors import (
     OperationalError,
     ProgrammingError,
 )
+from dialect.exec.operators import RunContext, run
+from dialect.exec.writer import TableWriter
 from dialect.keycodec import encode_key, prefix_end
 from dialect.layout import counter_key, index_prefix, table_prefix
-from dialect.parse import stored_text
+from dialect.parse import parse_stored, stored_text
+from dialect.plan.nodes import Target
+from dialect.plan.select import Planner
 from dialect.renames import column_references
 from dialect.tablerows import RowCodec, constant_default, scan_rows
 from dialect.transaction import Transaction
+from dialect.values import SQLValue
 
 
 class DDLSession(Protocol):
@@ -195,6 +204,77 @@ def added_column(table: Table, spec: ColumnSpec) -> Table:
     )
 
 
+def table_as(
+    spec: TableAsSpec, names: tuple[str, ...], types: tuple[str | None, ...], catalog: Catalog
+) -> Table:
+    """The table CREATE TABLE … AS SELECT makes for a query whose result columns are
+    ``names`` and ``types``: as SQLite makes it, one column per result column (a repeated
+    name numbered ``name:1``, ``name:2``…), typed as the column a plain column reference
+    copies and untyped otherwise, no constraints, and a hidden row id as its key."""
+    columns: list[Column] = []
+    taken: set[str] = set()
+    for i, (name, kind) in enumerate(zip(names, types, strict=True)):
+        unique, k = name, 0
+        while unique.lower() in taken:
+            k += 1
+            unique = f"{name}:{k}"
+        taken.add(unique.lower())
+        kind = kind or "ANY"
+        columns.append(Column(i + 1, unique, kind, kind))
+    rowid = Column(len(columns) + 1, ROWID, "INTEGER", "INTEGER", hidden=True)
+    return Table(
+        catalog.next_table_id,
+        spec.name,
+        (*columns, rowid),
+        (rowid.id,),
+        True,
+        next_column_id=rowid.id + 1,
+    )
+
+
+def without_column(catalog: Catalog, table: Table, name: str) -> Table:
+    """``table`` without its column ``name``, refused (``OperationalError``, SQLite's
+    messages) for a key column, a column in a UNIQUE constraint, an index, a CHECK or a
+    foreign key, the last column, and a column a view reads. Rows keep their value of the
+    column, which nothing reads any more (a later column gets a new id)."""
+    col = table.column(name)
+    if col is None or col.hidden:
+        raise OperationalError(f'no such column: "{name}"')
+    where = f"after drop column: no such column: {col.name}"
+    if col.id in table.key_ids:
+        raise OperationalError(f'cannot drop PRIMARY KEY column: "{col.name}"')
+    for ix in table.indexes:
+        if col.id in ix.column_ids:
+            if ix.implicit and len(ix.column_ids) == 1:
+                raise OperationalError(f'cannot drop UNIQUE column: "{col.name}"')
+            owner = f"table {table.name}" if ix.implicit else f"index {ix.name}"
+            raise OperationalError(f"error in {owner} {where}")
+    if any(col.id in c.column_ids for c in table.checks):
+        raise OperationalError(f"error in table {table.name} {where}")
+    if any(col.id in f.column_ids for f in table.foreign_keys):
+        raise OperationalError(
+            f"error in table {table.name} after drop column: "
+            f'unknown column "{col.name}" in foreign key definition'
+        )
+    if len(table.visible_columns) == 1:
+        raise OperationalError(f'cannot drop column "{col.name}": no other columns exist')
+    new = replace(table, columns=tuple(c for c in table.columns if c.id != col.id))
+    after = catalog.with_table(new)
+    for view in catalog.views:
+        if _plans(catalog, view.sql) and not _plans(after, view.sql):
+            raise OperationalError(f"error in view {view.name} {where}")
+    return new
+
+
+def _plans(catalog: Catalog, sql: str) -> bool:
+    """Whether the query ``sql`` can be planned against ``catalog``."""
+    try:
+        Planner(catalog).query(parse_stored(sql), [])
+    except (ProgrammingError, OperationalError, NotSupportedError):
+        return False
+    return True
+
+
 # -- statements ---------------------------------------------------------------------------------
 
 
@@ -230,6 +310,33 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
     for ix in table.indexes:
         _claim_range(txn, index_prefix(ix.id))
     Database.set_catalog(txn, catalog.with_table(table), table.id)
+
+
+def create_table_as(session: DDLSession, node: exp.Create, params: list[SQLValue]) -> None:
+    """CREATE TABLE name AS SELECT …: the table (see :func:`table_as`) and the query's rows,
+    written in the same transaction."""
+    spec = table_as_spec(node)
+    txn = session.txn
+    catalog = txn.catalog
+    if catalog.table(spec.name) is not None or catalog.view(spec.name) is not None:
+        if spec.if_not_exists:
+            return
+        raise ProgrammingError(f"table {spec.name} already exists")
+    planner = Planner(catalog)
+    shape = planner.query(spec.query, [])
+    for table_id in sorted(planner.tables):
+        txn.use_table(table_id)
+    ctx = RunContext(txn, params, session.database, session=session)
+    rows = list(run(shape.root, ctx))  # read in full before the new table is written
+    table = table_as(spec, shape.names, shape.types, catalog)
+    _claim_range(txn, table_prefix(table.id))
+    Database.set_catalog(txn, catalog.with_table(table), table.id)
+    codec = session.codec(txn.catalog.table_by_id(table.id) or table)
+    writer = TableWriter(Target(codec, (None,) * len(table.columns), ()))
+    slots: list[int | None] = [*range(len(shape.names)), None]  # the row id is generated
+    for values in rows:
+        row, fresh = writer.complete(values, slots, ctx)
+        writer.insert(row, None, ctx, fresh)
 
 
 def drop_table(session: DDLSession, node: exp.Drop) -> None:
@@ -326,6 +433,8 @@ def alter_table(session: DDLSession, node: exp.Alter) -> None:
             if clash is not None and clash.id != existing.id:
                 raise ProgrammingError(f"duplicate column name: {action.new}")
             catalog = catalog.with_column_renamed(table_id, existing.id, action.new)
+        elif isinstance(action, DropColumn):
+            catalog = catalog.with_table(without_column(catalog, table, action.name))
     Database.set_catalog(txn, catalog, table_id)
 
 

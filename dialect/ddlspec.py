@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlglot
+import sqlglot.errors
 from sqlglot import exp
 
 from dialect.catalog import TYPE_ALIASES
@@ -72,6 +74,15 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class TableAsSpec:
+    """CREATE TABLE … AS SELECT: the table takes its columns from the query's result."""
+
+    name: str
+    if_not_exists: bool
+    query: exp.Expression
+
+
+@dataclass(frozen=True)
 class IndexSpec:
     """CREATE [UNIQUE] INDEX."""
 
@@ -98,7 +109,12 @@ class RenameColumn:
     new: str
 
 
-AlterAction = AddColumn | RenameTable | RenameColumn
+@dataclass(frozen=True)
+class DropColumn:
+    name: str
+
+
+AlterAction = AddColumn | RenameTable | RenameColumn | DropColumn
 
 
 @dataclass(frozen=True)
@@ -186,15 +202,29 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
     )
 
 
-def table_spec(node: exp.Create) -> TableSpec:
-    """The table a CREATE TABLE statement declares. ``NotSupportedError`` for CREATE TABLE
-    … AS SELECT, temporary tables and unsupported constraints; ``ProgrammingError`` for two
-    primary keys."""
+def _refuse_temporary(node: exp.Create) -> None:
     properties = node.args.get("properties")
     if properties is not None and any(
         isinstance(p, exp.TemporaryProperty) for p in properties.expressions
     ):
         raise NotSupportedError("temporary tables are not supported (CREATE TEMPORARY TABLE)")
+
+
+def table_as_spec(node: exp.Create) -> TableAsSpec:
+    """The table a CREATE TABLE … AS SELECT statement asks for. ``NotSupportedError`` for a
+    temporary table or a column list (which SQLite does not accept either)."""
+    _refuse_temporary(node)
+    query = node.args.get("expression")
+    if isinstance(node.this, exp.Schema) or not isinstance(query, exp.Query):
+        raise NotSupportedError("CREATE TABLE name (columns) AS SELECT is not supported")
+    return TableAsSpec(node.this.name, bool(node.args.get("exists")), node.args["expression"])
+
+
+def table_spec(node: exp.Create) -> TableSpec:
+    """The table a CREATE TABLE statement declares. ``NotSupportedError`` for temporary tables
+    and unsupported constraints; ``ProgrammingError`` for two primary keys. (CREATE TABLE …
+    AS SELECT is read by :func:`table_as_spec`.)"""
+    _refuse_temporary(node)
     schema = node.this
     if node.args.get("expression") is not None or not isinstance(schema, exp.Schema):
         raise NotSupportedError("CREATE TABLE ... AS SELECT is not supported")
@@ -266,9 +296,20 @@ def index_spec(node: exp.Create) -> IndexSpec:
     )
 
 
+def _dropped_name(text: str) -> str:
+    """The column ``ALTER TABLE t DROP <text>`` (no COLUMN keyword) names."""
+    try:
+        node = sqlglot.parse_one(text, read="sqlite")
+    except sqlglot.errors.ParseError:
+        node = None
+    if not isinstance(node, exp.Column) or node.table:
+        raise NotSupportedError(f"unsupported ALTER TABLE action: DROP {text}")
+    return node.name
+
+
 def alter_spec(node: exp.Alter) -> AlterSpec:
     """The changes an ALTER TABLE statement asks for; ``NotSupportedError`` for actions other
-    than ADD COLUMN, RENAME TO and RENAME COLUMN."""
+    than ADD COLUMN, DROP COLUMN, RENAME TO and RENAME COLUMN."""
     actions: list[AlterAction] = []
     for action in node.args.get("actions") or []:
         if isinstance(action, exp.ColumnDef):
@@ -277,6 +318,15 @@ def alter_spec(node: exp.Alter) -> AlterSpec:
             actions.append(RenameTable(action.this.name))
         elif isinstance(action, exp.RenameColumn):
             actions.append(RenameColumn(action.this.name, action.args["to"].name))
+        elif (
+            isinstance(action, exp.Drop)
+            and str(action.args.get("kind") or "").upper() == "COLUMN"
+            and not action.args.get("exists")
+            and len(action.args.get("tables") or []) == 1
+        ):
+            actions.append(DropColumn(action.args["tables"][0].name))
+        elif isinstance(action, exp.Command) and str(action.this).upper() == "DROP":
+            actions.append(DropColumn(_dropped_name(str(action.expression))))
         else:
             raise NotSupportedError(f"unsupported ALTER TABLE action: {action.sql()}")
     return AlterSpec(node.this.name, tuple(actions))

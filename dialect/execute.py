@@ -105,7 +105,7 @@ class StatementSession:
         if self.database.read_only and not prepared.is_query:
             raise OperationalError("attempt to write a readonly database")
         if prepared.is_ddl:
-            self._run_ddl(ast)
+            self._run_ddl(ast, params)
             return Outcome()
         if not isinstance(ast, exp.Insert | exp.Update | exp.Delete) and not prepared.is_query:
             raise NotSupportedError(f"unsupported statement: {type(ast).__name__.upper()}")
@@ -128,9 +128,11 @@ class StatementSession:
             self.last_insert_rowid = ctx.lastrowid
         return Outcome(rowcount=ctx.rowcount, lastrowid=ctx.lastrowid)
 
-    def _run_ddl(self, ast: exp.Expression) -> None:
+    def _run_ddl(self, ast: exp.Expression, params: list[SQLValue]) -> None:
         kind = str(ast.args.get("kind") or "").upper()
-        if isinstance(ast, exp.Create):
+        if isinstance(ast, exp.Create) and kind == "TABLE" and ast.args.get("expression"):
+            ddl.create_table_as(self, ast, params)
+        elif isinstance(ast, exp.Create):
             runner = {
                 "TABLE": ddl.create_table,
                 "INDEX": ddl.create_index,
