@@ -18,7 +18,8 @@ any tuple that extends it. Each component is a tag byte then a body::
     0x30 TEXT, 0x31 BLOB        bytes with 0x00 escaped as 0x00 0xFF, then 0x00 0x01
     0x40 DATE                   proleptic ordinal, as INTEGER
     0x41 TIME                   microseconds since midnight, as INTEGER
-    0x42 TIMESTAMP              microseconds since 0001-01-01 (UTC if aware), as INTEGER
+    0x42 TIMESTAMP              microseconds since 0001-01-01 (naive), as INTEGER
+    0x43 TIMESTAMP, aware       its instant: UTC microseconds since 0001-01-01, as INTEGER
 
 A column's keys hold one type (the SQL layer coerces first), so values of different types
 simply order by tag. The numbers of a column with no type are all NUMERIC in keys
@@ -43,7 +44,7 @@ INTEGER, REAL = 0x20, 0x21
 NUMERIC_NEG, NUMERIC_ZERO, NUMERIC_POS = 0x22, 0x23, 0x24
 NUMERIC_NEG_INF, NUMERIC_POS_INF = 0x1F, 0x25
 TEXT, BLOB = 0x30, 0x31
-DATE, TIME, TIMESTAMP = 0x40, 0x41, 0x42
+DATE, TIME, TIMESTAMP, TIMESTAMP_TZ = 0x40, 0x41, 0x42, 0x43
 
 _TAGGED_U64 = struct.Struct(">BQ")  # tag, then an 8-byte body
 _U64 = struct.Struct(">Q")
@@ -57,7 +58,9 @@ _INVERT = bytes(range(255, -1, -1))  # bytes.translate table: b -> 255 - b
 _ESCAPE, _ESCAPED, _TERMINATOR = b"\x00", b"\x00\xff", b"\x00\x01"
 _EPOCH = dt.datetime(1, 1, 1)
 _UTC = dt.UTC
+_EPOCH_UTC = _EPOCH.replace(tzinfo=_UTC)
 _US_PER_DAY = 86_400_000_000
+_TIMESTAMP_END = dt.date.max.toordinal() * _US_PER_DAY  # microseconds from 0001-01-01
 
 _NULL_BYTES = bytes([NULL])
 _BOOL_BYTES = (bytes([FALSE]), bytes([TRUE]))
@@ -125,15 +128,17 @@ def _encode_bytes(v: bytes | bytearray | memoryview) -> bytes:
 
 
 def _encode_datetime(v: dt.datetime) -> bytes:
-    if v.tzinfo is not None:
-        try:
-            v = v.astimezone(_UTC)
-        except OverflowError:
-            raise ValueError(f"{v} is outside the datetime range in UTC") from None
     micros = (
         (v.toordinal() - 1) * 86_400 + v.hour * 3600 + v.minute * 60 + v.second
     ) * 1_000_000 + v.microsecond
-    return _TAGGED_U64.pack(TIMESTAMP, micros + _BIAS64)
+    offset = v.utcoffset()
+    if offset is None:
+        return _TAGGED_U64.pack(TIMESTAMP, micros + _BIAS64)
+    # aware: its instant (UTC), so equal instants are one key
+    micros -= (offset.days * 86_400 + offset.seconds) * 1_000_000 + offset.microseconds
+    if not 0 <= micros < _TIMESTAMP_END:  # decodes as a datetime in UTC
+        raise ValueError(f"{v} is outside the datetime range in UTC")
+    return _TAGGED_U64.pack(TIMESTAMP_TZ, micros + _BIAS64)
 
 
 def _encode_date(v: dt.date) -> bytes:
@@ -177,8 +182,8 @@ def encode_key(values: Sequence[SQLValue]) -> bytes:
 
     ``ValueError`` (naming the value) for an integer outside the signed 64-bit range, a NaN
     Decimal, a Decimal whose exponent does not fit 32 bits, a time with a time zone,
-    or a value of no SQL type. Aware datetimes are stored as the naive UTC instant: the
-    offset is not kept.
+    or a value of no SQL type. An aware datetime is stored as its instant (UTC), so equal
+    instants are one key and read back in UTC: the offset is not kept.
     """
     encoders = _ENCODERS
     try:
@@ -236,6 +241,10 @@ def _decode_components(data: bytes, out: list[SQLValue]) -> None:
         elif tag == TIMESTAMP:
             micros = _U64.unpack_from(data, pos)[0] - _BIAS64
             append(_EPOCH + dt.timedelta(microseconds=micros))
+            pos += 8
+        elif tag == TIMESTAMP_TZ:
+            micros = _U64.unpack_from(data, pos)[0] - _BIAS64
+            append(_EPOCH_UTC + dt.timedelta(microseconds=micros))
             pos += 8
         elif tag == DATE:
             append(dt.date.fromordinal(_U64.unpack_from(data, pos)[0] - _BIAS64))

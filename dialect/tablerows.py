@@ -7,6 +7,7 @@ numbers become Decimals so that 1, 1.0 and TRUE are one key and all numbers orde
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -80,6 +81,13 @@ class RowCodec:
         self._int_key = (
             self.pk_pos[0] if len(self.pk_pos) == 1 and self.pk_kinds[0] == "INTEGER" else -1
         )
+        #: (position, column id) of key columns that can hold aware datetimes, whose keys hold
+        #: only the instant: the row keeps the value itself, with its offset
+        self._aware_pk = [
+            (i, table.columns[i].id)
+            for i in self.pk_pos
+            if table.columns[i].type in ("TIMESTAMP", "ANY")
+        ]
         #: (position, column id, value when the row does not hold the column) per value column
         self._value_slots = [(i, cid, self.missing.get(cid)) for i, cid in self.value_cols]
 
@@ -100,9 +108,12 @@ class RowCodec:
 
     def value(self, row: Row) -> bytes:
         keep = self.keep_null
-        return encode_row(
-            {cid: row[i] for i, cid in self.value_cols if row[i] is not None or cid in keep}
-        )
+        stored = {cid: row[i] for i, cid in self.value_cols if row[i] is not None or cid in keep}
+        for i, cid in self._aware_pk:
+            v = row[i]
+            if isinstance(v, dt.datetime) and v.tzinfo is not None:
+                stored[cid] = v
+        return encode_row(stored)
 
     def decode(self, key: bytes, value: bytes) -> Row:
         out: list[Any] = [None] * self.width
@@ -122,6 +133,10 @@ class RowCodec:
             for i, v in zip(self.pk_pos, pk, strict=False):
                 out[i] = v
         get = stored.get
+        for i, cid in self._aware_pk:
+            v = get(cid)
+            if v is not None:
+                out[i] = v  # the key's instant, with the offset it was written with
         for i, cid, default in self._value_slots:
             out[i] = get(cid, default)  # stored (None too), else the default of a later column
         return tuple(out)

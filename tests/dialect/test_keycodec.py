@@ -69,8 +69,8 @@ def same_value(decoded: Any, original: Any) -> bool:
             return type(decoded) is float and math.isnan(decoded)
         return type(decoded) is float and struct.pack(">d", decoded) == struct.pack(">d", original)
     if isinstance(original, dt.datetime) and original.tzinfo is not None:
-        naive_utc = original.astimezone(dt.UTC).replace(tzinfo=None)
-        return type(decoded) is dt.datetime and decoded == naive_utc
+        # the instant, in UTC: the offset is not in the key
+        return type(decoded) is dt.datetime and decoded.tzinfo is dt.UTC and decoded == original
     return type(decoded) is type(original) and decoded == original
 
 
@@ -102,6 +102,14 @@ GOLDEN = [
     (dt.date(1, 1, 1), "40 80 00 00 00 00 00 00 01"),
     (dt.time(0, 0, 1), "41 80 00 00 00 00 0f 42 40"),
     (dt.datetime(1, 1, 1, 0, 0, 0, 1), "42 80 00 00 00 00 00 00 01"),
+    (dt.datetime(2024, 1, 1, 12), "42 80 e2 cd e0 1e 38 90 00"),
+    # aware: tag 0x43, the UTC instant; 13:00+01:00 is the same key as 12:00 UTC
+    (dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC), "43 80 00 00 00 00 00 00 01"),
+    (dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC), "43 80 e2 cd e0 1e 38 90 00"),
+    (
+        dt.datetime(2024, 1, 1, 13, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        "43 80 e2 cd e0 1e 38 90 00",
+    ),
 ]
 
 
@@ -246,7 +254,12 @@ def test_text_with_zero_bytes() -> None:
 def test_aware_datetimes_are_stored_as_utc_instants() -> None:
     plus_two = dt.timezone(dt.timedelta(hours=2))
     aware = dt.datetime(2026, 1, 1, 12, tzinfo=plus_two)
-    assert decode_key(encode_key([aware])) == (dt.datetime(2026, 1, 1, 10),)
+    (decoded,) = decode_key(encode_key([aware]))
+    assert decoded == aware and decoded.tzinfo is dt.UTC and decoded.hour == 10
+    same_instant = dt.datetime(2026, 1, 1, 10, tzinfo=dt.UTC)
+    assert encode_key([aware]) == encode_key([same_instant])
+    # naive and aware values are different keys: all naive ones sort first (by tag)
+    assert encode_key([dt.datetime(9999, 1, 1)]) < encode_key([same_instant])
     earlier_wall_clock_later_instant = dt.datetime(2026, 1, 1, 11, tzinfo=dt.UTC)
     assert encode_key([aware]) < encode_key([earlier_wall_clock_later_instant])
 

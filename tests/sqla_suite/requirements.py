@@ -97,8 +97,9 @@ class Requirements(SuiteRequirements):
 
     @property
     def datetime_timezone(self):  # type: ignore[no-untyped-def]
-        """TIMESTAMP values are naive (aware ones keep their offset in rows, not in keys)."""
-        return exclusions.closed()
+        """An aware TIMESTAMP keeps its UTC offset in rows; in keys it is its instant, so equal
+        instants are one key (docs/sql-format.md#keys)."""
+        return exclusions.open()
 
     @property
     def time_timezone(self):  # type: ignore[no-untyped-def]
