@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 import dialect
+from tests.dialect.oracle import both, open_pair
 
 Pair = tuple[sqlite3.Connection, dialect.Connection]
 
 
 @pytest.fixture
 def pair() -> Iterator[Pair]:
-    oracle = sqlite3.connect(":memory:")
-    strata = dialect.connect(f"memory://{uuid.uuid4().hex}")
-    yield oracle, strata
-    oracle.close()
-    strata.close()
-
-
-def both(pair: Pair, sql: str, *params: Any) -> Any:
-    """Run ``sql`` on both; return Strata's rows after checking they equal sqlite's."""
-    oracle, strata = pair
-    expected = oracle.execute(sql, params).fetchall()
-    cur = strata.execute(sql, params)
-    got = cur.fetchall() if cur.description is not None else []
-    assert [tuple(r) for r in got] == expected, sql
-    return got
+    with open_pair() as pair:
+        yield pair
 
 
 def refused(pair: Pair, sql: str) -> str:

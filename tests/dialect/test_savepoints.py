@@ -13,6 +13,7 @@ import pytest
 
 import dialect
 from dialect.parse import prepare
+from tests.dialect.oracle import both
 
 Pair = tuple[sqlite3.Connection, dialect.Connection]
 
@@ -39,16 +40,6 @@ def auto() -> Iterator[Pair]:
     yield oracle, strata
     oracle.close()
     strata.close()
-
-
-def both(pair: Pair, sql: str, *params: Any) -> Any:
-    """Run ``sql`` on both; return Strata's rows after checking they equal sqlite's."""
-    oracle, strata = pair
-    expected = oracle.execute(sql, params).fetchall()
-    cur = strata.execute(sql, params)
-    got = cur.fetchall() if cur.description is not None else []
-    assert [tuple(r) for r in got] == expected, sql
-    return got
 
 
 def both_fail(pair: Pair, sql: str) -> dialect.Error:
