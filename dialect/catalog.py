@@ -18,6 +18,8 @@ import msgpack
 from dialect import renames
 
 CATALOG_KEY = b"\x00catalog"
+#: the default schema: unqualified names mean it; always present, never dropped
+MAIN = "main"
 #: 2: columns referred to by id; numbers in keys of a column with no type are Decimals
 #: (docs/sql-format.md#keys)
 FORMAT_VERSION = 2
@@ -133,6 +135,8 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     name: str | None = None
     columns: tuple[str, ...] = field(default=(), compare=False)
+    #: the referenced table's schema
+    ref_schema: str = MAIN
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,7 @@ class Table:
     next_column_id: int = 1
     checks: tuple[Check, ...] = ()
     pk: tuple[str, ...] = field(init=False, compare=False)
+    schema: str = MAIN
 
     def __post_init__(self) -> None:
         names = {c.id: c.name for c in self.columns}
@@ -225,6 +230,7 @@ class View:
     name: str
     sql: str
     columns: tuple[str, ...] = ()
+    schema: str = MAIN
 
 
 @dataclass(frozen=True)
@@ -236,31 +242,74 @@ class Catalog:
     next_table_id: int = 1
     next_index_id: int = 1
     views: tuple[View, ...] = ()
+    #: the schemas besides ``main``, as created
+    schemas: tuple[str, ...] = ()
 
-    def view(self, name: str) -> View | None:
-        lowered = name.lower()
-        return next((v for v in self.views if v.name.lower() == lowered), None)
+    def view(self, name: str, schema: str = MAIN) -> View | None:
+        lowered, in_schema = name.lower(), schema.lower()
+        return next(
+            (v for v in self.views if v.name.lower() == lowered and v.schema.lower() == in_schema),
+            None,
+        )
 
-    def with_view(self, view: View | None, drop: str | None = None) -> Catalog:
-        """The catalog with ``view`` added, or with the view named ``drop`` removed."""
-        views = tuple(v for v in self.views if v.name.lower() != (drop or "").lower())
+    def with_view(
+        self, view: View | None, drop: str | None = None, drop_schema: str = MAIN
+    ) -> Catalog:
+        """The catalog with ``view`` added, or with the view named ``drop`` (in schema
+        ``drop_schema``) removed."""
+        gone = self.view(drop, drop_schema) if drop is not None else None
+        views = tuple(v for v in self.views if v is not gone)
         return replace(
             self, version=self.version + 1, views=(*views, view) if view is not None else views
         )
 
-    def table(self, name: str) -> Table | None:
-        lowered = name.lower()
+    def table(self, name: str, schema: str = MAIN) -> Table | None:
+        lowered, in_schema = name.lower(), schema.lower()
         for t in self.tables:
-            if t.name.lower() == lowered:
+            if t.name.lower() == lowered and t.schema.lower() == in_schema:
                 return t
         return None
+
+    def schema(self, name: str) -> str | None:
+        """The schema ``name`` as created (``main`` for the default one); None if there is no
+        such schema."""
+        lowered = name.lower()
+        if lowered == MAIN:
+            return MAIN
+        return next((s for s in self.schemas if s.lower() == lowered), None)
+
+    def schema_names(self) -> list[str]:
+        return [MAIN, *self.schemas]
+
+    def in_schema(self, schema: str) -> tuple[list[Table], list[View]]:
+        """The tables and views of schema ``schema``."""
+        lowered = schema.lower()
+        return (
+            [t for t in self.tables if t.schema.lower() == lowered],
+            [v for v in self.views if v.schema.lower() == lowered],
+        )
+
+    def with_schema(self, name: str | None, drop: str | None = None) -> Catalog:
+        """The catalog with schema ``name`` added, or with the schema ``drop`` (and its
+        views; the caller drops its tables) removed."""
+        if name is not None:
+            return replace(self, version=self.version + 1, schemas=(*self.schemas, name))
+        lowered = (drop or "").lower()
+        return replace(
+            self,
+            version=self.version + 1,
+            schemas=tuple(s for s in self.schemas if s.lower() != lowered),
+            views=tuple(v for v in self.views if v.schema.lower() != lowered),
+        )
 
     def table_by_id(self, table_id: int) -> Table | None:
         return next((t for t in self.tables if t.id == table_id), None)
 
-    def index(self, name: str) -> tuple[Table, Index] | None:
-        lowered = name.lower()
+    def index(self, name: str, schema: str = MAIN) -> tuple[Table, Index] | None:
+        lowered, in_schema = name.lower(), schema.lower()
         for t in self.tables:
+            if t.schema.lower() != in_schema:
+                continue
             for ix in t.indexes:
                 if ix.name.lower() == lowered:
                     return t, ix
@@ -289,18 +338,23 @@ class Catalog:
         views that name it following it (as SQLite does since 3.26)."""
         table = self.table_by_id(table_id)
         assert table is not None
-        old = table.name.lower()
+        old, schema = table.name.lower(), table.schema.lower()
         tables = []
         for t in self.tables:
             if t.id == table_id:
                 t = replace(t, name=new_name)
             fks = tuple(
-                replace(f, ref_table=new_name) if f.ref_table.lower() == old else f
+                replace(f, ref_table=new_name)
+                if f.ref_table.lower() == old and f.ref_schema.lower() == schema
+                else f
                 for f in t.foreign_keys
             )
             tables.append(replace(t, foreign_keys=fks) if fks != t.foreign_keys else t)
         views = tuple(
-            replace(v, sql=renames.view_with_table_renamed(v.sql, table.name, new_name))
+            replace(
+                v,
+                sql=renames.view_with_table_renamed(v.sql, table.name, new_name, table.schema),
+            )
             for v in self.views
         )
         return replace(self, version=self.version + 1, tables=tuple(tables), views=views)
@@ -328,6 +382,7 @@ class Catalog:
                     ref_columns=tuple(new_name if c.lower() == old else c for c in f.ref_columns),
                 )
                 if f.ref_table.lower() == table.name.lower()
+                and f.ref_schema.lower() == table.schema.lower()
                 else f
                 for f in t.foreign_keys
             )
@@ -342,7 +397,7 @@ class Catalog:
             replace(
                 v,
                 sql=renames.view_with_column_renamed(
-                    v.sql, table.name, column.name, new_name, elsewhere
+                    v.sql, table.name, column.name, new_name, elsewhere, table.schema
                 ),
             )
             for v in self.views
@@ -351,20 +406,36 @@ class Catalog:
 
 
 def encode_catalog(catalog: Catalog) -> bytes:
-    doc = {
+    doc: dict[str, Any] = {  # Any: msgpack values
         "version": catalog.version,
         "tables": [_encode_table(t) for t in catalog.tables],
         "next_table_id": catalog.next_table_id,
         "next_index_id": catalog.next_index_id,
         "views": [
-            {"name": v.name, "sql": v.sql, "columns": list(v.columns)} for v in catalog.views
+            _with_schema(
+                {"name": v.name, "sql": v.sql, "columns": list(v.columns)}, "schema", v.schema
+            )
+            for v in catalog.views
         ],
     }
+    if catalog.schemas:  # written only when there are any: a catalog without stays as it was
+        doc["schemas"] = list(catalog.schemas)
     out: bytes = msgpack.packb([FORMAT_VERSION, doc], use_bin_type=True)
     return out
 
 
+def _with_schema(doc: dict[str, Any], key: str, schema: str) -> dict[str, Any]:  # msgpack
+    """``doc`` with ``key``: ``schema`` added unless it is ``main`` (the default when read)."""
+    if schema != MAIN:
+        doc[key] = schema
+    return doc
+
+
 def _encode_table(t: Table) -> dict[str, Any]:  # Any: msgpack values
+    return _with_schema(_table_doc(t), "schema", t.schema)
+
+
+def _table_doc(t: Table) -> dict[str, Any]:  # Any: msgpack values
     return {
         "id": t.id,
         "name": t.name,
@@ -396,12 +467,16 @@ def _encode_table(t: Table) -> dict[str, Any]:  # Any: msgpack values
             for i in t.indexes
         ],
         "foreign_keys": [
-            {
-                "column_ids": list(f.column_ids),
-                "ref_table": f.ref_table,
-                "ref_columns": list(f.ref_columns),
-                "name": f.name,
-            }
+            _with_schema(
+                {
+                    "column_ids": list(f.column_ids),
+                    "ref_table": f.ref_table,
+                    "ref_columns": list(f.ref_columns),
+                    "name": f.name,
+                },
+                "ref_schema",
+                f.ref_schema,
+            )
             for f in t.foreign_keys
         ],
         "next_column_id": t.next_column_id,
@@ -438,8 +513,18 @@ def decode_catalog(data: bytes) -> Catalog:
         _check_version_1(doc)
     decode = _decode_table if version == FORMAT_VERSION else _upgrade_table
     tables = tuple(decode(t) for t in doc["tables"])
-    views = tuple(View(v["name"], v["sql"], tuple(v["columns"])) for v in doc.get("views", []))
-    return Catalog(doc["version"], tables, doc["next_table_id"], doc["next_index_id"], views)
+    views = tuple(
+        View(v["name"], v["sql"], tuple(v["columns"]), v.get("schema", MAIN))
+        for v in doc.get("views", [])
+    )
+    return Catalog(
+        doc["version"],
+        tables,
+        doc["next_table_id"],
+        doc["next_index_id"],
+        views,
+        tuple(doc.get("schemas", ())),
+    )
 
 
 def _decode_table(t: dict[str, Any]) -> Table:  # Any: msgpack values
@@ -454,11 +539,18 @@ def _decode_table(t: dict[str, Any]) -> Table:  # Any: msgpack values
             for i in t["indexes"]
         ),
         foreign_keys=tuple(
-            ForeignKey(tuple(f["column_ids"]), f["ref_table"], tuple(f["ref_columns"]), f["name"])
+            ForeignKey(
+                tuple(f["column_ids"]),
+                f["ref_table"],
+                tuple(f["ref_columns"]),
+                f["name"],
+                ref_schema=f.get("ref_schema", MAIN),
+            )
             for f in t["foreign_keys"]
         ),
         next_column_id=t["next_column_id"],
         checks=tuple(Check(c["name"], c["sql"], tuple(c["column_ids"])) for c in t["checks"]),
+        schema=t.get("schema", MAIN),
     )
 
 

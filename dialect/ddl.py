@@ -19,7 +19,7 @@ from typing import Protocol
 
 from sqlglot import exp
 
-from dialect.catalog import ROWID, Catalog, Check, Column, ForeignKey, Index, Table, View
+from dialect.catalog import MAIN, ROWID, Catalog, Check, Column, ForeignKey, Index, Table, View
 from dialect.database import Database
 from dialect.ddlspec import (
     AddColumn,
@@ -51,6 +51,7 @@ from dialect.parse import parse_stored, stored_text
 from dialect.plan.nodes import Target
 from dialect.plan.select import Planner
 from dialect.renames import column_references
+from dialect.schemas import RESERVED, qualified, schema_of
 from dialect.tablerows import RowCodec, constant_default, scan_rows
 from dialect.transaction import Transaction
 from dialect.values import SQLValue
@@ -106,9 +107,17 @@ def _check(columns: list[Column], sql: str, name: str | None) -> Check:
     return Check(name, sql, tuple(ids))
 
 
-def build_table(spec: TableSpec, catalog: Catalog) -> Table:
-    """The table ``spec`` declares, numbered from ``catalog``'s next ids. ``ProgrammingError``
-    for a duplicate column, or a key, UNIQUE, FOREIGN KEY or CHECK naming no column."""
+def _ref_schema(catalog: Catalog, written: str | None) -> str:
+    """The schema a foreign key's referenced table is in: as created if it exists."""
+    if written is None:
+        return MAIN
+    return catalog.schema(written) or written
+
+
+def build_table(spec: TableSpec, catalog: Catalog, schema: str = MAIN) -> Table:
+    """The table ``spec`` declares in ``schema``, numbered from ``catalog``'s next ids.
+    ``ProgrammingError`` for a duplicate column, or a key, UNIQUE, FOREIGN KEY or CHECK naming
+    no column."""
     name = spec.name
     if not spec.columns:
         raise ProgrammingError(f"table {name} has no columns")
@@ -142,6 +151,7 @@ def build_table(spec: TableSpec, catalog: Catalog) -> Table:
             fk.ref_columns,
             # unnamed ones are named as PostgreSQL names them: <table>_<columns>_fkey
             fk.name or f"{name}_{'_'.join(fk.columns)}_fkey",
+            ref_schema=_ref_schema(catalog, fk.ref_schema),
         )
         for fk in [*(c.references for c in spec.columns if c.references), *spec.foreign_keys]
     ]
@@ -159,6 +169,7 @@ def build_table(spec: TableSpec, catalog: Catalog) -> Table:
         tuple(fks),
         len(columns) + 1,
         tuple(checks),
+        schema=schema,
     )
 
 
@@ -173,7 +184,7 @@ def build_index(spec: IndexSpec, table: Table, index_id: int) -> Index:
     return Index(index_id, spec.name, tuple(ids), spec.unique)
 
 
-def added_column(table: Table, spec: ColumnSpec) -> Table:
+def added_column(table: Table, spec: ColumnSpec, catalog: Catalog | None = None) -> Table:
     """``table`` with the column ``spec`` declares added. Refused: a duplicate name, a key,
     UNIQUE or CHECK column, NOT NULL without a default, a default that is not a constant."""
     col = _column(spec, table.next_column_id)
@@ -195,7 +206,11 @@ def added_column(table: Table, spec: ColumnSpec) -> Table:
     if spec.references is not None:
         ref = spec.references
         name = ref.name or f"{table.name}_{col.name}_fkey"
-        fks = (*fks, ForeignKey((col.id,), ref.ref_table, ref.ref_columns, name))
+        ref_schema = _ref_schema(catalog or Catalog(), ref.ref_schema)
+        fks = (
+            *fks,
+            ForeignKey((col.id,), ref.ref_table, ref.ref_columns, name, ref_schema=ref_schema),
+        )
     return replace(
         table,
         columns=(*table.columns, col),
@@ -205,7 +220,11 @@ def added_column(table: Table, spec: ColumnSpec) -> Table:
 
 
 def table_as(
-    spec: TableAsSpec, names: tuple[str, ...], types: tuple[str | None, ...], catalog: Catalog
+    spec: TableAsSpec,
+    names: tuple[str, ...],
+    types: tuple[str | None, ...],
+    catalog: Catalog,
+    schema: str = MAIN,
 ) -> Table:
     """The table CREATE TABLE … AS SELECT makes for a query whose result columns are
     ``names`` and ``types``: as SQLite makes it, one column per result column (a repeated
@@ -229,6 +248,7 @@ def table_as(
         (rowid.id,),
         True,
         next_column_id=rowid.id + 1,
+        schema=schema,
     )
 
 
@@ -301,11 +321,12 @@ def create_table(session: DDLSession, node: exp.Create) -> None:
     spec = table_spec(node)
     txn = session.txn
     catalog = txn.catalog
-    if catalog.table(spec.name) is not None or catalog.view(spec.name) is not None:
+    schema = schema_of(catalog, node.this.this if isinstance(node.this, exp.Schema) else node.this)
+    if catalog.table(spec.name, schema) is not None or catalog.view(spec.name, schema):
         if spec.if_not_exists:
             return
-        raise ProgrammingError(f"table {spec.name} already exists")
-    table = build_table(spec, catalog)
+        raise ProgrammingError(f"table {qualified(schema, spec.name)} already exists")
+    table = build_table(spec, catalog, schema)
     _claim_range(txn, table_prefix(table.id))
     for ix in table.indexes:
         _claim_range(txn, index_prefix(ix.id))
@@ -318,17 +339,18 @@ def create_table_as(session: DDLSession, node: exp.Create, params: list[SQLValue
     spec = table_as_spec(node)
     txn = session.txn
     catalog = txn.catalog
-    if catalog.table(spec.name) is not None or catalog.view(spec.name) is not None:
+    schema = schema_of(catalog, node.this)
+    if catalog.table(spec.name, schema) is not None or catalog.view(spec.name, schema):
         if spec.if_not_exists:
             return
-        raise ProgrammingError(f"table {spec.name} already exists")
+        raise ProgrammingError(f"table {qualified(schema, spec.name)} already exists")
     planner = Planner(catalog)
     shape = planner.query(spec.query, [])
     for table_id in sorted(planner.tables):
         txn.use_table(table_id)
     ctx = RunContext(txn, params, session.database, session=session)
     rows = list(run(shape.root, ctx))  # read in full before the new table is written
-    table = table_as(spec, shape.names, shape.types, catalog)
+    table = table_as(spec, shape.names, shape.types, catalog, schema)
     _claim_range(txn, table_prefix(table.id))
     Database.set_catalog(txn, catalog.with_table(table), table.id)
     codec = session.codec(txn.catalog.table_by_id(table.id) or table)
@@ -342,17 +364,24 @@ def create_table_as(session: DDLSession, node: exp.Create, params: list[SQLValue
 def drop_table(session: DDLSession, node: exp.Drop) -> None:
     txn = session.txn
     for t in _dropped(node):
-        table = txn.catalog.table(t.name)
+        schema = schema_of(txn.catalog, t)
+        table = txn.catalog.table(t.name, schema)
         if table is None:
             if node.args.get("exists"):
                 continue
-            raise ProgrammingError(f"no such table: {t.name}")
-        Database.set_catalog(txn, txn.catalog.without_table(table.id), table.id)
-        _delete_range(txn, table_prefix(table.id))
-        for ix in table.indexes:
-            _delete_range(txn, index_prefix(ix.id))
-        txn.delete(counter_key(table.id))
-        session.database.forget_ids(table.id)
+            raise ProgrammingError(f"no such table: {qualified(schema, t.name)}")
+        _drop_table(session, table)
+
+
+def _drop_table(session: DDLSession, table: Table) -> None:
+    """Remove ``table`` from the catalog and delete its rows and index entries."""
+    txn = session.txn
+    Database.set_catalog(txn, txn.catalog.without_table(table.id), table.id)
+    _delete_range(txn, table_prefix(table.id))
+    for ix in table.indexes:
+        _delete_range(txn, index_prefix(ix.id))
+    txn.delete(counter_key(table.id))
+    session.database.forget_ids(table.id)
 
 
 def backfill(txn: Transaction, table: Table, index: Index) -> None:
@@ -376,13 +405,15 @@ def create_index(session: DDLSession, node: exp.Create) -> None:
     spec = index_spec(node)
     txn = session.txn
     catalog = txn.catalog
-    if catalog.index(spec.name) is not None:
+    table_node = node.this.args["table"]
+    schema = schema_of(catalog, table_node)
+    if catalog.index(spec.name, schema) is not None:
         if spec.if_not_exists:
             return
-        raise ProgrammingError(f"index {spec.name} already exists")
-    table = catalog.table(spec.table)
+        raise ProgrammingError(f"index {qualified(schema, spec.name)} already exists")
+    table = catalog.table(spec.table, schema)
     if table is None:
-        raise ProgrammingError(f"no such table: {spec.table}")
+        raise ProgrammingError(f"no such table: {qualified(schema, spec.table)}")
     index = build_index(spec, table, catalog.next_index_id)
     new_table = replace(table, indexes=(*table.indexes, index))
     _claim_range(txn, index_prefix(index.id))
@@ -393,11 +424,12 @@ def create_index(session: DDLSession, node: exp.Create) -> None:
 def drop_index(session: DDLSession, node: exp.Drop) -> None:
     txn = session.txn
     for t in _dropped(node):
-        found = txn.catalog.index(t.name)
+        schema = schema_of(txn.catalog, t)
+        found = txn.catalog.index(t.name, schema)
         if found is None:
             if node.args.get("exists"):
                 continue
-            raise ProgrammingError(f"no such index: {t.name}")
+            raise ProgrammingError(f"no such index: {qualified(schema, t.name)}")
         table, index = found
         if index.implicit:
             raise OperationalError(f"index {index.name} belongs to a UNIQUE constraint")
@@ -410,19 +442,20 @@ def alter_table(session: DDLSession, node: exp.Alter) -> None:
     spec = alter_spec(node)
     txn = session.txn
     catalog: Catalog = txn.catalog
-    table = catalog.table(spec.table)
+    schema = schema_of(catalog, node.this)
+    table = catalog.table(spec.table, schema)
     if table is None:
-        raise ProgrammingError(f"no such table: {spec.table}")
+        raise ProgrammingError(f"no such table: {qualified(schema, spec.table)}")
     table_id = table.id
     for action in spec.actions:
         table = catalog.table_by_id(table_id)
         assert table is not None
         if isinstance(action, AddColumn):
-            catalog = catalog.with_table(added_column(table, action.column))
+            catalog = catalog.with_table(added_column(table, action.column, catalog))
         elif isinstance(action, RenameTable):
             new_name = action.new_name
-            other = catalog.table(new_name)
-            if (other is not None and other.id != table_id) or catalog.view(new_name):
+            other = catalog.table(new_name, schema)
+            if (other is not None and other.id != table_id) or catalog.view(new_name, schema):
                 raise ProgrammingError(f"there is already a table or view named {new_name}")
             catalog = catalog.with_table_renamed(table_id, new_name)
         elif isinstance(action, RenameColumn):
@@ -450,19 +483,63 @@ def create_view(session: DDLSession, node: exp.Create) -> None:
         raise ProgrammingError("CREATE VIEW needs AS SELECT")
     txn = session.txn
     catalog = txn.catalog
-    if catalog.view(target.name) is not None or catalog.table(target.name) is not None:
+    schema = schema_of(catalog, target)
+    if catalog.view(target.name, schema) is not None or catalog.table(target.name, schema):
         if node.args.get("exists"):
             return
-        raise ProgrammingError(f"table or view {target.name} already exists")
-    view = View(target.name, stored_text(query), columns)
+        raise ProgrammingError(f"table or view {qualified(schema, target.name)} already exists")
+    view = View(target.name, stored_text(query), columns, schema)
     Database.set_catalog(txn, catalog.with_view(view))
 
 
 def drop_view(session: DDLSession, node: exp.Drop) -> None:
     txn = session.txn
     for t in _dropped(node):
-        if txn.catalog.view(t.name) is None:
+        schema = schema_of(txn.catalog, t)
+        if txn.catalog.view(t.name, schema) is None:
             if node.args.get("exists"):
                 continue
-            raise ProgrammingError(f"no such view: {t.name}")
-        Database.set_catalog(txn, txn.catalog.with_view(None, drop=t.name))
+            raise ProgrammingError(f"no such view: {qualified(schema, t.name)}")
+        Database.set_catalog(txn, txn.catalog.with_view(None, drop=t.name, drop_schema=schema))
+
+
+def create_schema(session: DDLSession, node: exp.Create) -> None:
+    """CREATE SCHEMA [IF NOT EXISTS] name."""
+    name = node.this.db if isinstance(node.this, exp.Table) else ""
+    if not name or node.args.get("expression") is not None:
+        raise NotSupportedError(f"unsupported CREATE SCHEMA: {node.sql()[:60]}")
+    if name.lower() in RESERVED:
+        raise ProgrammingError(f"schema name {name} is reserved (temporary tables)")
+    txn = session.txn
+    if txn.catalog.schema(name) is not None:
+        if node.args.get("exists"):
+            return
+        raise ProgrammingError(f"schema {name} already exists")
+    Database.set_catalog(txn, txn.catalog.with_schema(name))
+
+
+def drop_schema(session: DDLSession, node: exp.Drop) -> None:
+    """DROP SCHEMA [IF EXISTS] name [CASCADE | RESTRICT]: RESTRICT (the default) refuses a
+    schema that holds a table or view; CASCADE drops them, with their rows."""
+    txn = session.txn
+    for t in _dropped(node):
+        name = t.db if isinstance(t, exp.Table) else ""
+        if not name:
+            raise NotSupportedError(f"unsupported DROP SCHEMA: {node.sql()[:60]}")
+        schema = txn.catalog.schema(name)
+        if schema is None:
+            if node.args.get("exists"):
+                continue
+            raise ProgrammingError(f"no such schema: {name}")
+        if schema == MAIN:
+            raise ProgrammingError("cannot drop schema main")
+        tables, views = txn.catalog.in_schema(schema)
+        if (tables or views) and not node.args.get("cascade"):
+            held = sorted([t.name for t in tables] + [v.name for v in views])
+            raise ProgrammingError(
+                f"cannot drop schema {schema}: it holds {', '.join(held)} "
+                "(DROP SCHEMA ... CASCADE drops them too)"
+            )
+        for table in tables:
+            _drop_table(session, table)
+        Database.set_catalog(txn, txn.catalog.with_schema(None, drop=schema))

@@ -40,6 +40,7 @@ class ForeignKeySpec:
     ref_table: str
     ref_columns: tuple[str, ...]
     name: str | None = None
+    ref_schema: str | None = None  # as written; None: unqualified
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,10 @@ def _names(node: exp.Expression) -> tuple[str, ...]:
 def _reference(node: exp.Reference, columns: tuple[str, ...], name: str | None) -> ForeignKeySpec:
     target = node.this
     if isinstance(target, exp.Schema):
-        return ForeignKeySpec(columns, target.this.name, _names(target), name)
-    return ForeignKeySpec(columns, target.name, (), name)
+        return ForeignKeySpec(
+            columns, target.this.name, _names(target), name, target.this.db or None
+        )
+    return ForeignKeySpec(columns, target.name, (), name, target.db or None)
 
 
 def column_spec(node: exp.ColumnDef) -> ColumnSpec:

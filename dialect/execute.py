@@ -137,6 +137,7 @@ class StatementSession:
                 "TABLE": ddl.create_table,
                 "INDEX": ddl.create_index,
                 "VIEW": ddl.create_view,
+                "SCHEMA": ddl.create_schema,
             }.get(kind)
             if runner is None:
                 raise NotSupportedError(f"CREATE {kind} is not supported")
@@ -146,6 +147,7 @@ class StatementSession:
                 "TABLE": ddl.drop_table,
                 "INDEX": ddl.drop_index,
                 "VIEW": ddl.drop_view,
+                "SCHEMA": ddl.drop_schema,
             }.get(kind)
             if dropper is None:
                 raise NotSupportedError(f"DROP {kind} is not supported")

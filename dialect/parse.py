@@ -220,9 +220,8 @@ def _prepare(sql: str) -> Prepared:
     if not isinstance(ast, _STATEMENTS):
         raise ProgrammingError(f"syntax error: not a statement: {sql[:60]!r}")
     for table in ast.find_all(exp.Table):
-        schema = table.db
-        if schema and schema.lower() != "main":  # one database, one schema (SQLite's name)
-            raise NotSupportedError(f"schemas are not supported: {schema}.{table.name}")
+        if table.catalog:  # one database: names are table or schema.table
+            raise NotSupportedError(f"database-qualified names are not supported: {table.sql()}")
     names: list[str] = []
     for node in ast.find_all(exp.Placeholder):
         name = str(node.this or "")

@@ -50,8 +50,9 @@ def with_column_names(sql: str, names: list[str | None]) -> str:
     return _with_column_names(sql, tuple(names))
 
 
-def view_with_table_renamed(sql: str, old: str, new: str) -> str:
-    """A view's query with its references to table ``old`` naming ``new`` instead."""
+def view_with_table_renamed(sql: str, old: str, new: str, schema: str = "main") -> str:
+    """A view's query with its references to table ``old`` (of schema ``schema``; unqualified
+    names mean ``main``) naming ``new`` instead."""
     try:
         tree = _parse(sql)
     except SqlglotError:
@@ -62,7 +63,7 @@ def view_with_table_renamed(sql: str, old: str, new: str) -> str:
     changed = False
     bare = False  # the table is named without an alias, so `old.col` means the table
     for table in tree.find_all(exp.Table):
-        if table.name.lower() == lowered and not table.args.get("db"):
+        if table.name.lower() == lowered and _in_schema(table, schema):
             table.set("this", exp.to_identifier(new))
             changed = True
             bare = bare or not table.alias
@@ -76,8 +77,18 @@ def view_with_table_renamed(sql: str, old: str, new: str) -> str:
     return stored_text(tree) if changed else sql
 
 
+def _in_schema(table: exp.Table, schema: str) -> bool:
+    """Whether ``table`` names a table of schema ``schema`` (unqualified: ``main``)."""
+    return (table.db or "main").lower() == schema.lower()
+
+
 def view_with_column_renamed(
-    sql: str, table: str, old: str, new: str, elsewhere: Callable[[str], bool]
+    sql: str,
+    table: str,
+    old: str,
+    new: str,
+    elsewhere: Callable[[str], bool],
+    schema: str = "main",
 ) -> str:
     """A view's query with its references to column ``old`` of table ``table`` naming
     ``new``. An unqualified reference is taken to mean the table's column when the table is
@@ -97,7 +108,7 @@ def view_with_column_renamed(
             for alias, source in scope.sources.items()
             if isinstance(source, exp.Table)
             and source.name.lower() == table_l
-            and not source.args.get("db")
+            and _in_schema(source, schema)
         }
         for column in scope.columns:
             if id(column) in seen:

@@ -24,6 +24,7 @@ from dialect.expr import Compiler, Fn, Frame, Row, Scope
 from dialect.parse import parse_stored
 from dialect.plan import access as acc
 from dialect.plan import nodes as n
+from dialect.schemas import qualified, schema_of
 from dialect.tablerows import RowCodec
 from dialect.values import SQLValue
 
@@ -379,7 +380,8 @@ class Planner:
             cte = None if node.args.get("db") else self._ctes.get(node.name.lower())
             if cte is not None:
                 return self._cte_item(cte, alias, frames)
-            view = self.catalog.view(node.name)
+            schema = schema_of(self.catalog, node)
+            view = self.catalog.view(node.name, schema)
             if view is not None:
                 saved, self._ctes = self._ctes, {}  # a view sees no CTE of the statement
                 try:
@@ -387,9 +389,9 @@ class Planner:
                 finally:
                     self._ctes = saved
                 return self._derived(shape, alias, list(view.columns) or list(shape.names))
-            table = self.catalog.table(node.name)
+            table = self.catalog.table(node.name, schema)
             if table is None:
-                raise ProgrammingError(f"no such table: {node.name}")
+                raise ProgrammingError(f"no such table: {qualified(schema, node.name)}")
             return _Item(
                 table_scope(table, alias),
                 [c.type for c in table.columns],

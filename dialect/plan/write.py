@@ -11,6 +11,7 @@ from dialect.expr import AGGREGATES, Fn
 from dialect.parse import parse_stored
 from dialect.plan import nodes as n
 from dialect.plan.select import Planner, Shape, table_scope
+from dialect.schemas import qualified, schema_of
 from dialect.tablerows import RowCodec
 
 _QUERIES = (exp.Select, exp.Union, exp.Except, exp.Intersect, exp.Subquery)
@@ -20,11 +21,12 @@ def _target(planner: Planner, node: exp.Expression) -> tuple[exp.Table, Table, R
     target = node.this if isinstance(node, exp.Schema) else node
     if not isinstance(target, exp.Table):
         raise NotSupportedError(f"unsupported target: {node.sql()[:60]}")
-    table = planner.catalog.table(target.name)
+    schema = schema_of(planner.catalog, target)
+    table = planner.catalog.table(target.name, schema)
     if table is None:
-        if planner.catalog.view(target.name) is not None:
+        if planner.catalog.view(target.name, schema) is not None:
             raise ProgrammingError(f"cannot modify {target.name} because it is a view")
-        raise ProgrammingError(f"no such table: {target.name}")
+        raise ProgrammingError(f"no such table: {qualified(schema, target.name)}")
     return target, table, planner.codec(table.id)
 
 

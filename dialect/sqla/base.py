@@ -27,7 +27,7 @@ from sqlalchemy.engine.interfaces import (
 from sqlalchemy.sql import compiler
 from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 
-from dialect.catalog import ROWID, Catalog, Table
+from dialect.catalog import MAIN, ROWID, Catalog, Table
 from dialect.convert import canonical_type
 from dialect.errors import NotSupportedError
 
@@ -266,11 +266,20 @@ class StrataDialect(default.DefaultDialect):
         catalog: Catalog = connection.connection.dbapi_connection.catalog
         return catalog
 
-    def _view_columns(self, connection: Any, view_name: str) -> list[ReflectedColumn]:
+    def _schema(self, connection: Any, schema: str | None) -> str | None:
+        """The schema ``schema`` names (None: the default one), as created; None if there is
+        no such schema."""
+        return self._catalog(connection).schema(schema or MAIN)
+
+    def _view_columns(
+        self, connection: Any, view_name: str, schema: str = MAIN
+    ) -> list[ReflectedColumn]:
         """Columns of a view, from the description of an empty query over it."""
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             quoted = self.identifier_preparer.quote_identifier(view_name)
+            if schema != MAIN:
+                quoted = f"{self.identifier_preparer.quote_schema(schema)}.{quoted}"
             cursor.execute(f"SELECT * FROM {quoted} LIMIT 0")
             description = cursor.description
         finally:
@@ -282,14 +291,16 @@ class StrataDialect(default.DefaultDialect):
         return out
 
     def _is_view(self, connection: Any, name: str, schema: str | None) -> bool:
-        return schema in (None, "main") and self._catalog(connection).view(name) is not None
+        found = self._schema(connection, schema)
+        return found is not None and self._catalog(connection).view(name, found) is not None
 
     def _table(self, connection: Any, table_name: str, schema: str | None) -> Table:
         from sqlalchemy import exc
 
-        table = self._catalog(connection).table(table_name)
-        if table is None or schema not in (None, "main"):
-            raise exc.NoSuchTableError(table_name)
+        found = self._schema(connection, schema)
+        table = None if found is None else self._catalog(connection).table(table_name, found)
+        if table is None:
+            raise exc.NoSuchTableError(f"{schema}.{table_name}" if schema else table_name)
         return table
 
     @reflection.cache
@@ -297,25 +308,33 @@ class StrataDialect(default.DefaultDialect):
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> bool:
         catalog = self._catalog(connection)
-        return schema in (None, "main") and (
-            catalog.table(table_name) is not None or catalog.view(table_name) is not None
+        found = self._schema(connection, schema)
+        return found is not None and (
+            catalog.table(table_name, found) is not None
+            or catalog.view(table_name, found) is not None
         )
 
     @reflection.cache
     def get_schema_names(self, connection: Any, **kw: Any) -> list[str]:
-        return ["main"]
+        return self._catalog(connection).schema_names()
+
+    @reflection.cache
+    def has_schema(self, connection: Any, schema_name: str, **kw: Any) -> bool:
+        return self._schema(connection, schema_name) is not None
 
     @reflection.cache
     def get_table_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
-        if schema not in (None, "main"):
+        found = self._schema(connection, schema)
+        if found is None:
             return []
-        return sorted(t.name for t in self._catalog(connection).tables)
+        return sorted(t.name for t in self._catalog(connection).in_schema(found)[0])
 
     @reflection.cache
     def get_view_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
-        if schema not in (None, "main"):
+        found = self._schema(connection, schema)
+        if found is None:
             return []
-        return sorted(v.name for v in self._catalog(connection).views)
+        return sorted(v.name for v in self._catalog(connection).in_schema(found)[1])
 
     @reflection.cache
     def get_view_definition(
@@ -323,7 +342,8 @@ class StrataDialect(default.DefaultDialect):
     ) -> str:
         from sqlalchemy import exc
 
-        view = self._catalog(connection).view(view_name)
+        found = self._schema(connection, schema)
+        view = None if found is None else self._catalog(connection).view(view_name, found)
         if view is None:
             raise exc.NoSuchTableError(view_name)
         return view.sql
@@ -332,8 +352,10 @@ class StrataDialect(default.DefaultDialect):
     def get_columns(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedColumn]:
-        if schema in (None, "main") and self._catalog(connection).view(table_name) is not None:
-            return self._view_columns(connection, table_name)
+        if self._is_view(connection, table_name, schema):
+            return self._view_columns(
+                connection, table_name, self._schema(connection, schema) or MAIN
+            )
         table = self._table(connection, table_name, schema)
         out: list[ReflectedColumn] = []
         for col in table.visible_columns:
@@ -382,7 +404,8 @@ class StrataDialect(default.DefaultDialect):
             {
                 "name": fk.name,
                 "constrained_columns": list(fk.columns),
-                "referred_schema": None,
+                # as PostgreSQL reports it: None for a table of the default schema
+                "referred_schema": None if fk.ref_schema == MAIN else fk.ref_schema,
                 "referred_table": fk.ref_table,
                 "referred_columns": list(fk.ref_columns),
                 "options": {},
@@ -439,7 +462,8 @@ class StrataDialect(default.DefaultDialect):
         schema: str | None = None,
         **kw: Any,
     ) -> bool:
-        table = self._catalog(connection).table(table_name)
-        if table is None or schema not in (None, "main"):
+        found = self._schema(connection, schema)
+        table = None if found is None else self._catalog(connection).table(table_name, found)
+        if table is None:
             return False
         return any(ix.name.lower() == index_name.lower() for ix in table.indexes)

@@ -10,6 +10,18 @@ registry.register("strata.memory", "dialect.sqla.driver", "StrataDialect_strata"
 pytest.register_assert_rewrite("sqlalchemy.testing.assertions")
 
 from sqlalchemy.testing.plugin.pytestplugin import *  # noqa: E402, F403
+from sqlalchemy.testing.provision import post_configure_engine  # noqa: E402
+
+
+@post_configure_engine.for_db("strata")
+def _create_test_schemas(url, engine, follower_ident):  # type: ignore[no-untyped-def]
+    """The schemas the suite's cross-schema tests use (config.test_schema, test_schema_2)."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for name in ("test_schema", "test_schema_2"):
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {name}"))
+
 
 # Tests that fail for a known reason, marked xfail (not strict) with that reason.
 KNOWN_FAILURES = {
