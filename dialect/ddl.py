@@ -511,10 +511,11 @@ def create_schema(session: DDLSession, node: exp.Create) -> None:
     if name.lower() in RESERVED:
         raise ProgrammingError(f"schema name {name} is reserved (temporary tables)")
     txn = session.txn
-    if txn.catalog.schema(name) is not None:
+    existing = txn.catalog.schema(name)
+    if existing is not None:
         if node.args.get("exists"):
             return
-        raise ProgrammingError(f"schema {name} already exists")
+        raise ProgrammingError(f"schema {existing} already exists")
     Database.set_catalog(txn, txn.catalog.with_schema(name))
 
 
