@@ -318,6 +318,11 @@ def alter_spec(node: exp.Alter) -> AlterSpec:
         if isinstance(action, exp.ColumnDef):
             actions.append(AddColumn(column_spec(action)))
         elif isinstance(action, exp.AlterRename):
+            if action.this.args.get("db"):  # as in PostgreSQL and SQLite: the name only
+                raise NotSupportedError(
+                    f"RENAME TO takes an unqualified name (the table stays in its schema): "
+                    f"{action.this.sql()}"
+                )
             actions.append(RenameTable(action.this.name))
         elif isinstance(action, exp.RenameColumn):
             actions.append(RenameColumn(action.this.name, action.args["to"].name))

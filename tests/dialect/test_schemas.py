@@ -156,6 +156,8 @@ def test_cross_schema_foreign_key_and_join(conn: dialect.Connection) -> None:
     conn.execute("ALTER TABLE sales.orders RENAME TO orders2")
     lines = conn.catalog.table("lines", "sales")
     assert lines is not None and lines.foreign_keys[0].ref_table == "orders2"
+    with pytest.raises(dialect.NotSupportedError, match="RENAME TO takes an unqualified name"):
+        conn.execute("ALTER TABLE sales.orders2 RENAME TO main.orders3")
 
 
 def test_schemas_persist_across_reopen(tmp_path: Path) -> None:
