@@ -1,0 +1,51 @@
+"""Runs one of SQLAlchemy's ORM examples with its engines swapped (tests/sqla/test_orm_examples.py).
+
+Usage: python -m tests.sqla.orm_example_runner BACKEND DBDIR EXAMPLES_ROOT TARGET
+
+BACKEND is ``sqlite`` (the example as written) or ``strata`` (every ``sqlite://`` engine becomes
+``strata:///DBDIR/dbN``, a fresh local directory per engine, as each ``sqlite://`` engine is a
+fresh in-memory database). ``echo`` is forced off in both: echo log lines differ by dialect.
+TARGET is a script path relative to EXAMPLES_ROOT/examples, run as ``__main__``, or
+``-m package.module`` to run a module of the examples package (versioned_history's unittest).
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+import sqlalchemy.engine
+
+
+def main(argv: list[str]) -> None:
+    backend, dbdir, root, *target = argv
+    real_create_engine = sqlalchemy.create_engine
+    created = 0
+
+    def create_engine(url: Any, *args: Any, **kwargs: Any) -> sqlalchemy.Engine:
+        nonlocal created
+        kwargs["echo"] = False
+        if backend == "strata" and str(url) == "sqlite://":
+            created += 1
+            directory = Path(dbdir) / f"db{created}"
+            url = f"strata:///{directory}"
+        return real_create_engine(url, *args, **kwargs)
+
+    sqlalchemy.create_engine = create_engine  # type: ignore[assignment]
+    sqlalchemy.engine.create_engine = create_engine  # type: ignore[assignment]
+    sys.path.insert(0, root)
+    if target[0] == "-m":
+        sys.argv = [target[1]]
+        runpy.run_module(target[1], run_name="__main__", alter_sys=True)
+    else:
+        script = Path(root) / "examples" / target[0]
+        sys.argv = [str(script)]
+        sys.path.insert(0, str(script.parent))
+        runpy.run_path(str(script), run_name="__main__")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
