@@ -4,7 +4,8 @@ Each example runs twice in a subprocess (tests/sqla/orm_example_runner.py): as w
 sqlite, and with every ``sqlite://`` engine swapped for a Strata one on a fresh local directory
 (the sharding examples make several engines: each gets its own directory). ``echo`` is off in
 both. The example must exit as it does on sqlite and print the same stdout, where memory
-addresses (``0x7f…`` in default object reprs) are the only thing normalised.
+addresses (``0x7f…`` in default object reprs) and the performance suites' timings are the only
+things normalised.
 
 The examples are not in the wheel: the sdist of the installed SQLAlchemy version is fetched from
 PyPI (its simple index, hash-checked) into .ci/.work/ once and reused.
@@ -30,6 +31,7 @@ import sqlalchemy
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".ci" / ".work" / "sqlalchemy-examples"
 ADDRESS = re.compile(r"0x[0-9a-f]+")
+TIMING = re.compile(r"total time [0-9.e-]+ sec")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,18 @@ EXAMPLES = {
     "extending_query.temporal_range": Example(("extending_query/temporal_range.py",)),
     "vertical.dictlike": Example(("vertical/dictlike.py",)),
     "vertical.dictlike_polymorphic": Example(("-m", "examples.vertical.dictlike-polymorphic")),
+    # The performance suites (Core, ORM and raw DBAPI inserts, updates and reads) on a sqlite
+    # file URL, which becomes one Strata directory; few iterations, timings normalised.
+    **{
+        f"performance.{suite}": Example(("-m", "examples.performance", suite, "--num", "50"))
+        for suite in (
+            "bulk_inserts",
+            "bulk_updates",
+            "large_resultsets",
+            "short_selects",
+            "single_inserts",
+        )
+    },
 }
 
 
@@ -167,7 +181,7 @@ def _unittest_outcomes(stderr: str) -> tuple[dict[str, str], str]:
 
 
 def _stdout(result: subprocess.CompletedProcess[str]) -> list[str]:
-    return ADDRESS.sub("0x…", result.stdout).splitlines()
+    return TIMING.sub("total time … sec", ADDRESS.sub("0x…", result.stdout)).splitlines()
 
 
 @pytest.mark.parametrize(
