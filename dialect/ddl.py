@@ -47,7 +47,7 @@ from dialect.errors import (
 from dialect.exec.operators import RunContext, run
 from dialect.exec.writer import TableWriter
 from dialect.keycodec import encode_key, prefix_end
-from dialect.layout import counter_key, index_prefix, table_prefix
+from dialect.layout import index_prefix, table_prefix
 from dialect.parse import parse_stored, stored_text
 from dialect.plan.nodes import Target
 from dialect.plan.select import Planner
@@ -352,7 +352,8 @@ def drop_table(session: DDLSession, node: exp.Drop) -> None:
         _delete_range(txn, table_prefix(table.id))
         for ix in table.indexes:
             _delete_range(txn, index_prefix(ix.id))
-        txn.delete(counter_key(table.id))
+        # the id counter stays (table ids are not reused): deleting it in a transaction would
+        # conflict with every id block reserved meanwhile, which commits on its own
         session.database.forget_ids(table.id)
 
 

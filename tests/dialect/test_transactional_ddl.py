@@ -164,3 +164,16 @@ def test_autocommit_schema_change_commits_at_once() -> None:
     a.execute("ALTER TABLE t ADD COLUMN x INT")
     b.rollback()
     assert b.catalog.table("t").column("x") is not None  # type: ignore[union-attr]
+
+
+def test_drop_and_create_again_in_one_transaction(pair: Pair) -> None:
+    # pandas' to_sql(if_exists="replace"): generated ids are reserved by commits of their own,
+    # which must not conflict with the DROP TABLE
+    both(pair, "BEGIN")
+    both(pair, "INSERT INTO t (name) VALUES ('c')")
+    both(pair, "DROP TABLE t")
+    both(pair, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    pair[0].execute("INSERT INTO t (name) VALUES ('d')")
+    pair[1].execute("INSERT INTO t (name) VALUES ('d')")
+    both(pair, "COMMIT")
+    both(pair, "SELECT name FROM t")
