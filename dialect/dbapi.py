@@ -37,9 +37,10 @@ class Connection:
     The transaction reads a snapshot (every commit that returned before it began, in any
     process) and sees its own writes; ``commit`` applies its writes as one atomic, durable
     batch, or raises ``ConflictError`` if a transaction that committed first conflicts with
-    it. Schema changes commit the open transaction first and then run, and commit, on their
-    own. SQL savepoints (SAVEPOINT, ROLLBACK TO, RELEASE) undo parts of a transaction; in
-    autocommit mode one holds the transaction open until it is released. Not safe to share
+    it. Schema changes are transactional: they commit or roll back with the transaction (in
+    autocommit mode each commits on its own, run again if it loses a conflict). SQL
+    savepoints (SAVEPOINT, ROLLBACK TO, RELEASE) undo parts of a transaction; in autocommit
+    mode one holds the transaction open until it is released. Not safe to share
     between threads (``threadsafety = 1``).
     """
 
@@ -48,6 +49,9 @@ class Connection:
         self._durable = durable
         self._txn: Transaction | None = None
         self._pending: Transaction | None = None  # the last non-durable commit
+        #: the statements of the open transaction while it has run schema changes only (to run
+        #: again if its commit loses a conflict); None once it ran anything else
+        self._replay: list[tuple[Prepared, list[Any]]] | None = None
         self._session = StatementSession(database, self)
         self._streams: weakref.WeakSet[Cursor] = weakref.WeakSet()  # cursors with rows unread
         self.autocommit = autocommit
@@ -62,33 +66,64 @@ class Connection:
         if self._txn is None:
             self._settle_pending()
             self._txn = self._database.begin()
+            self._replay = []
         return self._txn
 
     def commit(self) -> None:
         """Apply the transaction's writes atomically and durably. ``ConflictError`` (an
         ``OperationalError``) if another transaction committed a conflicting change first:
-        nothing is applied; run the transaction again. With ``durable=False`` this returns
-        before the WAL PUT, and a conflict found then is raised by this connection's next
-        commit or transaction."""
+        nothing is applied; run the transaction again. A transaction of schema changes only is
+        run again here (up to ``DDL_ATTEMPTS`` times in all), and committed durably. With
+        ``durable=False`` this returns before the WAL PUT, and a conflict found then is raised
+        by this connection's next commit or transaction."""
         self._check()
         self._drain_streams()
         self._settle_pending()
         txn, self._txn = self._txn, None
+        replay, self._replay = self._replay, None
         if txn is None:
             return
+        durable = self._durable or txn.changed_schema
         try:
-            self._database.commit(txn, durable=self._durable)
+            self._database.commit(txn, durable=durable)
+        except ConflictError:
+            txn.engine.rollback()
+            if not replay:
+                raise
+            self._run_again(replay)
+            return
         except BaseException:
             txn.engine.rollback()
             raise
-        if not self._durable:
+        if not durable:
             self._pending = txn
+
+    def _run_again(self, statements: list[tuple[Prepared, list[Any]]]) -> None:
+        """Run a transaction of schema changes only again, from a new snapshot, after its
+        commit lost a conflict; up to ``DDL_ATTEMPTS`` runs in all."""
+        for attempt in range(1, DDL_ATTEMPTS):
+            self._txn = self._database.begin()
+            try:
+                with translate_engine_errors():
+                    for prepared, values in statements:
+                        self._session.run(prepared, values)
+                txn, self._txn = self._txn, None
+                self._database.commit(txn, durable=True)
+                return
+            except ConflictError:
+                self.rollback()
+                if attempt == DDL_ATTEMPTS - 1:
+                    raise
+            except BaseException:
+                self.rollback()
+                raise
 
     def rollback(self) -> None:
         """Discard the transaction's writes."""
         self._check()
         self._drain_streams()
         txn, self._txn = self._txn, None
+        self._replay = None
         if txn is not None:
             txn.engine.rollback()
 
@@ -109,8 +144,9 @@ class Connection:
                 pending.engine.wait()
 
     def _run_ddl(self, prepared: Prepared, values: list[Any]) -> Outcome:
-        """A schema change in a transaction of its own, committed durably; run again from
-        the start when a concurrent transaction wins a conflict with it."""
+        """A schema change in autocommit mode: in a transaction of its own, committed
+        durably; run again from the start when a concurrent transaction wins a conflict with
+        it."""
         self.commit()
         for attempt in range(DDL_ATTEMPTS):
             self._txn = self._database.begin()
@@ -162,11 +198,14 @@ class Connection:
             return Outcome()
         if prepared.savepoint is not None:
             self._run_savepoint(prepared.savepoint)
+            self._replay = None
             return Outcome()
-        if prepared.is_ddl:
+        if prepared.is_ddl and self._autocommitting:
             return self._run_ddl(prepared, values)
         with translate_engine_errors():
             txn = self.transaction()
+            replay = self._replay
+            self._replay = None  # until the statement succeeds
             savepoint = txn.savepoint()
             try:
                 outcome = self._session.run(prepared, values)
@@ -176,6 +215,9 @@ class Connection:
                     self.rollback()
                 raise
             txn.release()
+            if prepared.is_ddl and replay is not None:
+                replay.append((prepared, values))
+                self._replay = replay
             if self._autocommitting and (outcome.rows is None or txn.engine.has_writes):
                 self.commit()  # a read-only query's transaction stays open while it streams
             return outcome

@@ -4,12 +4,13 @@ ALTER TABLE ADD/DROP COLUMN / RENAME.
 Each statement is read into a spec (dialect/ddlspec.py), checked against the catalog, and
 applied: a new catalog, plus the rows or index entries the change writes or deletes.
 
-A schema change runs in a transaction of its own (a connection commits its open transaction
-first, as MySQL and Oracle do), committed durably: the new catalog, the changed table's schema
-version, and any rows or index entries it writes or deletes appear together, or none of them
-does. It conflicts with a concurrent schema change, and with transactions that use the table
-it changes or write rows it read (a CREATE INDEX backfill, a DROP TABLE); the loser is run
-again (docs/sql.md).
+A schema change writes in the connection's transaction, as PostgreSQL's and SQLite's do: the
+new catalog, the changed table's schema version, and any rows or index entries it writes or
+deletes commit or roll back with it (ROLLBACK TO a savepoint undoes those made after it). It
+conflicts with a concurrent schema change, and with transactions that use the table it
+changes or write rows it read (a CREATE INDEX backfill, a DROP TABLE): the loser's COMMIT
+raises ConflictError, except that a transaction of schema changes only (and one in autocommit
+mode) is run again (docs/sql.md#transactions).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from dialect.errors import (
 from dialect.exec.operators import RunContext, run
 from dialect.exec.writer import TableWriter
 from dialect.keycodec import encode_key, prefix_end
-from dialect.layout import counter_key, index_prefix, table_prefix
+from dialect.layout import index_prefix, table_prefix
 from dialect.parse import parse_stored, stored_text
 from dialect.plan.nodes import Target
 from dialect.plan.select import Planner
@@ -380,7 +381,8 @@ def _drop_table(session: DDLSession, table: Table) -> None:
     _delete_range(txn, table_prefix(table.id))
     for ix in table.indexes:
         _delete_range(txn, index_prefix(ix.id))
-    txn.delete(counter_key(table.id))
+    # the id counter stays (table ids are not reused): deleting it in a transaction would
+    # conflict with every id block reserved meanwhile, which commits on its own
     session.database.forget_ids(table.id)
 
 

@@ -2,10 +2,11 @@
 commit) plus the schema it reads.
 
 The catalog is read from the transaction's own snapshot, so a statement always plans against
-the schema its rows were written under. Every table a statement uses is *watched*: if another
-transaction changes that table's definition (CREATE/DROP INDEX, ALTER, DROP TABLE) and commits
-first, this one's commit fails with a conflict instead of writing rows or index entries that
-no longer fit (docs/sql.md#transactions).
+the schema its rows were written under. A schema change in the transaction writes a new
+catalog there; undoing it (ROLLBACK TO, a failed statement) reads the catalog again. Every
+table a statement uses is *watched*: if another transaction changes that table's definition
+(CREATE/DROP INDEX, ALTER, DROP TABLE) and commits first, this one's commit fails with a
+conflict instead of writing rows or index entries that no longer fit (docs/sql.md#transactions).
 """
 
 from __future__ import annotations
@@ -23,10 +24,28 @@ class Transaction:
 
     def __init__(self, txn: kvengine.Transaction, catalog: Catalog) -> None:
         self.engine = txn
-        self.catalog = catalog
+        self._catalog = catalog
+        #: a schema change ran in this transaction (its catalog is its own write)
+        self.changed_schema = False
         self._watched: set[int] = set()
         #: the open SQL savepoints, innermost last: (name case-folded, engine undo-log mark)
         self._savepoints: list[tuple[str, int]] = []
+
+    @property
+    def catalog(self) -> Catalog:
+        """The schema this transaction reads: its snapshot's, with its own schema changes."""
+        return self._catalog
+
+    @catalog.setter
+    def catalog(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self.changed_schema = True
+
+    def _restore_catalog(self) -> None:
+        """Writes were undone: read the catalog again from the transaction's own writes (a
+        new object, so nothing planned against the undone schema is reused)."""
+        if self.changed_schema:
+            self._catalog = CatalogCache().read(self.engine)
 
     def get(self, key: bytes) -> bytes | None:
         return self.engine.get(key)
@@ -59,6 +78,7 @@ class Transaction:
 
     def rollback_to(self, savepoint: int) -> None:
         self.engine.rollback_to(savepoint)
+        self._restore_catalog()
 
     def release(self) -> None:
         """The statement succeeded: forget its undo entries, unless an SQL savepoint still
@@ -83,6 +103,7 @@ class Transaction:
         at = self._find(name)
         del self._savepoints[at + 1 :]
         self.engine.rollback_to(self._savepoints[at][1])
+        self._restore_catalog()
 
     def release_savepoint(self, name: str) -> None:
         """``RELEASE name``: drop the innermost savepoint ``name`` and those inside it; their

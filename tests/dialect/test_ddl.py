@@ -220,6 +220,7 @@ def test_new_index_ignores_entries_left_in_its_key_range(mem: dialect.Connection
         for i in range(1000, 1050):
             txn.put(codec.index_entry(stale, (i, i)), b"")
     mem.execute("CREATE INDEX t_b ON t (b)")
+    mem.commit()
     assert mem.execute("SELECT COUNT(*) FROM t WHERE b >= 0").fetchall() == [(100,)]
     assert _index_keys(mem, fresh_id) == 100
 

@@ -149,6 +149,7 @@ def test_issue_8_unique_value_inserted_by_two_transactions_conflicts() -> None:
     u = f"memory://{uuid.uuid4().hex}"
     a, b = dialect.connect(u), dialect.connect(u)
     a.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT UNIQUE)")
+    a.commit()  # schema changes are transactional
     a.execute("INSERT INTO users (email) VALUES ('x@example.com')")
     b.execute("INSERT INTO users (email) VALUES ('x@example.com')")
     a.commit()
@@ -179,6 +180,7 @@ def test_issue_8_create_index_beside_an_open_transaction() -> None:
     a.commit()
     a.execute("INSERT INTO t VALUES (2, 20)")
     b.execute("CREATE INDEX ix_v ON t (v)")
+    b.commit()
     with pytest.raises(dialect.ConflictError, match="conflict"):
         a.commit()
     a.execute("INSERT INTO t VALUES (2, 20)")  # run again: now under the new schema
@@ -199,6 +201,7 @@ def test_issue_8_unique_index_beside_a_duplicate_insert() -> None:
     a.commit()
     a.execute("INSERT INTO t VALUES (2, 10)")
     b.execute("CREATE UNIQUE INDEX ux_v ON t (v)")
+    b.commit()
     with pytest.raises(dialect.ConflictError):
         a.commit()
     with pytest.raises(dialect.IntegrityError):
@@ -269,6 +272,7 @@ def test_a_cached_insert_plan_still_conflicts_with_a_schema_change() -> None:
     a.commit()
     a.execute("INSERT INTO t VALUES (?, ?)", (2, 20))  # the same text: the cached plan
     b.execute("CREATE INDEX ix_v ON t (v)")
+    b.commit()
     with pytest.raises(dialect.ConflictError):
         a.commit()
     a.close()
