@@ -221,7 +221,7 @@ def _prepare(sql: str) -> Prepared:
         raise ProgrammingError(f"syntax error: not a statement: {sql[:60]!r}")
     for table in ast.find_all(exp.Table):
         schema = table.db
-        if schema and schema.lower() != "main":  # one database, one schema (SQLite's name)
+        if schema and schema.lower() not in ("main", "temp"):  # SQLite's names (dialect/temp.py)
             raise NotSupportedError(f"schemas are not supported: {schema}.{table.name}")
     names: list[str] = []
     for node in ast.find_all(exp.Placeholder):

@@ -25,6 +25,7 @@ from dialect.parse import parse_stored
 from dialect.plan import access as acc
 from dialect.plan import nodes as n
 from dialect.tablerows import RowCodec
+from dialect.tempnames import named_table
 from dialect.values import SQLValue
 
 AGGREGATE_NAMES = {"count", "sum", "avg", "min", "max", "group_concat", "total"}
@@ -387,7 +388,7 @@ class Planner:
                 finally:
                     self._ctes = saved
                 return self._derived(shape, alias, list(view.columns) or list(shape.names))
-            table = self.catalog.table(node.name)
+            table = named_table(self.catalog, node)
             if table is None:
                 raise ProgrammingError(f"no such table: {node.name}")
             return _Item(

@@ -12,6 +12,7 @@ from dialect.parse import parse_stored
 from dialect.plan import nodes as n
 from dialect.plan.select import Planner, Shape, table_scope
 from dialect.tablerows import RowCodec
+from dialect.tempnames import named_table
 
 _QUERIES = (exp.Select, exp.Union, exp.Except, exp.Intersect, exp.Subquery)
 
@@ -20,7 +21,7 @@ def _target(planner: Planner, node: exp.Expression) -> tuple[exp.Table, Table, R
     target = node.this if isinstance(node, exp.Schema) else node
     if not isinstance(target, exp.Table):
         raise NotSupportedError(f"unsupported target: {node.sql()[:60]}")
-    table = planner.catalog.table(target.name)
+    table = named_table(planner.catalog, target)
     if table is None:
         if planner.catalog.view(target.name) is not None:
             raise ProgrammingError(f"cannot modify {target.name} because it is a view")

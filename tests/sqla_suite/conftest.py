@@ -10,6 +10,13 @@ registry.register("strata.memory", "dialect.sqla.driver", "StrataDialect_strata"
 pytest.register_assert_rewrite("sqlalchemy.testing.assertions")
 
 from sqlalchemy.testing.plugin.pytestplugin import *  # noqa: E402, F403
+from sqlalchemy.testing.provision import temp_table_keyword_args  # noqa: E402
+
+
+@temp_table_keyword_args.for_db("strata")
+def _strata_temp_table_keyword_args(cfg, eng):  # type: ignore[no-untyped-def]
+    return {"prefixes": ["TEMPORARY"]}
+
 
 # Tests that fail for a known reason, marked xfail (not strict) with that reason.
 KNOWN_FAILURES = {
@@ -17,7 +24,6 @@ KNOWN_FAILURES = {
         "Strata has one transaction isolation level (snapshot, reported as REPEATABLE READ) "
         "besides AUTOCOMMIT; the test needs two"
     ),
-    "test_without_metadata": "CREATE TABLE ... AS SELECT is not supported",
     "test_truediv_numeric": "numeric literals in expressions are computed as floats, not Decimal",
     "test_floordiv_numeric": "numeric literals in expressions are computed as floats, not Decimal",
 }
