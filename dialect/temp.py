@@ -35,7 +35,7 @@ from dialect.exec.operators import RunContext, run
 from dialect.exec.writer import TableWriter
 from dialect.keycodec import prefix_end
 from dialect.layout import COUNTER_PREFIX, SCHEMA_PREFIX, TEMP_BASE
-from dialect.parse import Prepared, stored_text
+from dialect.parse import Prepared, parse_stored, stored_text
 from dialect.plan.nodes import Target
 from dialect.plan.select import Planner
 from dialect.transaction import Transaction
@@ -243,9 +243,9 @@ class TempSpace:
         cached = self._merged
         if cached is not None and cached[0] is stored and cached[1] is temp:
             return cached[2]
-        merged = replace(
-            stored, tables=(*temp.tables, *stored.tables), views=(*temp.views, *stored.views)
-        )
+        names = {t.name.lower() for t in temp.tables} | {v.name.lower() for v in temp.views}
+        views = tuple(_main_view(v, names) for v in stored.views)
+        merged = replace(stored, tables=(*temp.tables, *stored.tables), views=(*temp.views, *views))
         self._merged = (stored, temp, merged)
         return merged
 
@@ -423,6 +423,25 @@ class TempSpace:
         for ix in table.indexes:
             _delete_prefix(txn, b"i" + _ID.pack(ix.id))
         self._replace_table(None, drop=table.id)  # its id counter stays: a rollback may undo this
+
+
+def _main_view(view: View, temp_names: set[str]) -> View:
+    """A stored view whose query names a temporary object, with those names qualified
+    ``main.``: as in SQLite, a stored view reads stored tables only."""
+    tree = parse_stored(view.sql)
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    found = [
+        t
+        for t in tree.find_all(exp.Table)
+        if not t.db and t.name.lower() in temp_names and t.name.lower() not in ctes
+    ]
+    if not found:
+        return view
+    tree = tree.copy()  # parse_stored's tree is shared
+    for t in tree.find_all(exp.Table):
+        if not t.db and t.name.lower() in temp_names and t.name.lower() not in ctes:
+            t.set("db", exp.to_identifier("main"))
+    return replace(view, sql=stored_text(tree))
 
 
 def _delete_prefix(txn: Transaction, prefix: bytes) -> None:

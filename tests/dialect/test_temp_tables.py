@@ -209,3 +209,16 @@ def test_ids_go_on_after_a_drop_is_rolled_back() -> None:
         conn.rollback()
         conn.execute("INSERT INTO t (b) VALUES ('z')")
         assert conn.execute("SELECT b FROM t ORDER BY id").fetchall() == [("x",), ("y",), ("z",)]
+
+
+def test_a_stored_view_reads_stored_tables_only() -> None:
+    with open_pair("CREATE TABLE s (a INT)", "INSERT INTO s VALUES (5)") as pair:
+        both(pair, "CREATE TEMP TABLE tt (a INT)")
+        both(pair, "CREATE TEMP TABLE s (a INT)")  # shadows the stored s for the connection
+        both(pair, "INSERT INTO tt VALUES (1)")
+        both(pair, "CREATE VIEW v AS SELECT a + 1 AS b FROM tt")  # accepted, as in SQLite
+        both_fail(pair, "SELECT * FROM v", "no such table")
+        both(pair, "CREATE VIEW w AS WITH tt AS (SELECT a FROM s) SELECT a FROM tt")
+        both(pair, "SELECT * FROM w")  # the stored s, and the CTE named tt
+        both(pair, "CREATE TEMP VIEW tv AS SELECT a FROM tt")  # a temporary view may
+        both(pair, "SELECT * FROM tv")
