@@ -222,3 +222,28 @@ def test_a_stored_view_reads_stored_tables_only() -> None:
         both(pair, "SELECT * FROM w")  # the stored s, and the CTE named tt
         both(pair, "CREATE TEMP VIEW tv AS SELECT a FROM tt")  # a temporary view may
         both(pair, "SELECT * FROM tv")
+
+
+def test_a_failed_statement_leaves_no_temp_row() -> None:
+    with open_pair() as pair:
+        both(pair, "CREATE TEMP TABLE t (a INT PRIMARY KEY, b TEXT UNIQUE)")
+        both(pair, "CREATE INDEX ix_b ON t (b)")
+        both(pair, "INSERT INTO t VALUES (1, 'x')")
+        both_fail(pair, "INSERT INTO t VALUES (2, 'y'), (3, 'x')", "UNIQUE")
+        both(pair, "INSERT INTO t VALUES (2, 'y')")
+        both_fail(pair, "UPDATE t SET b = 'x' WHERE a = 2", "UNIQUE")
+        both(pair, "SELECT * FROM t ORDER BY a")
+        both(pair, "SELECT a FROM t WHERE b = 'y'")
+
+
+@pytest.mark.parametrize("options", [{"autocommit": True}, {"durable": False}])
+def test_autocommit_and_non_durable_connections(options: dict[str, bool]) -> None:
+    conn = dialect.connect(f"memory://{uuid.uuid4().hex}", **options)
+    conn.execute("CREATE TEMP TABLE t (a INT)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    conn.commit()
+    conn.execute("INSERT INTO t VALUES (2)")
+    conn.rollback()
+    expected = [(1,), (2,)] if options.get("autocommit") else [(1,)]
+    assert conn.execute("SELECT a FROM t ORDER BY a").fetchall() == expected
+    conn.close()
