@@ -14,7 +14,7 @@ from typing import Any
 import kvengine
 from dialect.catalog import CATALOG_KEY, Catalog, encode_catalog
 from dialect.errors import ConflictError, translate_engine_errors
-from dialect.layout import counter_key, schema_key
+from dialect.layout import TEMP_BASE, counter_key, schema_key
 from dialect.transaction import CatalogCache, Transaction
 
 _COUNTER = struct.Struct(">q")
@@ -40,6 +40,7 @@ class Database:
         self._ids_lock = threading.Lock()
         self._ids: dict[int, tuple[int, int]] = {}  # table id -> (next id, end of the block)
         self._block: dict[int, int] = {}  # table id -> size of the next block to reserve
+        self._temp_counters: dict[int, int] = {}  # temporary table id -> its next free id
 
     @classmethod
     def acquire(
@@ -165,6 +166,10 @@ class Database:
     def _reserve(self, table_id: int, at_least: int, size: int = ID_BLOCK) -> tuple[int, int]:
         """Take the next block of ids from the table's counter (a small commit of its own,
         retried when another process reserves at the same time)."""
+        if table_id >= TEMP_BASE:  # a temporary table (dialect/temp.py) counts in memory
+            start = max(self._temp_counters.get(table_id, 1), at_least, 1)
+            self._temp_counters[table_id] = start + size
+            return start, start + size
         key = counter_key(table_id)
         for _ in range(_RESERVE_ATTEMPTS):
             try:
@@ -182,3 +187,4 @@ class Database:
         with self._ids_lock:
             self._ids.pop(table_id, None)
             self._block.pop(table_id, None)
+            self._temp_counters.pop(table_id, None)

@@ -22,6 +22,7 @@ from dialect.errors import (
 )
 from dialect.execute import Outcome, StatementSession
 from dialect.parse import Prepared, SavepointStatement, bind, prepare
+from dialect.temp import TempSpace
 from dialect.transaction import Transaction
 
 Params = Sequence[Any] | Mapping[str, Any] | None  # Any: values to bind
@@ -56,6 +57,8 @@ class Connection:
         self._streams: weakref.WeakSet[Cursor] = weakref.WeakSet()  # cursors with rows unread
         self.autocommit = autocommit
         self._closed = False
+        #: this connection's temporary tables, views and indexes (dialect/temp.py)
+        self.temp = TempSpace()
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -65,7 +68,7 @@ class Connection:
         self._check()
         if self._txn is None:
             self._settle_pending()
-            self._txn = self._database.begin()
+            self._txn = self.temp.wrap(self._database.begin())
             self._replay = []
         return self._txn
 
@@ -200,7 +203,8 @@ class Connection:
             self._run_savepoint(prepared.savepoint)
             self._replay = None
             return Outcome()
-        if prepared.is_ddl and self._autocommitting:
+        temp_ddl = prepared.is_ddl and not prepared.explain and self.temp.handles(prepared.ast)
+        if prepared.is_ddl and not temp_ddl and self._autocommitting:
             return self._run_ddl(prepared, values)
         with translate_engine_errors():
             txn = self.transaction()
@@ -208,7 +212,7 @@ class Connection:
             self._replay = None  # until the statement succeeds
             savepoint = txn.savepoint()
             try:
-                outcome = self._session.run(prepared, values)
+                outcome = self._run_in_transaction(prepared, values, temp_ddl)
             except BaseException:
                 txn.rollback_to(savepoint)
                 if self._autocommitting:
@@ -221,6 +225,18 @@ class Connection:
             if self._autocommitting and (outcome.rows is None or txn.engine.has_writes):
                 self.commit()  # a read-only query's transaction stays open while it streams
             return outcome
+
+    def _run_in_transaction(self, prepared: Prepared, values: list[Any], temp_ddl: bool) -> Outcome:
+        """Run a statement in the open transaction: a schema change of temporary objects
+        changes the connection's temporary space (dialect/temp.py); one of stored objects
+        reads and writes the stored catalog alone."""
+        if temp_ddl:
+            self.temp.run_ddl(self._session, prepared, values)
+            return Outcome()
+        if prepared.is_ddl:
+            with self.transaction().stored_schema():
+                return self._session.run(prepared, values)
+        return self._session.run(prepared, values)
 
     @property
     def _autocommitting(self) -> bool:
@@ -258,7 +274,7 @@ class Connection:
         self._check()
         if self._txn is not None:
             return self._txn.catalog
-        return self._database.read_catalog()
+        return self.temp.merged(self._database.read_catalog())
 
     def stats(self) -> dict[str, Any]:
         """The engine's counters (object-store requests by kind, estimated cost, SSTs…)."""
@@ -282,7 +298,14 @@ class Connection:
             self.rollback()
         finally:
             self._closed = True
+            self._drop_temp()
             self._database.release()
+
+    def _drop_temp(self) -> None:
+        """Discard the temporary objects (their rows were never stored)."""
+        for table_id in self.temp.table_ids:
+            self._database.forget_ids(table_id)
+        self.temp = TempSpace()
 
     def _check(self) -> None:
         if self._closed:

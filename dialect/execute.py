@@ -17,6 +17,7 @@ from dialect.errors import NotSupportedError, OperationalError
 from dialect.exec.operators import RunContext, run
 from dialect.exec.writer import run_returning, run_write
 from dialect.expr import Row
+from dialect.layout import TEMP_BASE
 from dialect.parse import Prepared
 from dialect.plan import nodes as n
 from dialect.plan.select import Planner
@@ -55,6 +56,13 @@ def plan_statement(catalog: Catalog, ast: exp.Expression, value_rows: int = 1) -
             write = plan_delete(planner, ast)
     shape = planner.query(ast, []) if write is None else returning_shape(planner, ast, write)
     return n.Plan(shape.root, shape.names, shape.types, tuple(sorted(planner.tables)))
+
+
+def _writes_temp_table(plan: n.Plan) -> bool:
+    """Whether ``plan`` writes a temporary table (dialect/temp.py), which a read-only
+    connection may write, as in SQLite."""
+    root = plan.root.write if isinstance(plan.root, n.Returning) else plan.root
+    return isinstance(root, n.Write) and root.target.codec.table.id >= TEMP_BASE
 
 
 class StatementSession:
@@ -102,7 +110,8 @@ class StatementSession:
         txn = self.txn
         if prepared.explain:
             return self._explain(prepared, txn.catalog)
-        if self.database.read_only and not prepared.is_query:
+        read_only_write = self.database.read_only and not prepared.is_query
+        if read_only_write and prepared.is_ddl:
             raise OperationalError("attempt to write a readonly database")
         if prepared.is_ddl:
             self._run_ddl(ast, params)
@@ -110,6 +119,8 @@ class StatementSession:
         if not isinstance(ast, exp.Insert | exp.Update | exp.Delete) and not prepared.is_query:
             raise NotSupportedError(f"unsupported statement: {type(ast).__name__.upper()}")
         plan = self.plan(prepared, txn.catalog)
+        if read_only_write and not _writes_temp_table(plan):
+            raise OperationalError("attempt to write a readonly database")
         for table_id in plan.tables:
             txn.use_table(table_id)
         ctx = RunContext(txn, params, self.database, session=self)

@@ -13,6 +13,8 @@ import struct
 _ID = struct.Struct(">I")
 COUNTER_PREFIX = b"\x00seq"
 SCHEMA_PREFIX = b"\x00schema"
+#: the first id of a temporary table or index (dialect/temp.py); stored ids stay below it
+TEMP_BASE = 0xC000_0000
 
 
 def table_prefix(table_id: int) -> bytes:

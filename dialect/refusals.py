@@ -42,7 +42,7 @@ def _words(sql: str, limit: int) -> list[str]:
 
 def refusal(sql: str) -> str | None:
     """The ``NotSupportedError`` message for ``sql`` if it is a statement Strata refuses
-    (CREATE/DROP TRIGGER, temporary and virtual tables and views, ATTACH/DETACH, VACUUM,
+    (CREATE/DROP TRIGGER, virtual tables, ATTACH/DETACH, VACUUM,
     REINDEX, PRAGMA writes), naming what is refused; None otherwise,
     including for SQL that does not tokenize (the parser reports that)."""
     m = _EXPLAIN.match(sql)
@@ -63,10 +63,6 @@ def refusal(sql: str) -> str | None:
             return "triggers are not supported (CREATE TRIGGER)"
         if kind == "VIRTUAL":
             return "virtual tables are not supported (CREATE VIRTUAL TABLE)"
-        if temporary and kind == "VIEW":
-            return "temporary views are not supported (CREATE TEMPORARY VIEW)"
-        if temporary:
-            return "temporary tables are not supported (CREATE TEMPORARY TABLE)"
         return None
     if first == "DROP" and words[1:2] == ["TRIGGER"]:
         return "triggers are not supported (DROP TRIGGER)"

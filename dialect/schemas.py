@@ -7,6 +7,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from dialect.catalog import MAIN, Catalog
+
+__all__ = ["MAIN", "RESERVED", "qualified", "schema_of"]
 from dialect.errors import ProgrammingError
 
 #: names CREATE SCHEMA refuses: ``temp`` is where temporary tables live
@@ -15,9 +17,11 @@ RESERVED = frozenset({"temp", "temporary"})
 
 def schema_of(catalog: Catalog, node: exp.Expression) -> str:
     """The schema (as created) the name ``node`` is in; ``ProgrammingError`` if it names a
-    schema that does not exist."""
+    schema that does not exist. A connection's temporary objects (dialect/temp.py) are listed
+    in its catalog under ``main``, so ``temp`` gives ``main``: dialect/tempnames.py tells
+    them apart."""
     written = node.text("db")
-    if not written:
+    if not written or written.lower() == "temp":  # temporary objects are listed under main
         return MAIN
     found = catalog.schema(written)
     if found is None:

@@ -12,6 +12,7 @@ conflict instead of writing rows or index entries that no longer fit (docs/sql.m
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import kvengine
 from dialect.catalog import CATALOG_KEY, Catalog, decode_catalog
@@ -46,6 +47,12 @@ class Transaction:
         new object, so nothing planned against the undone schema is reused)."""
         if self.changed_schema:
             self._catalog = CatalogCache().read(self.engine)
+
+    @contextmanager
+    def stored_schema(self) -> Iterator[None]:
+        """A schema change of stored objects runs inside: :attr:`catalog` is the stored
+        catalog alone (without a connection's temporary objects, dialect/temp.py)."""
+        yield
 
     def get(self, key: bytes) -> bytes | None:
         return self.engine.get(key)

@@ -26,6 +26,7 @@ from dialect.plan import access as acc
 from dialect.plan import nodes as n
 from dialect.schemas import qualified, schema_of
 from dialect.tablerows import RowCodec
+from dialect.tempnames import named_table
 from dialect.values import SQLValue
 
 AGGREGATE_NAMES = {"count", "sum", "avg", "min", "max", "group_concat", "total"}
@@ -389,7 +390,7 @@ class Planner:
                 finally:
                     self._ctes = saved
                 return self._derived(shape, alias, list(view.columns) or list(shape.names))
-            table = self.catalog.table(node.name, schema)
+            table = named_table(self.catalog, node)
             if table is None:
                 raise ProgrammingError(f"no such table: {qualified(schema, node.name)}")
             return _Item(

@@ -13,6 +13,7 @@ from dialect.plan import nodes as n
 from dialect.plan.select import Planner, Shape, table_scope
 from dialect.schemas import qualified, schema_of
 from dialect.tablerows import RowCodec
+from dialect.tempnames import named_table
 
 _QUERIES = (exp.Select, exp.Union, exp.Except, exp.Intersect, exp.Subquery)
 
@@ -22,7 +23,7 @@ def _target(planner: Planner, node: exp.Expression) -> tuple[exp.Table, Table, R
     if not isinstance(target, exp.Table):
         raise NotSupportedError(f"unsupported target: {node.sql()[:60]}")
     schema = schema_of(planner.catalog, target)
-    table = planner.catalog.table(target.name, schema)
+    table = named_table(planner.catalog, target)
     if table is None:
         if planner.catalog.view(target.name, schema) is not None:
             raise ProgrammingError(f"cannot modify {target.name} because it is a view")

@@ -30,6 +30,7 @@ from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 from dialect.catalog import MAIN, ROWID, Catalog, Table
 from dialect.convert import canonical_type
 from dialect.errors import NotSupportedError
+from dialect.layout import TEMP_BASE
 
 # declared type name -> SQLAlchemy type, for reflection; other names by their canonical type
 _TYPES: dict[str, type[sqltypes.TypeEngine[Any]]] = {
@@ -327,14 +328,35 @@ class StrataDialect(default.DefaultDialect):
         found = self._schema(connection, schema)
         if found is None:
             return []
-        return sorted(t.name for t in self._catalog(connection).in_schema(found)[0])
+        tables = self._catalog(connection).in_schema(found)[0]
+        return sorted(t.name for t in tables if t.id < TEMP_BASE)
 
     @reflection.cache
     def get_view_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
         found = self._schema(connection, schema)
         if found is None:
             return []
-        return sorted(v.name for v in self._catalog(connection).in_schema(found)[1])
+        temp = self._temp_catalog(connection).views
+        views = self._catalog(connection).in_schema(found)[1]
+        return sorted(v.name for v in views if not any(v is t for t in temp))
+
+    @staticmethod
+    def _temp_catalog(connection: Any) -> Catalog:
+        """The connection's temporary tables and views (dialect/temp.py)."""
+        catalog: Catalog = connection.connection.dbapi_connection.temp.catalog
+        return catalog
+
+    @reflection.cache
+    def get_temp_table_names(
+        self, connection: Any, schema: str | None = None, **kw: Any
+    ) -> list[str]:
+        return sorted(t.name for t in self._temp_catalog(connection).tables)
+
+    @reflection.cache
+    def get_temp_view_names(
+        self, connection: Any, schema: str | None = None, **kw: Any
+    ) -> list[str]:
+        return sorted(v.name for v in self._temp_catalog(connection).views)
 
     @reflection.cache
     def get_view_definition(

@@ -261,13 +261,6 @@ def test_create_index_killed_mid_backfill(tmp_path: Path) -> None:
         conn.close()
 
 
-def test_temporary_tables_are_refused(mem: dialect.Connection) -> None:
-    for sql in ("CREATE TEMPORARY TABLE t (a INT)", "CREATE TEMP TABLE t (a INT)"):
-        with pytest.raises(NotSupportedError, match="temporary tables"):
-            mem.execute(sql)
-    assert mem.catalog.table("t") is None
-
-
 def test_add_column_keeps_its_constraints(mem: dialect.Connection) -> None:
     mem.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
     mem.execute("CREATE TABLE t (a INT)")

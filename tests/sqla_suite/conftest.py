@@ -10,7 +10,15 @@ registry.register("strata.memory", "dialect.sqla.driver", "StrataDialect_strata"
 pytest.register_assert_rewrite("sqlalchemy.testing.assertions")
 
 from sqlalchemy.testing.plugin.pytestplugin import *  # noqa: E402, F403
-from sqlalchemy.testing.provision import post_configure_engine  # noqa: E402
+from sqlalchemy.testing.provision import (  # noqa: E402
+    post_configure_engine,
+    temp_table_keyword_args,
+)
+
+
+@temp_table_keyword_args.for_db("strata")
+def _strata_temp_table_keyword_args(cfg, eng):  # type: ignore[no-untyped-def]
+    return {"prefixes": ["TEMPORARY"]}
 
 
 @post_configure_engine.for_db("strata")

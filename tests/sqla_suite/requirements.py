@@ -34,12 +34,28 @@ class Requirements(SuiteRequirements):
 
     @property
     def temp_table_reflection(self):  # type: ignore[no-untyped-def]
-        """No temporary tables."""
-        return exclusions.closed()
+        """Temporary tables, private to their connection (dialect/temp.py)."""
+        return exclusions.open()
 
     @property
     def temporary_tables(self):  # type: ignore[no-untyped-def]
-        return exclusions.closed()
+        return exclusions.open()
+
+    @property
+    def create_temp_table_as(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def temporary_views(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def has_temp_table(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def temp_table_names(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
 
     @property
     def comment_reflection(self):  # type: ignore[no-untyped-def]
