@@ -107,6 +107,7 @@ class Column:
     precision: int | None = None
     scale: int | None = None
     hidden: bool = False
+    comment: str | None = None  # COMMENT ON COLUMN (or an inline COMMENT)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,10 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     name: str | None = None
     columns: tuple[str, ...] = field(default=(), compare=False)
+    #: the referential actions as written (CASCADE, SET NULL, SET DEFAULT, RESTRICT,
+    #: NO ACTION), kept for reflection; None when not declared
+    on_delete: str | None = None
+    on_update: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,8 @@ class Table:
     next_column_id: int = 1
     checks: tuple[Check, ...] = ()
     pk: tuple[str, ...] = field(init=False, compare=False)
+    comment: str | None = None  # COMMENT ON TABLE
+    pk_name: str | None = None  # CONSTRAINT name PRIMARY KEY (…)
 
     def __post_init__(self) -> None:
         names = {c.id: c.name for c in self.columns}
@@ -380,6 +387,7 @@ def _encode_table(t: Table) -> dict[str, Any]:  # Any: msgpack values
                 "precision": c.precision,
                 "scale": c.scale,
                 "hidden": c.hidden,
+                **({"comment": c.comment} if c.comment is not None else {}),
             }
             for c in t.columns
         ],
@@ -401,6 +409,8 @@ def _encode_table(t: Table) -> dict[str, Any]:  # Any: msgpack values
                 "ref_table": f.ref_table,
                 "ref_columns": list(f.ref_columns),
                 "name": f.name,
+                **({"on_delete": f.on_delete} if f.on_delete is not None else {}),
+                **({"on_update": f.on_update} if f.on_update is not None else {}),
             }
             for f in t.foreign_keys
         ],
@@ -408,6 +418,8 @@ def _encode_table(t: Table) -> dict[str, Any]:  # Any: msgpack values
         "checks": [
             {"name": c.name, "sql": c.sql, "column_ids": list(c.column_ids)} for c in t.checks
         ],
+        **({"comment": t.comment} if t.comment is not None else {}),
+        **({"pk_name": t.pk_name} if t.pk_name is not None else {}),
     }
 
 
@@ -454,11 +466,20 @@ def _decode_table(t: dict[str, Any]) -> Table:  # Any: msgpack values
             for i in t["indexes"]
         ),
         foreign_keys=tuple(
-            ForeignKey(tuple(f["column_ids"]), f["ref_table"], tuple(f["ref_columns"]), f["name"])
+            ForeignKey(
+                tuple(f["column_ids"]),
+                f["ref_table"],
+                tuple(f["ref_columns"]),
+                f["name"],
+                on_delete=f.get("on_delete"),
+                on_update=f.get("on_update"),
+            )
             for f in t["foreign_keys"]
         ),
         next_column_id=t["next_column_id"],
         checks=tuple(Check(c["name"], c["sql"], tuple(c["column_ids"])) for c in t["checks"]),
+        comment=t.get("comment"),
+        pk_name=t.get("pk_name"),
     )
 
 

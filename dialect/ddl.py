@@ -24,6 +24,7 @@ from dialect.database import Database
 from dialect.ddlspec import (
     AddColumn,
     ColumnSpec,
+    CommentSpec,
     DropColumn,
     IndexSpec,
     KeySpec,
@@ -32,6 +33,7 @@ from dialect.ddlspec import (
     TableAsSpec,
     TableSpec,
     alter_spec,
+    comment_spec,
     index_spec,
     table_as_spec,
     table_spec,
@@ -80,6 +82,7 @@ def _column(spec: ColumnSpec, column_id: int) -> Column:
         length=spec.length,
         precision=spec.precision,
         scale=spec.scale,
+        comment=spec.comment,
     )
 
 
@@ -142,6 +145,8 @@ def build_table(spec: TableSpec, catalog: Catalog) -> Table:
             fk.ref_columns,
             # unnamed ones are named as PostgreSQL names them: <table>_<columns>_fkey
             fk.name or f"{name}_{'_'.join(fk.columns)}_fkey",
+            on_delete=fk.on_delete,
+            on_update=fk.on_update,
         )
         for fk in [*(c.references for c in spec.columns if c.references), *spec.foreign_keys]
     ]
@@ -159,6 +164,8 @@ def build_table(spec: TableSpec, catalog: Catalog) -> Table:
         tuple(fks),
         len(columns) + 1,
         tuple(checks),
+        comment=spec.comment,
+        pk_name=spec.primary_key.name if spec.primary_key is not None else None,
     )
 
 
@@ -195,7 +202,17 @@ def added_column(table: Table, spec: ColumnSpec) -> Table:
     if spec.references is not None:
         ref = spec.references
         name = ref.name or f"{table.name}_{col.name}_fkey"
-        fks = (*fks, ForeignKey((col.id,), ref.ref_table, ref.ref_columns, name))
+        fks = (
+            *fks,
+            ForeignKey(
+                (col.id,),
+                ref.ref_table,
+                ref.ref_columns,
+                name,
+                on_delete=ref.on_delete,
+                on_update=ref.on_update,
+            ),
+        )
     return replace(
         table,
         columns=(*table.columns, col),
@@ -466,3 +483,25 @@ def drop_view(session: DDLSession, node: exp.Drop) -> None:
                 continue
             raise ProgrammingError(f"no such view: {t.name}")
         Database.set_catalog(txn, txn.catalog.with_view(None, drop=t.name))
+
+
+def commented(table: Table, spec: CommentSpec) -> Table:
+    """``table`` with the comment ``spec`` sets on it or on one of its columns;
+    ``ProgrammingError`` for a column it lacks."""
+    if spec.column is None:
+        return replace(table, comment=spec.text)
+    col = table.column(spec.column)
+    if col is None or col.hidden:
+        raise ProgrammingError(f"no such column: {table.name}.{spec.column}")
+    columns = tuple(replace(c, comment=spec.text) if c.id == col.id else c for c in table.columns)
+    return replace(table, columns=columns)
+
+
+def comment_on(session: DDLSession, node: exp.Comment) -> None:
+    """COMMENT ON TABLE / COLUMN: the comment kept in the catalog (IS NULL removes it)."""
+    spec = comment_spec(node)
+    txn = session.txn
+    table = txn.catalog.table(spec.table)
+    if table is None:
+        raise ProgrammingError(f"no such table: {spec.table}")
+    Database.set_catalog(txn, txn.catalog.with_table(commented(table, spec)), table.id)

@@ -40,6 +40,8 @@ class ForeignKeySpec:
     ref_table: str
     ref_columns: tuple[str, ...]
     name: str | None = None
+    on_delete: str | None = None
+    on_update: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class ColumnSpec:
     unique: bool = False
     references: ForeignKeySpec | None = None
     checks: tuple[CheckSpec, ...] = ()
+    comment: str | None = None
+    primary_key_name: str | None = None  # CONSTRAINT name PRIMARY KEY on the column
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class TableSpec:
     uniques: tuple[KeySpec, ...] = ()
     foreign_keys: tuple[ForeignKeySpec, ...] = ()
     checks: tuple[CheckSpec, ...] = ()
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,11 +134,33 @@ def _names(node: exp.Expression) -> tuple[str, ...]:
     return tuple(e.name for e in node.expressions)
 
 
+_ACTIONS = ("CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION")
+
+
+def _actions(options: list[object]) -> tuple[str | None, str | None]:
+    """The ON DELETE and ON UPDATE actions among a REFERENCES clause's options (sqlglot keeps
+    them as text such as ``ON DELETE CASCADE``); other options (DEFERRABLE …) are ignored."""
+    found: dict[str, str] = {}
+    for option in options:
+        words = " ".join(str(option).upper().split())
+        for event in ("DELETE", "UPDATE"):
+            prefix = f"ON {event} "
+            if words.startswith(prefix):
+                action = words[len(prefix) :]
+                if action not in _ACTIONS:
+                    raise NotSupportedError(f"unsupported foreign key action: {words}")
+                found[event] = action
+    return found.get("DELETE"), found.get("UPDATE")
+
+
 def _reference(node: exp.Reference, columns: tuple[str, ...], name: str | None) -> ForeignKeySpec:
     target = node.this
+    on_delete, on_update = _actions(list(node.args.get("options") or []))
     if isinstance(target, exp.Schema):
-        return ForeignKeySpec(columns, target.this.name, _names(target), name)
-    return ForeignKeySpec(columns, target.name, (), name)
+        ref_table, ref_columns = target.this.name, _names(target)
+    else:
+        ref_table, ref_columns = target.name, ()
+    return ForeignKeySpec(columns, ref_table, ref_columns, name, on_delete, on_update)
 
 
 def column_spec(node: exp.ColumnDef) -> ColumnSpec:
@@ -165,11 +192,14 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
     default_sql: str | None = None
     references: ForeignKeySpec | None = None
     checks: list[CheckSpec] = []
+    comment: str | None = None
+    primary_key_name: str | None = None
     for constraint in node.args.get("constraints") or []:
         c = constraint.args.get("kind")
         constraint_name = constraint.name or None
         if isinstance(c, exp.PrimaryKeyColumnConstraint):
             primary_key = True
+            primary_key_name = constraint_name
         elif isinstance(c, exp.NotNullColumnConstraint):
             not_null = not_null or not c.args.get("allow_null")
         elif isinstance(c, exp.UniqueColumnConstraint):
@@ -182,7 +212,9 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
             references = _reference(c, (name,), constraint_name)
         elif isinstance(c, exp.CheckColumnConstraint):
             checks.append(CheckSpec(stored_text(c.this), constraint_name))
-        elif isinstance(c, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
+        elif isinstance(c, exp.CommentColumnConstraint):
+            comment = _comment_text(c.this)
+        elif isinstance(c, exp.CollateColumnConstraint):
             continue
         else:
             raise NotSupportedError(f"unsupported column constraint: {constraint.sql()}")
@@ -199,7 +231,27 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
         unique,
         references,
         tuple(checks),
+        comment,
+        primary_key_name,
     )
+
+
+def _comment_text(node: exp.Expression) -> str | None:
+    """The text of a comment literal; None for NULL (no comment)."""
+    if isinstance(node, exp.Null):
+        return None
+    if not (isinstance(node, exp.Literal) and node.is_string):
+        raise ProgrammingError(f"a comment must be a string literal, not {node.sql()}")
+    return str(node.this)
+
+
+def _table_comment(node: exp.Create) -> str | None:
+    """A CREATE TABLE's ``COMMENT = '…'`` table option (MySQL's spelling), if any."""
+    properties = node.args.get("properties")
+    for p in properties.expressions if properties is not None else []:
+        if isinstance(p, exp.SchemaCommentProperty):
+            return _comment_text(p.this)
+    return None
 
 
 def _refuse_temporary(node: exp.Create) -> None:
@@ -252,7 +304,7 @@ def table_spec(node: exp.Create) -> TableSpec:
             col = column_spec(item)
             columns.append(col)
             if col.primary_key:
-                set_primary_key(KeySpec((col.name,)))
+                set_primary_key(KeySpec((col.name,), col.primary_key_name))
         elif isinstance(item, exp.Identifier):
             columns.append(ColumnSpec(item.name, "ANY", "ANY"))
         elif isinstance(item, exp.PrimaryKey):
@@ -273,6 +325,7 @@ def table_spec(node: exp.Create) -> TableSpec:
         tuple(uniques),
         tuple(fks),
         tuple(checks),
+        _table_comment(node),
     )
 
 
@@ -330,3 +383,27 @@ def alter_spec(node: exp.Alter) -> AlterSpec:
         else:
             raise NotSupportedError(f"unsupported ALTER TABLE action: {action.sql()}")
     return AlterSpec(node.this.name, tuple(actions))
+
+
+@dataclass(frozen=True)
+class CommentSpec:
+    """COMMENT ON TABLE t / COLUMN t.c IS '…' (``text`` None: IS NULL, the comment dropped)."""
+
+    table: str
+    column: str | None
+    text: str | None
+
+
+def comment_spec(node: exp.Comment) -> CommentSpec:
+    """What a COMMENT ON statement sets; ``NotSupportedError`` for objects other than tables
+    and columns."""
+    kind = str(node.args.get("kind") or "").upper()
+    target = node.this
+    text = _comment_text(node.expression)
+    if kind == "TABLE" and isinstance(target, exp.Table):
+        return CommentSpec(target.name, None, text)
+    if kind == "COLUMN" and isinstance(target, exp.Column) and target.table:
+        return CommentSpec(target.table, target.name, text)
+    raise NotSupportedError(
+        f"unsupported COMMENT ON {kind}: comments are kept on tables and columns"
+    )

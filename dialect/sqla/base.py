@@ -22,6 +22,7 @@ from sqlalchemy.engine.interfaces import (
     ReflectedForeignKeyConstraint,
     ReflectedIndex,
     ReflectedPrimaryKeyConstraint,
+    ReflectedTableComment,
     ReflectedUniqueConstraint,
 )
 from sqlalchemy.sql import compiler
@@ -208,7 +209,8 @@ class StrataDialect(default.DefaultDialect):
     supports_empty_insert = False
     supports_sequences = False
     supports_native_enum = False
-    supports_comments = False
+    # COMMENT ON TABLE / COLUMN statements after CREATE TABLE (inline_comments False)
+    supports_comments = True
     supports_server_side_cursors = False
     # RETURNING on INSERT, UPDATE and DELETE; with use_insertmanyvalues this also makes
     # insert_executemany_returning true: the ORM gets new keys and server defaults from
@@ -357,6 +359,7 @@ class StrataDialect(default.DefaultDialect):
                     "default": col.default_sql,
                     "autoincrement": table.autoincrement and table.pk == (col.name,),
                     "primary_key": table.pk.index(col.name) + 1 if col.name in table.pk else 0,
+                    "comment": col.comment,
                 }
             )
         return out
@@ -369,7 +372,7 @@ class StrataDialect(default.DefaultDialect):
             return {"constrained_columns": [], "name": None}
         table = self._table(connection, table_name, schema)
         cols = [] if table.pk == (ROWID,) else list(table.pk)
-        return {"constrained_columns": cols, "name": None}
+        return {"constrained_columns": cols, "name": table.pk_name if cols else None}
 
     @reflection.cache
     def get_foreign_keys(
@@ -385,7 +388,12 @@ class StrataDialect(default.DefaultDialect):
                 "referred_schema": None,
                 "referred_table": fk.ref_table,
                 "referred_columns": list(fk.ref_columns),
-                "options": {},
+                # NO ACTION is the default, reflected as no option (as PostgreSQL's dialect does)
+                "options": {
+                    k: v
+                    for k, v in (("ondelete", fk.on_delete), ("onupdate", fk.on_update))
+                    if v not in (None, "NO ACTION")
+                },
             }
             for fk in sorted(table.foreign_keys, key=lambda f: (f.name is not None, f.name or ""))
         ]
@@ -429,6 +437,14 @@ class StrataDialect(default.DefaultDialect):
             return []
         table = self._table(connection, table_name, schema)
         return [{"name": c.name, "sqltext": c.sql} for c in table.checks]
+
+    @reflection.cache
+    def get_table_comment(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> ReflectedTableComment:
+        if self._is_view(connection, table_name, schema):
+            return {"text": None}
+        return {"text": self._table(connection, table_name, schema).comment}
 
     @reflection.cache
     def has_index(

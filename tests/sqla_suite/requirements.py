@@ -33,11 +33,6 @@ class Requirements(SuiteRequirements):
         return exclusions.closed()
 
     @property
-    def comment_reflection(self):  # type: ignore[no-untyped-def]
-        """No table or column comments."""
-        return exclusions.closed()
-
-    @property
     def foreign_key_constraint_name_reflection(self):  # type: ignore[no-untyped-def]
         return exclusions.open()
 
@@ -220,4 +215,35 @@ class Requirements(SuiteRequirements):
     @property
     def repeated_remote_col_foreign_keys(self):  # type: ignore[no-untyped-def]
         """Several foreign keys may reference the same remote column."""
+        return exclusions.open()
+
+    @property
+    def comment_reflection(self):  # type: ignore[no-untyped-def]
+        """COMMENT ON TABLE / COLUMN kept in the catalog and reflected."""
+        return exclusions.open()
+
+    @property
+    def comment_reflection_full_unicode(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def foreign_key_constraint_option_reflection_ondelete(self):  # type: ignore[no-untyped-def]
+        """ON DELETE / ON UPDATE actions are kept and reflected (not enforced)."""
+        return exclusions.open()
+
+    @property
+    def foreign_key_constraint_option_reflection_onupdate(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def fk_constraint_option_reflection_ondelete_restrict(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def fk_constraint_option_reflection_onupdate_restrict(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def reflects_pk_names(self):  # type: ignore[no-untyped-def]
+        """CONSTRAINT name PRIMARY KEY keeps its name."""
         return exclusions.open()
