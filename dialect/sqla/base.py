@@ -90,6 +90,27 @@ def _reflected_type(declared: str) -> type[sqltypes.TypeEngine[Any]]:
         return sqltypes.NullType
 
 
+def _check_names(table: Table) -> list[str]:
+    """The names of ``table``'s CHECK constraints, an unnamed one named as PostgreSQL names it:
+    ``<table>_<first column>_check`` (``<table>_check`` if it names none), a number appended
+    to repeats."""
+    taken = {c.name.lower() for c in table.checks if c.name is not None}
+    out = []
+    for check in table.checks:
+        if check.name is not None:
+            out.append(check.name)
+            continue
+        columns = [c.name for i in check.column_ids[:1] if (c := table.column_by_id(i))]
+        base = "_".join([table.name, *columns, "check"])
+        name, n = base, 0
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}{n}"
+        taken.add(name.lower())
+        out.append(name)
+    return out
+
+
 class StrataTypeCompiler(compiler.GenericTypeCompiler):
     """Type names as the driver's SQL understands them."""
 
@@ -436,7 +457,11 @@ class StrataDialect(default.DefaultDialect):
         if self._is_view(connection, table_name, schema):
             return []
         table = self._table(connection, table_name, schema)
-        return [{"name": c.name, "sqltext": c.sql} for c in table.checks]
+        names = _check_names(table)
+        return sorted(
+            ({"name": name, "sqltext": c.sql} for name, c in zip(names, table.checks, strict=True)),
+            key=lambda c: c["name"] or "",
+        )
 
     @reflection.cache
     def get_table_comment(

@@ -174,3 +174,28 @@ def test_catalog_keeps_actions_and_pk_name_in_its_format(conn: dialect.Connectio
         ("fd", "SET DEFAULT", "NO ACTION"),
         ("fe", None, None),
     ]
+
+
+# -- CHECK constraints --------------------------------------------------------------------------
+
+
+def test_unnamed_checks_are_named_as_postgresql_names_them(engine: sa.Engine) -> None:
+    with engine.begin() as c:
+        c.exec_driver_sql(
+            "CREATE TABLE t (a INTEGER CHECK (a > 0), b INTEGER CHECK (b < 9), "
+            "CONSTRAINT named CHECK (a <> b), CHECK (a < 100), CHECK (1 = 1))"
+        )
+    checks = sa.inspect(engine).get_check_constraints("t")
+    assert [(c["name"], c["sqltext"]) for c in checks] == [
+        ("named", "a <> b"),
+        ("t_a_check", "a > 0"),
+        ("t_a_check1", "a < 100"),
+        ("t_b_check", "b < 9"),
+        ("t_check", "1 = 1"),
+    ]
+
+
+def test_check_error_still_names_unnamed_checks_by_their_text(conn: dialect.Connection) -> None:
+    conn.execute("CREATE TABLE t (a INTEGER CHECK (a > 0))")
+    with pytest.raises(dialect.IntegrityError, match="CHECK constraint failed: a > 0"):
+        conn.execute("INSERT INTO t VALUES (0)")
