@@ -7,6 +7,7 @@ engine keys.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import sql
@@ -111,6 +112,10 @@ def _check_names(table: Table) -> list[str]:
     return out
 
 
+#: a FETCH count or OFFSET that needs no parentheses: a number or a parameter marker
+_SIMPLE_COUNT = re.compile(r"-?\d+|\?|:\w+|__\[POSTCOMPILE_\w+\]")
+
+
 class StrataTypeCompiler(compiler.GenericTypeCompiler):
     """Type names as the driver's SQL understands them."""
 
@@ -135,6 +140,42 @@ class StrataCompiler(compiler.SQLCompiler):
             if select._limit_clause is None:
                 text += "\n LIMIT -1"
             text += " OFFSET " + self.process(select._offset_clause, **kw)
+        return text
+
+    def fetch_clause(
+        self,
+        select: Any,  # Any: a Select
+        fetch_clause: Any = None,
+        require_offset: bool = False,
+        use_literal_execute_for_simple_int: bool = False,
+        **kw: Any,
+    ) -> str:
+        """``OFFSET m ROWS FETCH FIRST n [PERCENT] ROWS {ONLY|WITH TIES}`` as SQLAlchemy writes
+        it, with a count or offset that is an expression in parentheses (Strata, as PostgreSQL,
+        reads a number, a parameter or a parenthesised expression there)."""
+        if fetch_clause is None:
+            fetch_clause = select._fetch_clause
+            options = select._fetch_clause_options
+        else:
+            options = {"percent": False, "with_ties": False}
+
+        def render(clause: Any) -> str:  # Any: a ClauseElement
+            if use_literal_execute_for_simple_int and select._simple_int_clause(clause):
+                clause = clause.render_literal_execute()
+            text: str = self.process(clause, **kw)
+            return text if _SIMPLE_COUNT.fullmatch(text) else f"({text})"
+
+        text = ""
+        if select._offset_clause is not None:
+            text += f"\n OFFSET {render(select._offset_clause)} ROWS"
+        elif require_offset:
+            text += "\n OFFSET 0 ROWS"
+        if fetch_clause is not None:
+            text += "\n FETCH FIRST {}{} ROWS {}".format(
+                render(fetch_clause),
+                " PERCENT" if options["percent"] else "",
+                "WITH TIES" if options["with_ties"] else "ONLY",
+            )
         return text
 
     def returning_clause(

@@ -258,3 +258,26 @@ class Requirements(SuiteRequirements):
     @property
     def inline_check_constraint_reflection(self):  # type: ignore[no-untyped-def]
         return self.check_constraint_reflection
+
+    @property
+    def fetch_first(self):  # type: ignore[no-untyped-def]
+        """[OFFSET m ROWS] FETCH FIRST n ROWS ONLY, planned as LIMIT/OFFSET."""
+        return exclusions.open()
+
+    @property
+    def fetch_expression(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def fetch_ties(self):  # type: ignore[no-untyped-def]
+        """FETCH … WITH TIES: a FetchFirst plan node over the ORDER BY keys."""
+        return exclusions.open()
+
+    @property
+    def fetch_percent(self):  # type: ignore[no-untyped-def]
+        """FETCH FIRST n PERCENT ROWS: of all the rows, rounded up (as Oracle)."""
+        return exclusions.open()
+
+    @property
+    def fetch_offset_with_options(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
