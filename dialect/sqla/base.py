@@ -224,6 +224,31 @@ class StrataCompiler(compiler.SQLCompiler):
     def visit_false(self, expr: Any, **kw: Any) -> str:
         return "0"
 
+    # regular expressions (Python's re syntax): REGEXP as SQLAlchemy's SQLite dialect writes
+    # it, REGEXP_LIKE when there are flags, REGEXP_REPLACE as PostgreSQL's dialect writes it
+
+    def _regexp_flags(self, binary: Any) -> str | None:  # Any: a BinaryExpression
+        flags = binary.modifiers.get("flags")
+        if flags is None:
+            return None
+        text: str = self.render_literal_value(flags, sqltypes.STRINGTYPE)
+        return text
+
+    def visit_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        flags = self._regexp_flags(binary)
+        if flags is None:
+            return self._generate_generic_binary(binary, " REGEXP ", **kw)
+        left, right = self.process(binary.left, **kw), self.process(binary.right, **kw)
+        return f"REGEXP_LIKE({left}, {right}, {flags})"
+
+    def visit_not_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        return "NOT " + self.visit_regexp_match_op_binary(binary, operator, **kw)
+
+    def visit_regexp_replace_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        flags = self._regexp_flags(binary)
+        args = f"{self.process(binary.left, **kw)}, {self.process(binary.right, **kw)}"
+        return f"REGEXP_REPLACE({args}{', ' + flags if flags else ''})"
+
 
 class StrataDDLCompiler(compiler.DDLCompiler):
     """DDL rendering; foreign keys are emitted (and kept for reflection, not enforced)."""

@@ -281,3 +281,35 @@ class Requirements(SuiteRequirements):
     @property
     def fetch_offset_with_options(self):  # type: ignore[no-untyped-def]
         return exclusions.open()
+
+    @property
+    def supports_bitwise_and(self):  # type: ignore[no-untyped-def]
+        """& | ^ ~ << >> on 64-bit integers, as SQLite computes them (^ too, which SQLite
+        lacks)."""
+        return exclusions.open()
+
+    @property
+    def supports_bitwise_or(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def supports_bitwise_xor(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def supports_bitwise_not(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def supports_bitwise_shift(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
+
+    @property
+    def regexp_match(self):  # type: ignore[no-untyped-def]
+        """REGEXP (Python's re.search, as SQLAlchemy's SQLite dialect defines it)."""
+        return exclusions.open()
+
+    @property
+    def regexp_replace(self):  # type: ignore[no-untyped-def]
+        """REGEXP_REPLACE(x, pattern, replacement [, flags]): every match (re.sub)."""
+        return exclusions.open()
