@@ -467,11 +467,14 @@ def create_view(session: DDLSession, node: exp.Create) -> None:
         raise ProgrammingError("CREATE VIEW needs AS SELECT")
     txn = session.txn
     catalog = txn.catalog
-    if catalog.view(target.name) is not None or catalog.table(target.name) is not None:
+    replaced = node.args.get("replace") and catalog.view(target.name) is not None
+    if (catalog.view(target.name) is not None and not replaced) or catalog.table(target.name):
         if node.args.get("exists"):
             return
         raise ProgrammingError(f"table or view {target.name} already exists")
     view = View(target.name, stored_text(query), columns)
+    if replaced:  # CREATE OR REPLACE VIEW: the new query, checked as a new view's would be
+        catalog = catalog.with_view(None, drop=target.name)
     Database.set_catalog(txn, catalog.with_view(view))
 
 

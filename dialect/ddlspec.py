@@ -255,6 +255,8 @@ def _table_comment(node: exp.Create) -> str | None:
 
 
 def _refuse_temporary(node: exp.Create) -> None:
+    if node.args.get("replace"):
+        raise NotSupportedError("CREATE OR REPLACE TABLE is not supported (only views)")
     properties = node.args.get("properties")
     if properties is not None and any(
         isinstance(p, exp.TemporaryProperty) for p in properties.expressions

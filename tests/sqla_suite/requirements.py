@@ -313,3 +313,7 @@ class Requirements(SuiteRequirements):
     def regexp_replace(self):  # type: ignore[no-untyped-def]
         """REGEXP_REPLACE(x, pattern, replacement [, flags]): every match (re.sub)."""
         return exclusions.open()
+
+    @property
+    def create_or_replace_view(self):  # type: ignore[no-untyped-def]
+        return exclusions.open()
