@@ -150,6 +150,9 @@ class Check:
     name: str | None
     sql: str
     column_ids: tuple[int, ...] = ()
+    #: the expression as written (None: not kept, before this field), re-rendered with the
+    #: columns' current names as ``sql`` is; reflected, and named in CHECK errors
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ class Table:
                 for c in self.checks
             ),
         )
+        set_(self, "checks", tuple(_with_source_names(c, names) for c in self.checks))
 
     def column(self, name: str) -> Column | None:
         lowered = name.lower()
@@ -223,6 +227,17 @@ class Table:
     def pk_columns(self) -> tuple[Column, ...]:
         by_id = {c.id: c for c in self.columns}
         return tuple(by_id[i] for i in self.key_ids)
+
+
+def _with_source_names(check: Check, names: dict[int, str]) -> Check:
+    """``check`` with its text as written naming the columns' current names (dropped if its
+    references cannot be located any more)."""
+    if check.source is None:
+        return check
+    source = renames.source_with_column_names(
+        check.source, [names.get(i) for i in check.column_ids]
+    )
+    return check if source == check.source else replace(check, source=source)
 
 
 @dataclass(frozen=True)
@@ -416,7 +431,13 @@ def _encode_table(t: Table) -> dict[str, Any]:  # Any: msgpack values
         ],
         "next_column_id": t.next_column_id,
         "checks": [
-            {"name": c.name, "sql": c.sql, "column_ids": list(c.column_ids)} for c in t.checks
+            {
+                "name": c.name,
+                "sql": c.sql,
+                "column_ids": list(c.column_ids),
+                **({"source": c.source} if c.source is not None else {}),
+            }
+            for c in t.checks
         ],
         **({"comment": t.comment} if t.comment is not None else {}),
         **({"pk_name": t.pk_name} if t.pk_name is not None else {}),
@@ -477,7 +498,9 @@ def _decode_table(t: dict[str, Any]) -> Table:  # Any: msgpack values
             for f in t["foreign_keys"]
         ),
         next_column_id=t["next_column_id"],
-        checks=tuple(Check(c["name"], c["sql"], tuple(c["column_ids"])) for c in t["checks"]),
+        checks=tuple(
+            Check(c["name"], c["sql"], tuple(c["column_ids"]), c.get("source")) for c in t["checks"]
+        ),
         comment=t.get("comment"),
         pk_name=t.get("pk_name"),
     )

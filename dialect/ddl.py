@@ -98,7 +98,7 @@ def _ids(columns: list[Column], names: tuple[str, ...], what: str, table: str) -
     return tuple(out)
 
 
-def _check(columns: list[Column], sql: str, name: str | None) -> Check:
+def _check(columns: list[Column], sql: str, name: str | None, source: str | None = None) -> Check:
     """A CHECK over ``columns``; ``ProgrammingError`` if it names another column."""
     by_name = {c.name.lower(): c.id for c in columns}
     ids = []
@@ -106,7 +106,7 @@ def _check(columns: list[Column], sql: str, name: str | None) -> Check:
         if ref.lower() not in by_name:
             raise ProgrammingError(f"no such column: {ref}")
         ids.append(by_name[ref.lower()])
-    return Check(name, sql, tuple(ids))
+    return Check(name, sql, tuple(ids), source)
 
 
 def build_table(spec: TableSpec, catalog: Catalog) -> Table:
@@ -151,7 +151,7 @@ def build_table(spec: TableSpec, catalog: Catalog) -> Table:
         for fk in [*(c.references for c in spec.columns if c.references), *spec.foreign_keys]
     ]
     checks = [
-        _check(columns, check.sql, check.name)
+        _check(columns, check.sql, check.name, check.source)
         for check in [*(ch for c in spec.columns for ch in c.checks), *spec.checks]
     ]
     return Table(

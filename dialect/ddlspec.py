@@ -16,6 +16,7 @@ from sqlglot import exp
 from dialect.catalog import TYPE_ALIASES
 from dialect.errors import NotSupportedError, ProgrammingError
 from dialect.parse import stored_text
+from dialect.renames import check_source
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class CheckSpec:
 
     sql: str
     name: str | None = None
+    source: str | None = None  # the expression as written
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,13 @@ def _reference(node: exp.Reference, columns: tuple[str, ...], name: str | None) 
     return ForeignKeySpec(columns, ref_table, ref_columns, name, on_delete, on_update)
 
 
-def column_spec(node: exp.ColumnDef) -> ColumnSpec:
+def _check_spec(
+    node: exp.CheckColumnConstraint, name: str | None, statement: str | None
+) -> CheckSpec:
+    return CheckSpec(stored_text(node.this), name, check_source(node.this, statement))
+
+
+def column_spec(node: exp.ColumnDef, statement: str | None = None) -> ColumnSpec:
     """The column a column definition declares. ``NotSupportedError`` for a type or a
     constraint Strata does not have."""
     name = node.name
@@ -211,7 +219,7 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
         elif isinstance(c, exp.Reference):
             references = _reference(c, (name,), constraint_name)
         elif isinstance(c, exp.CheckColumnConstraint):
-            checks.append(CheckSpec(stored_text(c.this), constraint_name))
+            checks.append(_check_spec(c, constraint_name, statement))
         elif isinstance(c, exp.CommentColumnConstraint):
             comment = _comment_text(c.this)
         elif isinstance(c, exp.CollateColumnConstraint):
@@ -303,7 +311,7 @@ def table_spec(node: exp.Create) -> TableSpec:
 
     for item, constraint_name in items:
         if isinstance(item, exp.ColumnDef):
-            col = column_spec(item)
+            col = column_spec(item, node.meta.get("sql"))
             columns.append(col)
             if col.primary_key:
                 set_primary_key(KeySpec((col.name,), col.primary_key_name))
@@ -316,7 +324,7 @@ def table_spec(node: exp.Create) -> TableSpec:
         elif isinstance(item, exp.ForeignKey):
             fks.append(_reference(item.args["reference"], _names(item), constraint_name))
         elif isinstance(item, exp.CheckColumnConstraint):
-            checks.append(CheckSpec(stored_text(item.this), constraint_name))
+            checks.append(_check_spec(item, constraint_name, node.meta.get("sql")))
         else:
             raise NotSupportedError(f"unsupported table constraint: {item.sql()}")
     return TableSpec(

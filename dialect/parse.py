@@ -225,6 +225,8 @@ def _prepare(sql: str) -> Prepared:
     ast = statements[0]
     if comment_null is not None and isinstance(ast, exp.Comment):
         ast.set("expression", exp.Null())
+    if isinstance(ast, exp.Create):
+        ast.meta["sql"] = sql  # the text as written, for CHECK constraints (renames.check_source)
     if isinstance(ast, exp.Command):
         raise NotSupportedError(f"unsupported statement: {ast.sql()[:60]}")
     if not isinstance(ast, _STATEMENTS):

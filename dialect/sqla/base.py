@@ -525,7 +525,10 @@ class StrataDialect(default.DefaultDialect):
         table = self._table(connection, table_name, schema)
         names = _check_names(table)
         return sorted(
-            ({"name": name, "sqltext": c.sql} for name, c in zip(names, table.checks, strict=True)),
+            (
+                {"name": name, "sqltext": c.source or c.sql}
+                for name, c in zip(names, table.checks, strict=True)
+            ),
             key=lambda c: c["name"] or "",
         )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 import dialect
 from dialect.catalog import decode_catalog, encode_catalog
+from tests.dialect.oracle import open_pair
 
 
 @pytest.fixture
@@ -199,3 +201,60 @@ def test_check_error_still_names_unnamed_checks_by_their_text(conn: dialect.Conn
     conn.execute("CREATE TABLE t (a INTEGER CHECK (a > 0))")
     with pytest.raises(dialect.IntegrityError, match="CHECK constraint failed: a > 0"):
         conn.execute("INSERT INTO t VALUES (0)")
+
+
+_CHECKS = (
+    "CREATE TABLE t (a INT CHECK (a>0), b TEXT, CONSTRAINT c CHECK(((a<>1) or b != 'x')), "
+    "CONSTRAINT d CHECK (length(b)<5))"
+)
+
+
+def _check_texts(inspector: sa.Inspector) -> list[tuple[str | None, str]]:
+    """(name, text) of the named CHECKs (sqlite3 reflects unnamed ones with no name)."""
+    checks = inspector.get_check_constraints("t")
+    return sorted((c["name"], c["sqltext"]) for c in checks if c["name"] in ("c", "d"))
+
+
+def test_check_text_is_kept_as_written_as_on_sqlite() -> None:
+    oracle, strata = _both_engines(_CHECKS)
+    assert _check_texts(strata) == _check_texts(oracle)
+    assert _check_texts(strata) == [("c", "((a<>1) or b != 'x')"), ("d", "length(b)<5")]
+    unnamed = [c["sqltext"] for c in strata.get_check_constraints("t") if c["name"] == "t_a_check"]
+    assert unnamed == ["a>0"]
+
+
+def test_check_text_follows_renames_as_on_sqlite() -> None:
+    renames = (
+        "ALTER TABLE t RENAME COLUMN a TO aa",
+        'ALTER TABLE t RENAME COLUMN b TO "my col"',
+        "ALTER TABLE t RENAME TO t2",
+        "ALTER TABLE t2 RENAME TO t",
+    )
+    oracle, strata = _both_engines(_CHECKS, *renames)
+    assert _check_texts(strata) == _check_texts(oracle)
+    assert _check_texts(strata)[0] == ("c", "((aa<>1) or \"my col\" != 'x')")
+
+
+def test_check_errors_name_the_text_as_written_as_on_sqlite() -> None:
+    with open_pair(_CHECKS) as pair:
+        for row in ((0, "y"), (2, "yyyyyy"), (1, "x")):
+            messages = []
+            for db in pair:
+                with pytest.raises(Exception, match="CHECK constraint failed") as err:
+                    db.execute("INSERT INTO t VALUES (?, ?)", row)
+                messages.append(str(err.value))
+            assert messages[0] == messages[1], row
+
+
+def test_checks_without_source_from_older_catalogs_still_read(conn: dialect.Connection) -> None:
+    conn.execute(_CHECKS)
+    catalog = decode_catalog(encode_catalog(conn.catalog))
+    assert catalog == conn.catalog
+    table = catalog.table("t")
+    assert table is not None
+    older = replace(table, checks=tuple(replace(c, source=None) for c in table.checks))
+    again = decode_catalog(encode_catalog(replace(catalog, tables=(older,))))
+    reread = again.table("t")
+    assert reread is not None
+    assert [c.source for c in reread.checks] == [None, None, None]
+    assert [c.sql for c in reread.checks] == [c.sql for c in table.checks]
