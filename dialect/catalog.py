@@ -109,6 +109,7 @@ class Column:
     precision: int | None = None
     scale: int | None = None
     hidden: bool = False
+    comment: str | None = None  # COMMENT ON COLUMN (or an inline COMMENT)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,10 @@ class ForeignKey:
     columns: tuple[str, ...] = field(default=(), compare=False)
     #: the referenced table's schema
     ref_schema: str = MAIN
+    #: the referential actions as written (CASCADE, SET NULL, SET DEFAULT, RESTRICT,
+    #: NO ACTION), kept for reflection; None when not declared
+    on_delete: str | None = None
+    on_update: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,9 @@ class Check:
     name: str | None
     sql: str
     column_ids: tuple[int, ...] = ()
+    #: the expression as written (None: not kept, before this field), re-rendered with the
+    #: columns' current names as ``sql`` is; reflected, and named in CHECK errors
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,8 @@ class Table:
     next_column_id: int = 1
     checks: tuple[Check, ...] = ()
     pk: tuple[str, ...] = field(init=False, compare=False)
+    comment: str | None = None  # COMMENT ON TABLE
+    pk_name: str | None = None  # CONSTRAINT name PRIMARY KEY (…)
     schema: str = MAIN
 
     def __post_init__(self) -> None:
@@ -202,6 +212,7 @@ class Table:
                 for c in self.checks
             ),
         )
+        set_(self, "checks", tuple(_with_source_names(c, names) for c in self.checks))
 
     def column(self, name: str) -> Column | None:
         lowered = name.lower()
@@ -221,6 +232,17 @@ class Table:
     def pk_columns(self) -> tuple[Column, ...]:
         by_id = {c.id: c for c in self.columns}
         return tuple(by_id[i] for i in self.key_ids)
+
+
+def _with_source_names(check: Check, names: dict[int, str]) -> Check:
+    """``check`` with its text as written naming the columns' current names (dropped if its
+    references cannot be located any more)."""
+    if check.source is None:
+        return check
+    source = renames.source_with_column_names(
+        check.source, [names.get(i) for i in check.column_ids]
+    )
+    return check if source == check.source else replace(check, source=source)
 
 
 @dataclass(frozen=True)
@@ -451,6 +473,7 @@ def _table_doc(t: Table) -> dict[str, Any]:  # Any: msgpack values
                 "precision": c.precision,
                 "scale": c.scale,
                 "hidden": c.hidden,
+                **({"comment": c.comment} if c.comment is not None else {}),
             }
             for c in t.columns
         ],
@@ -473,6 +496,8 @@ def _table_doc(t: Table) -> dict[str, Any]:  # Any: msgpack values
                     "ref_table": f.ref_table,
                     "ref_columns": list(f.ref_columns),
                     "name": f.name,
+                    **({"on_delete": f.on_delete} if f.on_delete is not None else {}),
+                    **({"on_update": f.on_update} if f.on_update is not None else {}),
                 },
                 "ref_schema",
                 f.ref_schema,
@@ -481,8 +506,16 @@ def _table_doc(t: Table) -> dict[str, Any]:  # Any: msgpack values
         ],
         "next_column_id": t.next_column_id,
         "checks": [
-            {"name": c.name, "sql": c.sql, "column_ids": list(c.column_ids)} for c in t.checks
+            {
+                "name": c.name,
+                "sql": c.sql,
+                "column_ids": list(c.column_ids),
+                **({"source": c.source} if c.source is not None else {}),
+            }
+            for c in t.checks
         ],
+        **({"comment": t.comment} if t.comment is not None else {}),
+        **({"pk_name": t.pk_name} if t.pk_name is not None else {}),
     }
 
 
@@ -545,11 +578,17 @@ def _decode_table(t: dict[str, Any]) -> Table:  # Any: msgpack values
                 tuple(f["ref_columns"]),
                 f["name"],
                 ref_schema=f.get("ref_schema", MAIN),
+                on_delete=f.get("on_delete"),
+                on_update=f.get("on_update"),
             )
             for f in t["foreign_keys"]
         ),
         next_column_id=t["next_column_id"],
-        checks=tuple(Check(c["name"], c["sql"], tuple(c["column_ids"])) for c in t["checks"]),
+        checks=tuple(
+            Check(c["name"], c["sql"], tuple(c["column_ids"]), c.get("source")) for c in t["checks"]
+        ),
+        comment=t.get("comment"),
+        pk_name=t.get("pk_name"),
         schema=t.get("schema", MAIN),
     )
 

@@ -25,6 +25,7 @@ from dialect.database import Database
 from dialect.ddlspec import (
     AddColumn,
     ColumnSpec,
+    CommentSpec,
     DropColumn,
     IndexSpec,
     KeySpec,
@@ -33,6 +34,7 @@ from dialect.ddlspec import (
     TableAsSpec,
     TableSpec,
     alter_spec,
+    comment_spec,
     index_spec,
     table_as_spec,
     table_spec,
@@ -82,6 +84,7 @@ def _column(spec: ColumnSpec, column_id: int) -> Column:
         length=spec.length,
         precision=spec.precision,
         scale=spec.scale,
+        comment=spec.comment,
     )
 
 
@@ -97,7 +100,7 @@ def _ids(columns: list[Column], names: tuple[str, ...], what: str, table: str) -
     return tuple(out)
 
 
-def _check(columns: list[Column], sql: str, name: str | None) -> Check:
+def _check(columns: list[Column], sql: str, name: str | None, source: str | None = None) -> Check:
     """A CHECK over ``columns``; ``ProgrammingError`` if it names another column."""
     by_name = {c.name.lower(): c.id for c in columns}
     ids = []
@@ -105,7 +108,7 @@ def _check(columns: list[Column], sql: str, name: str | None) -> Check:
         if ref.lower() not in by_name:
             raise ProgrammingError(f"no such column: {ref}")
         ids.append(by_name[ref.lower()])
-    return Check(name, sql, tuple(ids))
+    return Check(name, sql, tuple(ids), source)
 
 
 def _ref_schema(catalog: Catalog, written: str | None) -> str:
@@ -153,11 +156,13 @@ def build_table(spec: TableSpec, catalog: Catalog, schema: str = MAIN) -> Table:
             # unnamed ones are named as PostgreSQL names them: <table>_<columns>_fkey
             fk.name or f"{name}_{'_'.join(fk.columns)}_fkey",
             ref_schema=_ref_schema(catalog, fk.ref_schema),
+            on_delete=fk.on_delete,
+            on_update=fk.on_update,
         )
         for fk in [*(c.references for c in spec.columns if c.references), *spec.foreign_keys]
     ]
     checks = [
-        _check(columns, check.sql, check.name)
+        _check(columns, check.sql, check.name, check.source)
         for check in [*(ch for c in spec.columns for ch in c.checks), *spec.checks]
     ]
     return Table(
@@ -171,6 +176,8 @@ def build_table(spec: TableSpec, catalog: Catalog, schema: str = MAIN) -> Table:
         len(columns) + 1,
         tuple(checks),
         schema=schema,
+        comment=spec.comment,
+        pk_name=spec.primary_key.name if spec.primary_key is not None else None,
     )
 
 
@@ -210,7 +217,15 @@ def added_column(table: Table, spec: ColumnSpec, catalog: Catalog | None = None)
         ref_schema = _ref_schema(catalog or Catalog(), ref.ref_schema)
         fks = (
             *fks,
-            ForeignKey((col.id,), ref.ref_table, ref.ref_columns, name, ref_schema=ref_schema),
+            ForeignKey(
+                (col.id,),
+                ref.ref_table,
+                ref.ref_columns,
+                name,
+                ref_schema=ref_schema,
+                on_delete=ref.on_delete,
+                on_update=ref.on_update,
+            ),
         )
     return replace(
         table,
@@ -486,11 +501,16 @@ def create_view(session: DDLSession, node: exp.Create) -> None:
     txn = session.txn
     catalog = txn.catalog
     schema = schema_of(catalog, target)
-    if catalog.view(target.name, schema) is not None or catalog.table(target.name, schema):
+    replaced = node.args.get("replace") and catalog.view(target.name, schema) is not None
+    if (catalog.view(target.name, schema) is not None and not replaced) or catalog.table(
+        target.name, schema
+    ):
         if node.args.get("exists"):
             return
         raise ProgrammingError(f"table or view {qualified(schema, target.name)} already exists")
     view = View(target.name, stored_text(query), columns, schema)
+    if replaced:  # CREATE OR REPLACE VIEW: the new query, checked as a new view's would be
+        catalog = catalog.with_view(None, drop=target.name, drop_schema=schema)
     Database.set_catalog(txn, catalog.with_view(view))
 
 
@@ -546,3 +566,28 @@ def drop_schema(session: DDLSession, node: exp.Drop) -> None:
         for table in tables:
             _drop_table(session, table)
         Database.set_catalog(txn, txn.catalog.with_schema(None, drop=schema))
+
+
+def commented(table: Table, spec: CommentSpec) -> Table:
+    """``table`` with the comment ``spec`` sets on it or on one of its columns;
+    ``ProgrammingError`` for a column it lacks."""
+    if spec.column is None:
+        return replace(table, comment=spec.text)
+    col = table.column(spec.column)
+    if col is None or col.hidden:
+        raise ProgrammingError(f"no such column: {table.name}.{spec.column}")
+    columns = tuple(replace(c, comment=spec.text) if c.id == col.id else c for c in table.columns)
+    return replace(table, columns=columns)
+
+
+def comment_on(session: DDLSession, node: exp.Comment) -> None:
+    """COMMENT ON TABLE / COLUMN: the comment kept in the catalog (IS NULL removes it)."""
+    spec = comment_spec(node)
+    txn = session.txn
+    schema = txn.catalog.schema(spec.schema) if spec.schema else MAIN
+    if schema is None:
+        raise ProgrammingError(f"no such schema: {spec.schema}")
+    table = txn.catalog.table(spec.table, schema)
+    if table is None:
+        raise ProgrammingError(f"no such table: {qualified(schema, spec.table)}")
+    Database.set_catalog(txn, txn.catalog.with_table(commented(table, spec)), table.id)

@@ -16,6 +16,7 @@ from sqlglot import exp
 from dialect.catalog import TYPE_ALIASES
 from dialect.errors import NotSupportedError, ProgrammingError
 from dialect.parse import stored_text
+from dialect.renames import check_source
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class CheckSpec:
 
     sql: str
     name: str | None = None
+    source: str | None = None  # the expression as written
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class ForeignKeySpec:
     ref_columns: tuple[str, ...]
     name: str | None = None
     ref_schema: str | None = None  # as written; None: unqualified
+    on_delete: str | None = None
+    on_update: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class ColumnSpec:
     unique: bool = False
     references: ForeignKeySpec | None = None
     checks: tuple[CheckSpec, ...] = ()
+    comment: str | None = None
+    primary_key_name: str | None = None  # CONSTRAINT name PRIMARY KEY on the column
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class TableSpec:
     uniques: tuple[KeySpec, ...] = ()
     foreign_keys: tuple[ForeignKeySpec, ...] = ()
     checks: tuple[CheckSpec, ...] = ()
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,16 +137,44 @@ def _names(node: exp.Expression) -> tuple[str, ...]:
     return tuple(e.name for e in node.expressions)
 
 
+_ACTIONS = ("CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION")
+
+
+def _actions(options: list[object]) -> tuple[str | None, str | None]:
+    """The ON DELETE and ON UPDATE actions among a REFERENCES clause's options (sqlglot keeps
+    them as text such as ``ON DELETE CASCADE``); other options (DEFERRABLE …) are ignored."""
+    found: dict[str, str] = {}
+    for option in options:
+        words = " ".join(str(option).upper().split())
+        for event in ("DELETE", "UPDATE"):
+            prefix = f"ON {event} "
+            if words.startswith(prefix):
+                action = words[len(prefix) :]
+                if action not in _ACTIONS:
+                    raise NotSupportedError(f"unsupported foreign key action: {words}")
+                found[event] = action
+    return found.get("DELETE"), found.get("UPDATE")
+
+
 def _reference(node: exp.Reference, columns: tuple[str, ...], name: str | None) -> ForeignKeySpec:
     target = node.this
+    on_delete, on_update = _actions(list(node.args.get("options") or []))
     if isinstance(target, exp.Schema):
-        return ForeignKeySpec(
-            columns, target.this.name, _names(target), name, target.this.db or None
-        )
-    return ForeignKeySpec(columns, target.name, (), name, target.db or None)
+        ref_table, ref_columns, ref_schema = target.this.name, _names(target), target.this.db
+    else:
+        ref_table, ref_columns, ref_schema = target.name, (), target.db
+    return ForeignKeySpec(
+        columns, ref_table, ref_columns, name, ref_schema or None, on_delete, on_update
+    )
 
 
-def column_spec(node: exp.ColumnDef) -> ColumnSpec:
+def _check_spec(
+    node: exp.CheckColumnConstraint, name: str | None, statement: str | None
+) -> CheckSpec:
+    return CheckSpec(stored_text(node.this), name, check_source(node.this, statement))
+
+
+def column_spec(node: exp.ColumnDef, statement: str | None = None) -> ColumnSpec:
     """The column a column definition declares. ``NotSupportedError`` for a type or a
     constraint Strata does not have."""
     name = node.name
@@ -168,11 +203,14 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
     default_sql: str | None = None
     references: ForeignKeySpec | None = None
     checks: list[CheckSpec] = []
+    comment: str | None = None
+    primary_key_name: str | None = None
     for constraint in node.args.get("constraints") or []:
         c = constraint.args.get("kind")
         constraint_name = constraint.name or None
         if isinstance(c, exp.PrimaryKeyColumnConstraint):
             primary_key = True
+            primary_key_name = constraint_name
         elif isinstance(c, exp.NotNullColumnConstraint):
             not_null = not_null or not c.args.get("allow_null")
         elif isinstance(c, exp.UniqueColumnConstraint):
@@ -184,8 +222,10 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
         elif isinstance(c, exp.Reference):
             references = _reference(c, (name,), constraint_name)
         elif isinstance(c, exp.CheckColumnConstraint):
-            checks.append(CheckSpec(stored_text(c.this), constraint_name))
-        elif isinstance(c, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
+            checks.append(_check_spec(c, constraint_name, statement))
+        elif isinstance(c, exp.CommentColumnConstraint):
+            comment = _comment_text(c.this)
+        elif isinstance(c, exp.CollateColumnConstraint):
             continue
         else:
             raise NotSupportedError(f"unsupported column constraint: {constraint.sql()}")
@@ -202,10 +242,32 @@ def column_spec(node: exp.ColumnDef) -> ColumnSpec:
         unique,
         references,
         tuple(checks),
+        comment,
+        primary_key_name,
     )
 
 
+def _comment_text(node: exp.Expression) -> str | None:
+    """The text of a comment literal; None for NULL (no comment)."""
+    if isinstance(node, exp.Null):
+        return None
+    if not (isinstance(node, exp.Literal) and node.is_string):
+        raise ProgrammingError(f"a comment must be a string literal, not {node.sql()}")
+    return str(node.this)
+
+
+def _table_comment(node: exp.Create) -> str | None:
+    """A CREATE TABLE's ``COMMENT = '…'`` table option (MySQL's spelling), if any."""
+    properties = node.args.get("properties")
+    for p in properties.expressions if properties is not None else []:
+        if isinstance(p, exp.SchemaCommentProperty):
+            return _comment_text(p.this)
+    return None
+
+
 def _refuse_temporary(node: exp.Create) -> None:
+    if node.args.get("replace"):
+        raise NotSupportedError("CREATE OR REPLACE TABLE is not supported (only views)")
     properties = node.args.get("properties")
     if properties is not None and any(
         isinstance(p, exp.TemporaryProperty) for p in properties.expressions
@@ -252,10 +314,10 @@ def table_spec(node: exp.Create) -> TableSpec:
 
     for item, constraint_name in items:
         if isinstance(item, exp.ColumnDef):
-            col = column_spec(item)
+            col = column_spec(item, node.meta.get("sql"))
             columns.append(col)
             if col.primary_key:
-                set_primary_key(KeySpec((col.name,)))
+                set_primary_key(KeySpec((col.name,), col.primary_key_name))
         elif isinstance(item, exp.Identifier):
             columns.append(ColumnSpec(item.name, "ANY", "ANY"))
         elif isinstance(item, exp.PrimaryKey):
@@ -265,7 +327,7 @@ def table_spec(node: exp.Create) -> TableSpec:
         elif isinstance(item, exp.ForeignKey):
             fks.append(_reference(item.args["reference"], _names(item), constraint_name))
         elif isinstance(item, exp.CheckColumnConstraint):
-            checks.append(CheckSpec(stored_text(item.this), constraint_name))
+            checks.append(_check_spec(item, constraint_name, node.meta.get("sql")))
         else:
             raise NotSupportedError(f"unsupported table constraint: {item.sql()}")
     return TableSpec(
@@ -276,6 +338,7 @@ def table_spec(node: exp.Create) -> TableSpec:
         tuple(uniques),
         tuple(fks),
         tuple(checks),
+        _table_comment(node),
     )
 
 
@@ -338,3 +401,28 @@ def alter_spec(node: exp.Alter) -> AlterSpec:
         else:
             raise NotSupportedError(f"unsupported ALTER TABLE action: {action.sql()}")
     return AlterSpec(node.this.name, tuple(actions))
+
+
+@dataclass(frozen=True)
+class CommentSpec:
+    """COMMENT ON TABLE t / COLUMN t.c IS '…' (``text`` None: IS NULL, the comment dropped)."""
+
+    table: str
+    column: str | None
+    text: str | None
+    schema: str | None = None  # as written; None: unqualified
+
+
+def comment_spec(node: exp.Comment) -> CommentSpec:
+    """What a COMMENT ON statement sets; ``NotSupportedError`` for objects other than tables
+    and columns."""
+    kind = str(node.args.get("kind") or "").upper()
+    target = node.this
+    text = _comment_text(node.expression)
+    if kind == "TABLE" and isinstance(target, exp.Table):
+        return CommentSpec(target.name, None, text, target.db or None)
+    if kind == "COLUMN" and isinstance(target, exp.Column) and target.table:
+        return CommentSpec(target.table, target.name, text, target.db or None)
+    raise NotSupportedError(
+        f"unsupported COMMENT ON {kind}: comments are kept on tables and columns"
+    )

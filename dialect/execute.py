@@ -163,6 +163,8 @@ class StatementSession:
             if dropper is None:
                 raise NotSupportedError(f"DROP {kind} is not supported")
             dropper(self, ast)
+        elif isinstance(ast, exp.Comment):
+            ddl.comment_on(self, ast)
         else:
             assert isinstance(ast, exp.Alter)
             ddl.alter_table(self, ast)

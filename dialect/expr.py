@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
@@ -704,6 +705,83 @@ class Compiler:
         parts = [self.compile(e) for e in node.expressions]
         return lambda r, c: tuple(p(r, c) for p in parts)
 
+    # -- bitwise operators, as SQLite computes them on 64-bit integers -----------------------
+
+    def _bitwise(self, node: exp.Binary, op: Callable[[int, int], int]) -> Fn:
+        return self._binary(node, lambda a, b: _wrap64(op(_int64(a), _int64(b))))
+
+    def _c_BitwiseAnd(self, node: exp.BitwiseAnd) -> Fn:
+        return self._bitwise(node, lambda a, b: a & b)
+
+    def _c_BitwiseOr(self, node: exp.BitwiseOr) -> Fn:
+        return self._bitwise(node, lambda a, b: a | b)
+
+    def _c_BitwiseXor(self, node: exp.BitwiseXor) -> Fn:
+        return self._bitwise(node, lambda a, b: a ^ b)
+
+    def _c_BitwiseLeftShift(self, node: exp.BitwiseLeftShift) -> Fn:
+        return self._bitwise(node, _shift_left)
+
+    def _c_BitwiseRightShift(self, node: exp.BitwiseRightShift) -> Fn:
+        return self._bitwise(node, lambda a, b: _shift_left(a, -b))
+
+    def _c_BitwiseNot(self, node: exp.BitwiseNot) -> Fn:
+        inner = self.compile(node.this)
+
+        def run(r: Row, c: Context) -> SQLValue:
+            v = inner(r, c)
+            return None if v is None else ~_int64(v)
+
+        return run
+
+    # -- regular expressions (Python's ``re`` syntax) ------------------------------------------
+
+    def _c_RegexpLike(self, node: exp.RegexpLike) -> Fn:
+        """``x REGEXP pattern`` / ``REGEXP_LIKE(x, pattern [, flags])``: whether the pattern
+        matches somewhere in ``x`` (Python's ``re.search``, as SQLAlchemy's SQLite dialect
+        defines REGEXP)."""
+        if node.args.get("full_match"):
+            raise NotSupportedError(f"unsupported regular expression match: {node.sql()}")
+        value, pattern = self.compile(node.this), self.compile(node.expression)
+        flags = self.compile(node.args["flag"]) if node.args.get("flag") else None
+
+        def run(r: Row, c: Context) -> SQLValue:
+            v, p = value(r, c), pattern(r, c)
+            f = flags(r, c) if flags is not None else ""
+            if v is None or p is None or f is None:
+                return None
+            return _regex(p, f).search(_text(v)) is not None
+
+        return run
+
+    def _c_RegexpReplace(self, node: exp.RegexpReplace) -> Fn:
+        """``REGEXP_REPLACE(x, pattern, replacement [, flags])``: every match replaced (as
+        MySQL and Oracle; ``\\1`` refers to a group, as in Python's ``re.sub``)."""
+        flag_node = node.args.get("position")  # sqlglot reads a 4th argument as a position
+        if (flag_node is not None and not _is_text_literal(flag_node)) or any(
+            node.args.get(k) is not None for k in ("occurrence", "modifiers")
+        ):
+            raise NotSupportedError(
+                f"regexp_replace takes (string, pattern, replacement [, flags]): {node.sql()}"
+            )
+        value, pattern = self.compile(node.this), self.compile(node.expression)
+        replacement_node = node.args.get("replacement")
+        replacement = self.compile(replacement_node) if replacement_node else None
+        flags = self.compile(flag_node) if flag_node is not None else None
+
+        def run(r: Row, c: Context) -> SQLValue:
+            v, p = value(r, c), pattern(r, c)
+            rep = replacement(r, c) if replacement is not None else ""
+            f = flags(r, c) if flags is not None else ""
+            if v is None or p is None or rep is None or f is None:
+                return None
+            try:
+                return _regex(p, f).sub(_text(rep), _text(v))
+            except re.error as exc:
+                raise ProgrammingError(f"bad regexp_replace replacement {rep!r}: {exc}") from exc
+
+        return run
+
 
 def _with_affinity(fn: Fn, to: str) -> Fn:
     return lambda r, c: apply_affinity(fn(r, c), to)
@@ -723,3 +801,62 @@ _number = to_number_lenient
 _num_op = number_op
 _text = to_text
 _typeof = typeof
+
+
+# -- bitwise operators and regular expressions ----------------------------------------------------
+
+_INT64 = 1 << 64
+
+
+def _wrap64(n: int) -> int:
+    """``n`` as a 64-bit two's-complement integer (SQLite's integers wrap in bit operations)."""
+    return (n + (1 << 63)) % _INT64 - (1 << 63)
+
+
+def _int64(v: SQLValue) -> int:
+    """The 64-bit integer SQLite's bit operators read ``v`` as: a number truncated toward
+    zero and clamped (an integer beyond 64 bits, which SQLite would hold as a REAL, too), text
+    by its numeric prefix."""
+    n = _number(v)
+    if n != n:  # NaN
+        return 0
+    if n >= 1 << 63:
+        return (1 << 63) - 1
+    if n <= -(1 << 63):
+        return -(1 << 63)
+    return int(n)
+
+
+def _shift_left(a: int, b: int) -> int:
+    """``a << b`` as SQLite computes it: a negative ``b`` shifts right (arithmetically), and
+    shifting by 64 bits or more leaves 0 (or -1 for a negative ``a`` shifted right)."""
+    if b >= 64:
+        return 0
+    if b <= -64:
+        return -1 if a < 0 else 0
+    return _wrap64(a << b) if b >= 0 else a >> -b
+
+
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: SQLValue, flags: SQLValue) -> re.Pattern[str]:
+    """``pattern`` compiled with ``flags`` (letters: i, c (case-sensitive), m, s, x; g is
+    accepted: replacements are global anyway); ``ProgrammingError`` for a bad pattern."""
+    bits = 0
+    for letter in _text(flags):
+        if letter == "c":
+            bits &= ~re.IGNORECASE
+        elif letter in _REGEX_FLAGS:
+            bits |= _REGEX_FLAGS[letter]
+        elif letter != "g":
+            raise ProgrammingError(f"unknown regular expression flag {letter!r}")
+    try:
+        return re.compile(_text(pattern), bits)
+    except re.error as exc:
+        raise ProgrammingError(f"bad regular expression {pattern!r}: {exc}") from exc
+
+
+def _is_text_literal(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string

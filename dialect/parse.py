@@ -18,7 +18,11 @@ from dialect.errors import NotSupportedError, ProgrammingError
 from dialect.refusals import refusal
 
 _EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+QUERY\s+PLAN)?\s+", re.IGNORECASE)
-_DDL = (exp.Create, exp.Drop, exp.Alter)
+_DDL = (exp.Create, exp.Drop, exp.Alter, exp.Comment)
+#: COMMENT ON … IS NULL, which sqlglot does not parse: read as IS '' and then set to NULL
+_COMMENT_NULL = re.compile(
+    r"^(\s*COMMENT\s+ON\s+.*\s+IS\s+)NULL(\s*;?\s*)$", re.IGNORECASE | re.DOTALL
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ _STATEMENTS = (
     exp.DDL,
     exp.Drop,
     exp.Alter,
+    exp.Comment,
     exp.Transaction,
     exp.Commit,
     exp.Rollback,
@@ -204,6 +209,9 @@ def _prepare(sql: str) -> Prepared:
     if refused is not None:
         raise NotSupportedError(refused)
     sql, qmarks = _number_qmarks(sql)
+    comment_null = _COMMENT_NULL.match(sql)
+    if comment_null is not None:
+        sql = comment_null.expand(r"\1''\2")
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
     except SqlglotError as exc:
@@ -215,6 +223,10 @@ def _prepare(sql: str) -> Prepared:
     if len(statements) > 1:
         raise ProgrammingError("you can only execute one statement at a time")
     ast = statements[0]
+    if comment_null is not None and isinstance(ast, exp.Comment):
+        ast.set("expression", exp.Null())
+    if isinstance(ast, exp.Create):
+        ast.meta["sql"] = sql  # the text as written, for CHECK constraints (renames.check_source)
     if isinstance(ast, exp.Command):
         raise NotSupportedError(f"unsupported statement: {ast.sql()[:60]}")
     if not isinstance(ast, _STATEMENTS):

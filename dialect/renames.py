@@ -8,6 +8,7 @@ Text that does not parse, or that a rename does not touch, is returned unchanged
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import cast
 
@@ -15,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.tokenizer_core import TokenType
 
 from dialect.parse import stored_text
 
@@ -124,3 +126,85 @@ def view_with_column_renamed(
                 column.set("this", exp.to_identifier(new))
                 changed = True
     return stored_text(tree) if changed else sql
+
+
+# -- CHECK text as written ------------------------------------------------------------------------
+
+
+def check_source(node: exp.Expression, statement: str | None) -> str | None:
+    """The text of the CHECK expression ``node`` as written in ``statement`` (the SQL that was
+    parsed into it): what is between the parentheses after CHECK. None when it cannot be
+    located, or when it does not read back as the same column references."""
+    if not statement:
+        return None
+    starts = [m["start"] for m in (n.meta for n in node.walk()) if "start" in m]
+    if not starts:
+        return None
+    first = min(starts)
+    try:
+        tokens = sqlglot.Dialect.get_or_raise("sqlite").tokenize(statement)
+    except SqlglotError:
+        return None
+    i = next((k for k, t in enumerate(tokens) if t.start == first), None)
+    if i is None:
+        return None
+    j = next(
+        (
+            k
+            for k in range(i - 1, -1, -1)
+            if tokens[k].text.upper() == "CHECK" and tokens[k + 1].token_type == TokenType.L_PAREN
+        ),
+        None,
+    )
+    if j is None:
+        return None
+    depth = 0
+    for k in range(j + 1, len(tokens)):
+        kind = tokens[k].token_type
+        depth += kind == TokenType.L_PAREN
+        depth -= kind == TokenType.R_PAREN
+        if depth == 0:
+            text = statement[tokens[j + 1].end + 1 : tokens[k].start].strip()
+            same = _references(text) == [c.name for c in node.find_all(exp.Column)]
+            return text if same else None
+    return None
+
+
+def _references(sql: str) -> list[str] | None:
+    try:
+        return column_references(sql)
+    except SqlglotError:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _source_with_column_names(source: str, names: tuple[str | None, ...]) -> str | None:
+    try:
+        refs = [c.this for c in _parse(source).find_all(exp.Column)]
+    except SqlglotError:
+        return None
+    if len(refs) != len(names) or not all("start" in r.meta for r in refs):
+        return None
+    out = source
+    spans = sorted(
+        ((r.meta["start"], r.meta["end"], r, n) for r, n in zip(refs, names, strict=True)),
+        key=lambda s: s[0],
+        reverse=True,
+    )
+    for start, end, ident, name in spans:
+        if name is None or ident.name == name:
+            continue
+        quote = ident.quoted or not _PLAIN_NAME.fullmatch(name)
+        new = '"' + name.replace('"', '""') + '"' if quote else name
+        out = out[:start] + new + out[end + 1 :]
+    return out
+
+
+def source_with_column_names(source: str, names: list[str | None]) -> str | None:
+    """CHECK text as written with its i-th column reference (in :func:`column_references`
+    order) naming ``names[i]`` (None: as it is), the rest of the text untouched; None if the
+    references cannot be located."""
+    return _source_with_column_names(source, tuple(names))
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

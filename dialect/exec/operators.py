@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import itertools
+import math
 import operator
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -441,6 +442,34 @@ def _limit(node: n.Limit, ctx: RunContext, row: Row) -> Rows:
     yield from itertools.islice(run(node.child, ctx, row), offset, stop)
 
 
+def _fetch_first(node: n.FetchFirst, ctx: RunContext, row: Row) -> Rows:
+    offset = max(_count(node.offset, ctx, "OFFSET") or 0, 0)
+    rows: Iterator[Row] = run(node.child, ctx, row)
+    if node.percent:
+        percent = node.count((), ctx)
+        if isinstance(percent, bool) or not isinstance(percent, int | float | decimal.Decimal):
+            raise ProgrammingError(f"FETCH … PERCENT must be a number, got {percent!r}")
+        every = list(rows)
+        count = math.ceil(len(every) * min(max(float(percent), 0.0), 100.0) / 100)
+        rows = iter(every)
+    else:
+        count = max(_count(node.count, ctx, "FETCH") or 0, 0)
+    if count == 0:
+        return
+    keys = [_sort_key(k) for k in node.ties]
+    last: tuple[Any, ...] | None = None
+    for i, r in enumerate(itertools.islice(rows, offset, None)):
+        if i >= count:
+            if last is None or tuple(k(r) for k in keys) != last:
+                return
+        elif i == count - 1 and keys:
+            last = tuple(k(r) for k in keys)
+        elif i == count - 1:
+            yield r
+            return
+        yield r
+
+
 def _set_operation(node: n.SetOperation, ctx: RunContext, row: Row) -> Rows:
     def key(r: Row) -> tuple[Any, ...]:
         return tuple(hashable(v) for v in r)
@@ -833,6 +862,7 @@ _RUNNERS: dict[type[n.Node], Callable[[Any, RunContext, Row], Rows]] = {
     n.Distinct: _distinct,
     n.Sort: _sort,
     n.Limit: _limit,
+    n.FetchFirst: _fetch_first,
     n.SetOperation: _set_operation,
     n.Window: _window,
     n.CteScan: _cte_scan,

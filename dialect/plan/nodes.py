@@ -439,6 +439,23 @@ class Limit(Unary):
 
 
 @dataclass(frozen=True, eq=False)
+class FetchFirst(Unary):
+    """``OFFSET … FETCH FIRST n [PERCENT] ROWS WITH TIES`` (plain ``FETCH FIRST n ROWS ONLY``
+    is a :class:`Limit`): after skipping ``offset`` rows, ``count`` rows (with ``percent``,
+    that percentage of all the rows, rounded up; the rows are then read in full), and with
+    ``ties`` (the ORDER BY keys) the rows after them that equal the last one on those keys."""
+
+    count: Fn
+    offset: Fn | None
+    percent: bool
+    ties: tuple[SortKey, ...]
+    text: str
+
+    def describe(self) -> str:
+        return f"FETCH {self.text}"
+
+
+@dataclass(frozen=True, eq=False)
 class Trim(Unary):
     """The first ``columns`` values of each row (drops columns kept only for sorting)."""
 

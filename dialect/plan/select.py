@@ -207,11 +207,19 @@ class Planner:
                     raise ProgrammingError(f"ORDER BY term out of range: {t.sql()}")
                 keys.append(_sort_key(i, o))
             root = n.Sort(root, tuple(keys))
-        root = self._limit(node, root, frames)
+        root = self._limit(node, root, frames, tuple(keys) if order else ())
         return Shape(root, left.names, left.types)
 
-    def _limit(self, node: exp.Expression, root: n.Node, frames: list[Frame]) -> n.Node:
+    def _limit(
+        self,
+        node: exp.Expression,
+        root: n.Node,
+        frames: list[Frame],
+        order: tuple[n.SortKey, ...] = (),
+    ) -> n.Node:
         limit, offset = node.args.get("limit"), node.args.get("offset")
+        if isinstance(limit, exp.Fetch):
+            return self._fetch(limit, offset, root, frames, order)
         if limit is None and offset is None:
             return root
         lim = limit.expression if limit is not None else None
@@ -230,6 +238,39 @@ class Planner:
             self.constant(off, frames) if off is not None else None,
             text,
         )
+
+    def _fetch(
+        self,
+        fetch: exp.Fetch,
+        offset: exp.Expression | None,
+        root: n.Node,
+        frames: list[Frame],
+        order: tuple[n.SortKey, ...],
+    ) -> n.Node:
+        """``[OFFSET m ROWS] FETCH {FIRST|NEXT} [n] [PERCENT] {ROW|ROWS} {ONLY|WITH TIES}``: a
+        :class:`~dialect.plan.nodes.Limit` for ONLY, a ``FetchFirst`` for PERCENT or TIES."""
+        options = fetch.args.get("limit_options")
+        percent = bool(options is not None and options.args.get("percent"))
+        ties = bool(options is not None and options.args.get("with_ties"))
+        count_node = fetch.args.get("count") or exp.Literal.number(1)
+        off = offset.expression if offset is not None else None
+        count = self.constant(count_node, frames)
+        off_fn = self.constant(off, frames) if off is not None else None
+        text = " ".join(
+            part
+            for part in (
+                f"OFFSET {off.sql()}" if off is not None else "",
+                f"FIRST {count_node.sql()}",
+                "PERCENT" if percent else "",
+                "WITH TIES" if ties else "ONLY",
+            )
+            if part
+        )
+        if not percent and not ties:
+            return n.Limit(root, count, off_fn, text)
+        if ties and not order:
+            raise ProgrammingError("FETCH … WITH TIES needs ORDER BY")
+        return n.FetchFirst(root, count, off_fn, percent, order if ties else (), text)
 
     # -- common table expressions -------------------------------------------------------------
 
@@ -932,6 +973,7 @@ class Planner:
             for a, e in _aliases(items).items()
             if not isinstance(e, exp.Column) or e.name.lower() != a
         }
+        tie_keys = tuple(sort_keys)  # for FETCH … WITH TIES, even when an index orders rows
         if sort_keys and not grouped and not distinct and not aliased:
             ordered = _ordered_access(root, order_items, node.args.get("limit") is not None)
             if ordered is not None:
@@ -947,7 +989,7 @@ class Planner:
             root = n.Distinct(root, len(exprs))
         if sort_keys:
             root = n.Sort(root, tuple(sort_keys))
-        root = self._limit(node, root, frames)
+        root = self._limit(node, root, frames, tie_keys)
         if hidden:
             root = n.Trim(root, len(exprs))
         return Shape(root, tuple(names), tuple(out_types))

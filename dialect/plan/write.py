@@ -41,7 +41,7 @@ def target(planner: Planner, codec: RowCodec) -> n.Target:
         )
     compiler = planner.compiler(table_scope(table, table.name), [])
     checks = tuple(
-        (check.name or check.sql, compiler.compile(parse_stored(check.sql)))
+        (check.name or check.source or check.sql, compiler.compile(parse_stored(check.sql)))
         for check in table.checks
     )
     return n.Target(codec, tuple(defaults), checks)

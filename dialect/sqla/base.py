@@ -7,6 +7,7 @@ engine keys.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import sql
@@ -22,6 +23,7 @@ from sqlalchemy.engine.interfaces import (
     ReflectedForeignKeyConstraint,
     ReflectedIndex,
     ReflectedPrimaryKeyConstraint,
+    ReflectedTableComment,
     ReflectedUniqueConstraint,
 )
 from sqlalchemy.sql import compiler
@@ -90,6 +92,31 @@ def _reflected_type(declared: str) -> type[sqltypes.TypeEngine[Any]]:
         return sqltypes.NullType
 
 
+def _check_names(table: Table) -> list[str]:
+    """The names of ``table``'s CHECK constraints, an unnamed one named as PostgreSQL names it:
+    ``<table>_<first column>_check`` (``<table>_check`` if it names none), a number appended
+    to repeats."""
+    taken = {c.name.lower() for c in table.checks if c.name is not None}
+    out = []
+    for check in table.checks:
+        if check.name is not None:
+            out.append(check.name)
+            continue
+        columns = [c.name for i in check.column_ids[:1] if (c := table.column_by_id(i))]
+        base = "_".join([table.name, *columns, "check"])
+        name, n = base, 0
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}{n}"
+        taken.add(name.lower())
+        out.append(name)
+    return out
+
+
+#: a FETCH count or OFFSET that needs no parentheses: a number or a parameter marker
+_SIMPLE_COUNT = re.compile(r"-?\d+|\?|:\w+|__\[POSTCOMPILE_\w+\]")
+
+
 class StrataTypeCompiler(compiler.GenericTypeCompiler):
     """Type names as the driver's SQL understands them."""
 
@@ -114,6 +141,42 @@ class StrataCompiler(compiler.SQLCompiler):
             if select._limit_clause is None:
                 text += "\n LIMIT -1"
             text += " OFFSET " + self.process(select._offset_clause, **kw)
+        return text
+
+    def fetch_clause(
+        self,
+        select: Any,  # Any: a Select
+        fetch_clause: Any = None,
+        require_offset: bool = False,
+        use_literal_execute_for_simple_int: bool = False,
+        **kw: Any,
+    ) -> str:
+        """``OFFSET m ROWS FETCH FIRST n [PERCENT] ROWS {ONLY|WITH TIES}`` as SQLAlchemy writes
+        it, with a count or offset that is an expression in parentheses (Strata, as PostgreSQL,
+        reads a number, a parameter or a parenthesised expression there)."""
+        if fetch_clause is None:
+            fetch_clause = select._fetch_clause
+            options = select._fetch_clause_options
+        else:
+            options = {"percent": False, "with_ties": False}
+
+        def render(clause: Any) -> str:  # Any: a ClauseElement
+            if use_literal_execute_for_simple_int and select._simple_int_clause(clause):
+                clause = clause.render_literal_execute()
+            text: str = self.process(clause, **kw)
+            return text if _SIMPLE_COUNT.fullmatch(text) else f"({text})"
+
+        text = ""
+        if select._offset_clause is not None:
+            text += f"\n OFFSET {render(select._offset_clause)} ROWS"
+        elif require_offset:
+            text += "\n OFFSET 0 ROWS"
+        if fetch_clause is not None:
+            text += "\n FETCH FIRST {}{} ROWS {}".format(
+                render(fetch_clause),
+                " PERCENT" if options["percent"] else "",
+                "WITH TIES" if options["with_ties"] else "ONLY",
+            )
         return text
 
     def returning_clause(
@@ -162,6 +225,31 @@ class StrataCompiler(compiler.SQLCompiler):
     def visit_false(self, expr: Any, **kw: Any) -> str:
         return "0"
 
+    # regular expressions (Python's re syntax): REGEXP as SQLAlchemy's SQLite dialect writes
+    # it, REGEXP_LIKE when there are flags, REGEXP_REPLACE as PostgreSQL's dialect writes it
+
+    def _regexp_flags(self, binary: Any) -> str | None:  # Any: a BinaryExpression
+        flags = binary.modifiers.get("flags")
+        if flags is None:
+            return None
+        text: str = self.render_literal_value(flags, sqltypes.STRINGTYPE)
+        return text
+
+    def visit_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        flags = self._regexp_flags(binary)
+        if flags is None:
+            return self._generate_generic_binary(binary, " REGEXP ", **kw)
+        left, right = self.process(binary.left, **kw), self.process(binary.right, **kw)
+        return f"REGEXP_LIKE({left}, {right}, {flags})"
+
+    def visit_not_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        return "NOT " + self.visit_regexp_match_op_binary(binary, operator, **kw)
+
+    def visit_regexp_replace_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        flags = self._regexp_flags(binary)
+        args = f"{self.process(binary.left, **kw)}, {self.process(binary.right, **kw)}"
+        return f"REGEXP_REPLACE({args}{', ' + flags if flags else ''})"
+
 
 class StrataDDLCompiler(compiler.DDLCompiler):
     """DDL rendering; foreign keys are emitted (and kept for reflection, not enforced)."""
@@ -209,7 +297,8 @@ class StrataDialect(default.DefaultDialect):
     supports_empty_insert = False
     supports_sequences = False
     supports_native_enum = False
-    supports_comments = False
+    # COMMENT ON TABLE / COLUMN statements after CREATE TABLE (inline_comments False)
+    supports_comments = True
     supports_server_side_cursors = False
     # RETURNING on INSERT, UPDATE and DELETE; with use_insertmanyvalues this also makes
     # insert_executemany_returning true: the ORM gets new keys and server defaults from
@@ -401,6 +490,7 @@ class StrataDialect(default.DefaultDialect):
                     "default": col.default_sql,
                     "autoincrement": table.autoincrement and table.pk == (col.name,),
                     "primary_key": table.pk.index(col.name) + 1 if col.name in table.pk else 0,
+                    "comment": col.comment,
                 }
             )
         return out
@@ -413,7 +503,7 @@ class StrataDialect(default.DefaultDialect):
             return {"constrained_columns": [], "name": None}
         table = self._table(connection, table_name, schema)
         cols = [] if table.pk == (ROWID,) else list(table.pk)
-        return {"constrained_columns": cols, "name": None}
+        return {"constrained_columns": cols, "name": table.pk_name if cols else None}
 
     @reflection.cache
     def get_foreign_keys(
@@ -430,7 +520,12 @@ class StrataDialect(default.DefaultDialect):
                 "referred_schema": None if fk.ref_schema == MAIN else fk.ref_schema,
                 "referred_table": fk.ref_table,
                 "referred_columns": list(fk.ref_columns),
-                "options": {},
+                # NO ACTION is the default, reflected as no option (as PostgreSQL's dialect does)
+                "options": {
+                    k: v
+                    for k, v in (("ondelete", fk.on_delete), ("onupdate", fk.on_update))
+                    if v not in (None, "NO ACTION")
+                },
             }
             for fk in sorted(table.foreign_keys, key=lambda f: (f.name is not None, f.name or ""))
         ]
@@ -473,7 +568,22 @@ class StrataDialect(default.DefaultDialect):
         if self._is_view(connection, table_name, schema):
             return []
         table = self._table(connection, table_name, schema)
-        return [{"name": c.name, "sqltext": c.sql} for c in table.checks]
+        names = _check_names(table)
+        return sorted(
+            (
+                {"name": name, "sqltext": c.source or c.sql}
+                for name, c in zip(names, table.checks, strict=True)
+            ),
+            key=lambda c: c["name"] or "",
+        )
+
+    @reflection.cache
+    def get_table_comment(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> ReflectedTableComment:
+        if self._is_view(connection, table_name, schema):
+            return {"text": None}
+        return {"text": self._table(connection, table_name, schema).comment}
 
     @reflection.cache
     def has_index(
