@@ -490,6 +490,11 @@ def alter_table(session: DDLSession, node: exp.Alter) -> None:
 
 def create_view(session: DDLSession, node: exp.Create) -> None:
     """CREATE VIEW name [(columns)] AS SELECT …: the query is kept as text."""
+    properties = node.args.get("properties")
+    if properties is not None and any(
+        isinstance(p, exp.MaterializedProperty) for p in properties.expressions
+    ):
+        raise NotSupportedError("materialized views are not supported (CREATE MATERIALIZED VIEW)")
     target = node.this
     columns: tuple[str, ...] = ()
     if isinstance(target, exp.Schema):

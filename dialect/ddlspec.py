@@ -227,6 +227,15 @@ def column_spec(node: exp.ColumnDef, statement: str | None = None) -> ColumnSpec
             comment = _comment_text(c.this)
         elif isinstance(c, exp.CollateColumnConstraint):
             continue
+        elif isinstance(c, exp.ComputedColumnConstraint):
+            raise NotSupportedError(
+                f"generated columns are not supported (GENERATED ALWAYS AS): {name}"
+            )
+        elif isinstance(c, exp.GeneratedAsIdentityColumnConstraint):
+            raise NotSupportedError(
+                f"identity columns are not supported (GENERATED … AS IDENTITY): {name}; "
+                "an INTEGER PRIMARY KEY is numbered automatically"
+            )
         else:
             raise NotSupportedError(f"unsupported column constraint: {constraint.sql()}")
     return ColumnSpec(

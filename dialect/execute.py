@@ -55,7 +55,9 @@ def plan_statement(catalog: Catalog, ast: exp.Expression, value_rows: int = 1) -
         with planner.ctes(ast.args.get("with_"), []):
             write = plan_delete(planner, ast)
     shape = planner.query(ast, []) if write is None else returning_shape(planner, ast, write)
-    return n.Plan(shape.root, shape.names, shape.types, tuple(sorted(planner.tables)))
+    return n.Plan(
+        shape.root, shape.names, shape.types, tuple(sorted(planner.tables)), planner.watch_reads
+    )
 
 
 def _writes_temp_table(plan: n.Plan) -> bool:
@@ -117,13 +119,15 @@ class StatementSession:
             self._run_ddl(ast, params)
             return Outcome()
         if not isinstance(ast, exp.Insert | exp.Update | exp.Delete) and not prepared.is_query:
-            raise NotSupportedError(f"unsupported statement: {type(ast).__name__.upper()}")
+            if isinstance(ast, exp.TruncateTable):
+                raise NotSupportedError("TRUNCATE is not supported: use DELETE FROM")
+            raise NotSupportedError(f"unsupported statement: {ast.key.upper()}")
         plan = self.plan(prepared, txn.catalog)
         if read_only_write and not _writes_temp_table(plan):
             raise OperationalError("attempt to write a readonly database")
         for table_id in plan.tables:
             txn.use_table(table_id)
-        ctx = RunContext(txn, params, self.database, session=self)
+        ctx = RunContext(txn, params, self.database, session=self, watch_reads=plan.watch_reads)
         if plan.is_query:
             return Outcome(list(plan.names), list(plan.types), run(plan.root, ctx))
         if isinstance(plan.root, n.Returning):

@@ -125,6 +125,15 @@ class SubqueryPlanner(Protocol):
         ...
 
 
+#: expressions Strata has no implementation of, named in their error (docs/sql.md)
+_REFUSED_EXPRESSIONS: dict[type[exp.Expression], str] = {
+    exp.Collate: "COLLATE",
+    exp.Rollup: "GROUP BY ROLLUP",
+    exp.Cube: "GROUP BY CUBE",
+    exp.GroupingSets: "GROUPING SETS",
+}
+
+
 @dataclass
 class Compiler:
     """Compiles expressions against a scope (and the scopes of enclosing queries)."""
@@ -155,6 +164,9 @@ class Compiler:
         if method is None:
             if isinstance(node, AGGREGATES):
                 raise ProgrammingError(f"misuse of aggregate: {node.sql()}")
+            named = _REFUSED_EXPRESSIONS.get(type(node))
+            if named is not None:
+                raise NotSupportedError(f"{named} is not supported: {node.sql()[:60]}")
             raise NotSupportedError(f"unsupported expression: {node.sql()}")
         fn: Fn = method(node)
         if node.args.get("negate") is True:  # NOT LIKE, NOT ILIKE, IS NOT (sqlglot's flag)

@@ -46,6 +46,9 @@ class RunContext:
     #: what the connection's earlier writes report (last_insert_rowid(), changes()): a
     #: dialect.execute.StatementSession
     session: Any = None
+    #: SELECT … FOR UPDATE / FOR SHARE: every key and range read is watched, so the commit
+    #: fails with a conflict if another transaction changed what was read (docs/sql.md)
+    watch_reads: bool = False
 
     def rows(self, plan: n.Node) -> Rows:
         return run(plan, self)
@@ -134,6 +137,8 @@ def read_rows(node: n.Access, ctx: RunContext, row: Row) -> Rows:
                 except (_NoRows, ValueError):
                     continue
             for key in sorted(keys, reverse=node.reverse):
+                if ctx.watch_reads:
+                    txn.watch(key)
                 value = txn.get(key)
                 if value is not None:
                     yield codec.decode(key, value)
@@ -142,14 +147,20 @@ def read_rows(node: n.Access, ctx: RunContext, row: Row) -> Rows:
             assert node.index is not None
             index = node.index
             start, end = key_span(index_prefix(index.id), node.range, row, ctx)
+            if ctx.watch_reads:
+                txn.watch(start, end or prefix_end(start))
             for entry, _ in txn.scan(start, end, reverse=node.reverse):
                 key = codec.pk_from_index_entry(index, entry)
+                if ctx.watch_reads:
+                    txn.watch(key)
                 value = txn.get(key)
                 if value is not None:
                     yield codec.decode(key, value)
             return
         assert isinstance(node, n.TableScan)
         start, end = key_span(codec.prefix, node.range, row, ctx)
+        if ctx.watch_reads:
+            txn.watch(start, end or prefix_end(codec.prefix))
     except _NoRows:
         return
     for key, value in txn.scan(start, end, reverse=node.reverse):

@@ -664,6 +664,8 @@ class Plan:
     names: tuple[str, ...] = ()
     types: tuple[str | None, ...] = ()
     tables: tuple[int, ...] = field(default=())
+    #: SELECT … FOR UPDATE / FOR SHARE: the run watches every key and range it reads
+    watch_reads: bool = False
     #: true for a query (rows to return), false for a write
     is_query: bool = field(init=False, default=True)
 

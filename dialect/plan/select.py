@@ -121,6 +121,39 @@ def _subqueries(node: exp.Expression) -> list[exp.Expression]:
     ]
 
 
+#: the clauses of a SELECT the planner reads (any other one set is refused by name)
+_SELECT_ARGS = frozenset(
+    {"with_", "expressions", "distinct", "from_", "joins", "where", "group", "having"}
+    | {"windows", "order", "limit", "offset", "kind", "locks"}
+)
+#: the parts of a table reference the planner reads; index hints are accepted and ignored
+_TABLE_ARGS = frozenset({"this", "alias", "db", "catalog", "joins", "hints", "indexed"})
+_JOIN_ARGS = frozenset({"this", "on", "side", "kind", "using", "method"})
+#: how refused clauses are named in errors
+_CLAUSE_NAMES = {
+    "laterals": "LATERAL",
+    "sample": "TABLESAMPLE",
+    "pivots": "PIVOT/UNPIVOT",
+    "qualify": "QUALIFY",
+    "connect": "CONNECT BY",
+    "into": "SELECT … INTO",
+    "version": "FOR SYSTEM_TIME (time travel: open a checkpoint instead)",
+    "system_time": "FOR SYSTEM_TIME (time travel: open a checkpoint instead)",
+}
+
+
+def _refuse_unplanned(node: exp.Expression, known: frozenset[str], where: str) -> None:
+    """``NotSupportedError`` naming the first clause of ``node`` the planner would not read,
+    rather than running the statement without it."""
+    for arg, value in node.args.items():
+        if arg in known or value is None or value is False or value == []:
+            continue
+        if arg == "kind" and not value:
+            continue
+        name = _CLAUSE_NAMES.get(arg, arg.rstrip("_").upper())
+        raise NotSupportedError(f"{name} in {where} is not supported")
+
+
 class Planner:
     """Plans the queries of one statement against one catalog. ``tables`` collects the ids
     of the tables planned (the statement relies on their definitions)."""
@@ -128,6 +161,8 @@ class Planner:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.tables: set[int] = set()
+        #: a SELECT … FOR UPDATE / FOR SHARE was planned (dialect.plan.nodes.Plan.watch_reads)
+        self.watch_reads = False
         self._codecs: dict[int, RowCodec] = {}
         #: the common table expressions visible where planning is, by lower-case name
         self._ctes: dict[str, _Cte] = {}
@@ -416,6 +451,7 @@ class Planner:
         if isinstance(node, exp.Table):
             if isinstance(node.this, exp.Anonymous | exp.Func):
                 raise NotSupportedError(f"table functions are not supported: {node.sql()}")
+            _refuse_unplanned(node, _TABLE_ARGS, "a table reference")
             if node.args.get("joins"):
                 return self._paren_join(node, frames)
             alias = node.alias_or_name
@@ -481,17 +517,28 @@ class Planner:
         for j in joins:
             side = (j.side or "").upper()
             kind = (j.kind or "").upper()
-            if side in ("RIGHT", "FULL") and j.args.get("using"):
+            method = str(j.args.get("method") or "").upper()
+            if side in ("RIGHT", "FULL") and (j.args.get("using") or method == "NATURAL"):
                 raise NotSupportedError(f"{side} JOIN … USING is not supported: use ON")
             if kind not in ("", "INNER", "CROSS", "OUTER") or (kind == "OUTER" and not side):
                 raise NotSupportedError(f"{kind} JOIN is not supported")
-            if j.args.get("method") or j.args.get("global"):
-                raise NotSupportedError(f"unsupported join: {j.sql()[:60]}")
+            if method not in ("", "NATURAL"):
+                raise NotSupportedError(f"{method} JOIN is not supported")
+            _refuse_unplanned(j, _JOIN_ARGS, "a join")
             item = self._item(j.this, frames)
             item.left_outer = side in ("LEFT", "FULL")
             item.right_outer = side in ("RIGHT", "FULL")
             on = j.args.get("on")
             using = j.args.get("using")
+            if method == "NATURAL":  # USING every column name both sides show, as SQLite
+                if on is not None or using:
+                    raise ProgrammingError("a NATURAL join has no ON or USING clause")
+                left = {c for prev in items for _, c, hidden in prev.scope.names if not hidden}
+                using = [
+                    exp.to_identifier(c)
+                    for _, c, hidden in item.scope.names
+                    if not hidden and c in left
+                ]
             if using:
                 parts = []
                 for ident in using:
@@ -855,6 +902,11 @@ class Planner:
     # -- SELECT -------------------------------------------------------------------------------
 
     def _select(self, node: exp.Select, frames: list[Frame]) -> Shape:
+        _refuse_unplanned(node, _SELECT_ARGS, "SELECT")
+        for lock in node.args.get("locks") or []:
+            if lock.args.get("wait") is False:
+                raise NotSupportedError("FOR UPDATE SKIP LOCKED is not supported")
+            self.watch_reads = True
         from_ = node.args.get("from_") or node.args.get("from")
         joins = list(node.args.get("joins") or [])
         where_node = node.args.get("where")
