@@ -10,6 +10,7 @@ b'v'
 from kvengine.batch import WriteBatch
 from kvengine.db import DB, Snapshot
 from kvengine.errors import (
+    CheckpointUnavailable,
     Closed,
     Conflict,
     Corruption,
@@ -22,12 +23,15 @@ from kvengine.errors import (
     StoreUnavailable,
     StrataError,
 )
+from kvengine.manifest.model import Checkpoint
 from kvengine.options import Options
 from kvengine.store import ObjectStore, RetryPolicy, Store, StoreStats, open_store
 from kvengine.transaction import Transaction
 
 __all__ = [
     "DB",
+    "Checkpoint",
+    "CheckpointUnavailable",
     "Closed",
     "Conflict",
     "Corruption",

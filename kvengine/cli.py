@@ -1,5 +1,5 @@
 """The engine's administration commands: the ``admin`` click group (doctor, info, get, put,
-delete, scan, manifest) over Strata databases and object stores.
+delete, scan, manifest, gc, checkpoint) over Strata databases and object stores.
 
 This module registers nothing elsewhere; the top-level ``strata`` command
 (:mod:`dialect.cli`) adds this group, as ``strata admin …`` and each command at top level."""
@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -19,6 +21,9 @@ from rich.table import Table
 from kvengine.db import DB
 from kvengine.doctor import diagnose
 from kvengine.errors import Fenced, StrataError
+from kvengine.gc import KINDS, GarbageCollector
+from kvengine.manifest.model import Checkpoint
+from kvengine.options import Options
 from kvengine.store import open_store
 
 console = Console()
@@ -256,3 +261,113 @@ def manifest(url: str, options: tuple[str, ...]) -> None:
         manifest_id, contents = db.manifest
         doc = {"manifest_id": manifest_id, "manifest": _jsonable(contents)}
     click.echo(json.dumps(doc, indent=2))
+
+
+def _size(nbytes: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if nbytes < 1024 or unit == "GiB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024  # type: ignore[assignment]
+    raise AssertionError
+
+
+@admin.command()
+@click.argument("url")
+@storage_option
+@click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
+@click.option(
+    "--min-age",
+    type=click.FloatRange(min=0),
+    default=Options().gc_min_age_s,
+    show_default=True,
+    help="Delete nothing younger than this many seconds (keep it above every process's "
+    "wal_gc_min_age_s; 0 is safe only when no other process has the database open).",
+)
+@click.option("--prices", default="gcs-standard", show_default=True, help="Price table.")
+@click.option("--verbose", "-v", is_flag=True, help="Name every object.")
+def gc(
+    url: str, options: tuple[str, ...], dry_run: bool, min_age: float, prices: str, verbose: bool
+) -> None:
+    """Delete the SSTs, WAL objects and manifest versions nothing needs any more."""
+    try:
+        store = open_store(url, **parse_options(options))
+    except StrataError as exc:
+        err_console.print(f"[red]cannot open {url}: {exc}")
+        sys.exit(2)
+    try:
+        report = GarbageCollector(store, min_age_s=min_age).run(dry_run=dry_run)
+    except StrataError as exc:
+        err_console.print(f"[red]{type(exc).__name__}: {exc}")
+        sys.exit(2)
+    finally:
+        store.close()
+    verb = "would delete" if dry_run else "deleted"
+    if verbose:
+        for kind in KINDS:
+            for o in report.deleted[kind]:
+                click.echo(f"{verb} {o.path} ({o.size} bytes)")
+    t = Table(title=f"Garbage collection of {url}{' (dry run)' if dry_run else ''}")
+    for col in ("kind", "objects", "bytes"):
+        t.add_column(col, justify="left" if col == "kind" else "right")
+    for kind in KINDS:
+        t.add_row(kind, str(report.count(kind)), _size(report.bytes(kind)))
+    t.add_row("total", str(report.total_count), _size(report.total_bytes))
+    console.print(t)
+    left = report.bytes_before - report.total_bytes
+    console.print(
+        f"{verb} {report.total_count} of {report.objects_before} objects, "
+        f"{_size(report.total_bytes)} of {_size(report.bytes_before)} ({_size(left)} left); "
+        f"saves ${report.monthly_savings_usd(prices):.4f}/month at {prices} storage prices; "
+        f"kept manifest versions {', '.join(map(str, report.kept_versions)) or 'none'}"
+    )
+
+
+@admin.group()
+def checkpoint() -> None:
+    """Named points in time that garbage collection keeps: create, list, delete."""
+
+
+@checkpoint.command("create")
+@click.argument("url")
+@storage_option
+@click.option("--name", help="Its name (default: the UTC time and 4 random hex digits).")
+@click.option(
+    "--lifetime", type=click.FloatRange(min=0, min_open=True), help="Expire after SECONDS."
+)
+def checkpoint_create(
+    url: str, options: tuple[str, ...], name: str | None, lifetime: float | None
+) -> None:
+    """Record the database as of now; prints its name."""
+    db = _open_db(url, options, read_only=False)
+    with db:
+        made: list[Checkpoint] = []
+        _run(lambda: made.append(db.checkpoint(name, lifetime)))
+    click.echo(made[0].name)
+
+
+def _when(ms: int | None) -> str:
+    return "never" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
+@checkpoint.command("list")
+@click.argument("url")
+@storage_option
+def checkpoint_list(url: str, options: tuple[str, ...]) -> None:
+    """Print name, manifest version, WAL tail, created and expiry times, tab-separated."""
+    db = _open_db(url, options, read_only=True)
+    with db:
+        for c in db.checkpoints():
+            expired = " (expired)" if c.expired(int(time.time() * 1000)) else ""
+            fields = (c.name, c.manifest_id, c.wal_tail, _when(c.created_ms), _when(c.expires_ms))
+            click.echo("\t".join(map(str, fields)) + expired)
+
+
+@checkpoint.command("delete")
+@click.argument("url")
+@click.argument("name")
+@storage_option
+def checkpoint_delete(url: str, name: str, options: tuple[str, ...]) -> None:
+    """Delete checkpoint NAME (what only it kept is collected gc_min_age_s later)."""
+    db = _open_db(url, options, read_only=False)
+    with db:
+        _run(lambda: db.delete_checkpoint(name))

@@ -11,19 +11,23 @@ mode: opening fences every other writer, and reads and commits skip the probes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, ClassVar
 
+from kvengine import checkpoint as checkpoints
 from kvengine.batch import WriteBatch, check_key, check_value
 from kvengine.committer import CommitRequest, Committer
-from kvengine.errors import Closed, InvalidArgument
+from kvengine.errors import CheckpointUnavailable, Closed, Corruption, InvalidArgument
 from kvengine.flusher import Flusher
-from kvengine.manifest.model import Manifest
+from kvengine.gc import GcThread
+from kvengine.manifest.model import Checkpoint, Manifest
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.options import Options
 from kvengine.record import Kind, prefix_end
@@ -67,6 +71,7 @@ class DB:
         read_only: bool,
         role: FenceableManifest | None,
         owns_store: bool,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self._store = store
         self._owns_store = owns_store
@@ -77,6 +82,8 @@ class DB:
         self._writer_id = writer_id
         self._exclusive = exclusive
         self._read_only = read_only
+        #: opened at this checkpoint: reads never move past it
+        self.opened_checkpoint = checkpoint
         self._snapshots: Counter[int] = Counter()  # guarded by view.cond
         self._closed = False
         self._refs = 1
@@ -107,6 +114,15 @@ class DB:
             keep_seq=self._keep_seq,
             may_claim=not read_only,
         )
+        self._gc: GcThread | None = None
+        if not read_only and options.gc_interval_s > 0:
+            flusher = self._flusher
+            self._gc = GcThread(
+                store,
+                min_age_s=options.gc_min_age_s,
+                interval_s=options.gc_interval_s,
+                holds_role=lambda: flusher.role is not None,
+            )
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -118,6 +134,7 @@ class DB:
         options: Options | None = None,
         read_only: bool = False,
         exclusive: bool = False,
+        checkpoint: str | None = None,
         **storage_options: Any,
     ) -> DB:
         """Open (creating if empty) the database at ``target``: a URL or local path (with
@@ -130,11 +147,25 @@ class DB:
         The same URL opened again in this process, in the same mode and under any spelling,
         returns the same engine (each open needs its own :meth:`close`); the options of the
         first open apply. A store object always gets an engine of its own.
+
+        ``checkpoint=NAME`` opens that checkpoint read-only: reads see exactly the database
+        as it was when the checkpoint was taken, nothing newer; ``CheckpointUnavailable``
+        if it does not exist, was deleted or expired. Such an engine is never shared.
         """
         if read_only and exclusive:
             raise InvalidArgument("a database cannot be opened both read-only and exclusive")
         options = options or Options()
         store = _as_store(target, options, storage_options)
+        if checkpoint is not None:
+            if exclusive:
+                raise InvalidArgument("a checkpoint opens read-only, not exclusive")
+            owns = not isinstance(target, ObjectStore)
+            try:
+                return cls._open_checkpoint(store, options, checkpoint, owns_store=owns)
+            except BaseException:
+                if owns:
+                    store.close()
+                raise
         if isinstance(target, ObjectStore):
             return cls._open(store, options, read_only, exclusive, owns_store=False)
         key = _registry_key(store.adapter.url, storage_options, read_only, exclusive)
@@ -202,6 +233,76 @@ class DB:
             role=role,
             owns_store=owns_store,
         )
+
+    @classmethod
+    def _open_checkpoint(cls, store: Store, options: Options, name: str, owns_store: bool) -> DB:
+        tables = TableStore(store, options)
+        mstore = ManifestStore(store)
+        cp = checkpoints.find(mstore, name)
+        try:
+            manifest = mstore.read(cp.manifest_id)
+        except Corruption:
+            raise CheckpointUnavailable(name, "its manifest version is gone") from None
+        # The WAL range is replayed whole into one memtable: nothing is frozen, so nothing
+        # ever makes this view adopt a newer manifest.
+        pinned = dataclasses.replace(options, l0_sst_size=2**62, gc_interval_s=0)
+        view = View(
+            tables,
+            pinned,
+            cp.manifest_id,
+            manifest,
+            writer_id=os.urandom(16),
+            exclusive=False,
+            read_manifest=lambda: (cp.manifest_id, manifest),
+        )
+        ids = list(range(manifest.wal_replay_after + 1, cp.wal_tail + 1))
+        for wal_id, obj in zip(ids, tables.read_wals(ids), strict=True):
+            if obj is None:
+                raise CheckpointUnavailable(name, f"its WAL object {wal_id} is gone")
+            view.apply(wal_id, obj)
+        log.info("opened %s at checkpoint %r (WAL %d)", store.url, name, cp.wal_tail)
+        return cls(
+            store=store,
+            tables=tables,
+            mstore=mstore,
+            view=view,
+            options=pinned,
+            writer_id=os.urandom(16),
+            writer_epoch=0,
+            exclusive=False,
+            read_only=True,
+            role=None,
+            owns_store=owns_store,
+            checkpoint=cp,
+        )
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def checkpoint(
+        self, name: str | None = None, lifetime: float | timedelta | None = None
+    ) -> Checkpoint:
+        """Record the database as of now as a checkpoint: every write acknowledged before
+        this call, in any process, is in it. ``lifetime`` (seconds or a timedelta): it
+        expires then; None: it lasts until :meth:`delete_checkpoint`. Garbage collection
+        keeps what it needs. Costs one manifest write; nothing is flushed."""
+        committer = self._writable()
+        committer.flush()
+        view = self._view
+        view.sync(view.clock())
+        if isinstance(lifetime, timedelta):
+            lifetime = lifetime.total_seconds()
+        return checkpoints.create(self._mstore, view.tail_id, name, lifetime)
+
+    def checkpoints(self) -> tuple[Checkpoint, ...]:
+        """Every checkpoint the latest manifest lists, oldest first."""
+        self._check_open()
+        return checkpoints.listed(self._mstore)
+
+    def delete_checkpoint(self, name: str) -> None:
+        """Delete checkpoint ``name`` (``CheckpointUnavailable`` if there is none); garbage
+        collection may then delete what only it kept, ``gc_min_age_s`` later."""
+        self._writable()
+        checkpoints.delete(self._mstore, name)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -297,7 +398,7 @@ class DB:
         if self._committer is not None:
             self._committer.wait_nondurable()
         view = self._view
-        if not self._exclusive:
+        if not self._exclusive and self.opened_checkpoint is None:
             now = view.clock()
             view.sync(now - self._staleness_s)
         return view.current()
@@ -339,8 +440,11 @@ class DB:
             return min(self._snapshots, default=self._view.last_seq + 1)
 
     def refresh(self) -> None:
-        """Catch up with every commit stored so far, and with the latest manifest."""
+        """Catch up with every commit stored so far, and with the latest manifest (a
+        database opened at a checkpoint stays there)."""
         self._check_open()
+        if self.opened_checkpoint is not None:
+            return
         self._view.catch_up()
         found = self._mstore.read_latest(self._view.manifest_id)
         if found is not None:
@@ -415,6 +519,8 @@ class DB:
         if self._committer is not None:
             self._committer.close()
         self._flusher.close()
+        if self._gc is not None:
+            self._gc.close()
         self._tables.close()
         if self._owns_store:
             self._store.close()

@@ -9,6 +9,7 @@ adlfs, msgpack or the operating system reaches a caller untranslated::
     ├── Fenced                   a newer writer or compactor took over; this process must stop
     ├── Conflict                 a transaction lost a write-write race (retryable: run it again)
     ├── Corruption               an object failed its checksum or format check (names the object)
+    ├── CheckpointUnavailable    the named checkpoint does not exist, was deleted or expired
     └── StoreError               the object store failed a request
         ├── ObjectNotFound       the object does not exist (404); never retried
         ├── StorePermissionDenied  credentials lack access (401/403); never retried
@@ -63,6 +64,17 @@ class Corruption(StrataError):
     def __init__(self, object_name: str, detail: str) -> None:
         super().__init__(f"corrupt object {object_name!r}: {detail}")
         self.object_name = object_name
+        self.detail = detail
+
+
+class CheckpointUnavailable(StrataError):
+    """The checkpoint cannot be read: it was never created, was deleted, or expired (then
+    garbage collection may have deleted what it pinned). ``name`` names it. No data from
+    another point in time is returned instead."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"checkpoint {name!r} is unavailable: {detail}")
+        self.name = name
         self.detail = detail
 
 

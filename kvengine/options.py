@@ -48,6 +48,14 @@ class Options:
     #: re-reads the WAL tail before creating a WAL object if its view of the tail is older
     #: than half of this.
     wal_gc_min_age_s: float = 3600.0
+    #: Garbage collection deletes nothing younger than this: no manifest version superseded
+    #: more recently, no SST or WAL object written more recently (a slow reader may hold the
+    #: version, a flush or compaction may not have committed its output yet). Keep it at or
+    #: above every process's ``wal_gc_min_age_s`` (docs/design/0005-storage-lifecycle.md).
+    gc_min_age_s: float = 3600.0
+    #: The process holding the flush-and-compaction role collects garbage this often (0: never;
+    #: ``strata gc`` still does).
+    gc_interval_s: float = 300.0
 
     def __post_init__(self) -> None:
         positive = (
@@ -68,5 +76,7 @@ class Options:
             raise InvalidArgument(f"unknown compression {self.compression!r}")
         if self.max_staleness_ms < 0:
             raise InvalidArgument("Options.max_staleness_ms must be >= 0")
+        if self.gc_min_age_s < 0 or self.gc_interval_s < 0:
+            raise InvalidArgument("Options.gc_min_age_s and gc_interval_s must be >= 0")
         if self.l0_compaction_trigger < 0 or self.block_cache_bytes < 0:
             raise InvalidArgument("l0_compaction_trigger and block_cache_bytes must be >= 0")

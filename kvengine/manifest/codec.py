@@ -13,18 +13,21 @@ import google_crc32c
 import msgpack
 
 from kvengine.errors import Corruption
-from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
+from kvengine.manifest.model import Checkpoint, Manifest, SortedRun, SSTMeta
 
 MAGIC = b"STRM"
-#: The version this module writes; it reads every version from 1 up to this one.
-FORMAT_VERSION = 1
+#: The version this module writes; it reads every version from 1 up to this one. Version 2
+#: added the checkpoints (a tenth body field).
+FORMAT_VERSION = 2
 #: magic, format version, body length
 HEADER = struct.Struct("<4sHI")
 #: crc32c of the header and the body
 TRAILER = struct.Struct("<I")
 MAX_BODY_BYTES = 0xFFFF_FFFF
-_BODY_FIELDS = 9
+#: body fields by format version
+_BODY_FIELDS = {1: 9, 2: 10}
 _SST_FIELDS = 7
+_CHECKPOINT_FIELDS = 5
 _RUN_FIELDS = 2
 
 SSTFields = tuple[int, int, bytes, bytes, int, int, int]
@@ -44,6 +47,10 @@ def encode_manifest(m: Manifest) -> bytes:
         tuple((r.run_id, tuple(_sst_fields(s) for s in r.ssts)) for r in m.runs),
         m.next_sst_id,
         m.next_run_id,
+        tuple(
+            (c.name, c.manifest_id, c.wal_tail, c.created_ms, c.expires_ms or 0)
+            for c in m.checkpoints
+        ),
     )
     try:
         body: bytes = msgpack.packb(fields, use_bin_type=True)
@@ -83,7 +90,7 @@ def decode_manifest(name: str, data: bytes) -> Manifest:
     if body_length != end - HEADER.size:
         raise Corruption(name, f"header says a {body_length}-byte body, found {end - HEADER.size}")
     try:
-        manifest = _from_fields(msgpack.unpackb(data[HEADER.size : end], use_list=False))
+        manifest = _from_fields(msgpack.unpackb(data[HEADER.size : end], use_list=False), version)
         manifest.check_invariants()
     except (ValueError, msgpack.UnpackException) as exc:
         raise Corruption(name, f"invalid manifest body: {exc}") from exc
@@ -98,8 +105,8 @@ def _sst_fields(s: SSTMeta) -> SSTFields:
 # into Corruption. Every integer in the format is unsigned.
 
 
-def _from_fields(body: object) -> Manifest:
-    f = _array(body, _BODY_FIELDS, "body")
+def _from_fields(body: object, version: int) -> Manifest:
+    f = _array(body, _BODY_FIELDS[version], "body")
     return Manifest(
         writer_epoch=_uint(f[0], "writer_epoch"),
         compactor_epoch=_uint(f[1], "compactor_epoch"),
@@ -110,6 +117,24 @@ def _from_fields(body: object) -> Manifest:
         runs=tuple(_run(r) for r in _array(f[6], None, "runs")),
         next_sst_id=_uint(f[7], "next_sst_id"),
         next_run_id=_uint(f[8], "next_run_id"),
+        checkpoints=tuple(_checkpoint(c) for c in _array(f[9], None, "checkpoints"))
+        if version >= 2
+        else (),
+    )
+
+
+def _checkpoint(value: object) -> Checkpoint:
+    name, manifest_id, wal_tail, created_ms, expires_ms = _array(
+        value, _CHECKPOINT_FIELDS, "checkpoint"
+    )
+    if type(name) is not str:
+        raise ValueError(f"checkpoint name is {type(name).__name__}, not str")
+    return Checkpoint(
+        name=name,
+        manifest_id=_uint(manifest_id, "checkpoint manifest_id"),
+        wal_tail=_uint(wal_tail, "checkpoint wal_tail"),
+        created_ms=_uint(created_ms, "checkpoint created_ms"),
+        expires_ms=_uint(expires_ms, "checkpoint expires_ms") or None,
     )
 
 

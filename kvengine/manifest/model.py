@@ -14,6 +14,10 @@ Invariants, checked by :meth:`Manifest.check_invariants` (and so on every decode
 4. L0 is newest first: ``max_seq`` never increases along it.
 5. A sorted run holds at least one SST; its SSTs are ordered by key and do not overlap
    (each one's ``last_key`` is below the next one's ``first_key``).
+6. Checkpoints have unique, non-empty names of printable characters (at most
+   ``MAX_CHECKPOINT_NAME`` of them), pin a version id >= 1, and end (if they do) after they
+   were created. (``with_checkpoint`` also checks that ``wal_tail`` is not behind the
+   replay point of the version that records the checkpoint, which is the one it pins.)
 
 Between consecutive versions the transitions also keep epochs, ``wal_replay_after``,
 ``last_seq`` and the ``next_*`` counters from going backwards (a single manifest cannot show
@@ -32,6 +36,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 WRITER_ID_BYTES = 16
+MAX_CHECKPOINT_NAME = 200
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A named point in time that garbage collection keeps: manifest version ``manifest_id``
+    (its SSTs) plus WAL objects up to ``wal_tail`` (the writes acknowledged when it was taken
+    that the version's SSTs do not hold yet). Times are milliseconds since the epoch;
+    ``expires_ms`` None means it lasts until deleted."""
+
+    name: str
+    manifest_id: int
+    wal_tail: int
+    created_ms: int
+    expires_ms: int | None = None
+
+    def expired(self, now_ms: int) -> bool:
+        return self.expires_ms is not None and now_ms >= self.expires_ms
 
 
 @dataclass(frozen=True)
@@ -70,6 +92,7 @@ class Manifest:
     runs: tuple[SortedRun, ...]  # newest first
     next_sst_id: int  # every SST id in use, or ever used, is below this
     next_run_id: int  # every run id in use, or ever used, is below this
+    checkpoints: tuple[Checkpoint, ...] = ()  # oldest first (format version 2)
 
     @classmethod
     def empty(cls) -> Manifest:
@@ -198,6 +221,30 @@ class Manifest:
             next_run_id=next_run_id,
         )._checked()
 
+    def with_checkpoint(self, checkpoint: Checkpoint) -> Manifest:
+        """``checkpoint`` added (last). Its name must be new, and it may not pin a version
+        with data past ``wal_tail``: callers pin the version that records it (this one's id
+        + 1), whose replay point is this one's."""
+        if any(c.name == checkpoint.name for c in self.checkpoints):
+            raise ValueError(f"a checkpoint named {checkpoint.name!r} exists")
+        if checkpoint.wal_tail < self.wal_replay_after:
+            raise ValueError(
+                f"checkpoint WAL tail {checkpoint.wal_tail} is behind the replay point "
+                f"{self.wal_replay_after}"
+            )
+        return replace(self, checkpoints=(*self.checkpoints, checkpoint))._checked()
+
+    def without_checkpoints(self, names: Iterable[str]) -> Manifest:
+        """The checkpoints named ``names`` removed (names not present are ignored)."""
+        gone = set(names)
+        return replace(
+            self, checkpoints=tuple(c for c in self.checkpoints if c.name not in gone)
+        )._checked()
+
+    def checkpoint(self, name: str) -> Checkpoint | None:
+        """The checkpoint called ``name``, or None."""
+        return next((c for c in self.checkpoints if c.name == name), None)
+
     def _checked(self) -> Manifest:
         # The transitions check their own preconditions first, for clear messages; this
         # backstop makes "every transition keeps the invariants" hold by construction.
@@ -244,6 +291,23 @@ class Manifest:
             if not run.ssts:
                 raise ValueError(f"run {run.run_id} holds no SSTs")
             _check_run_order(run)
+        names = [c.name for c in self.checkpoints]
+        if len(names) != len(set(names)):
+            raise ValueError("a checkpoint name appears twice")
+        for c in self.checkpoints:
+            check_checkpoint_name(c.name)
+            if c.manifest_id < 1 or min(c.wal_tail, c.created_ms) < 0:
+                raise ValueError(f"checkpoint {c.name!r}: bad version id, WAL tail or time")
+            if c.expires_ms is not None and c.expires_ms <= c.created_ms:
+                raise ValueError(f"checkpoint {c.name!r} ends before it was created")
+
+
+def check_checkpoint_name(name: str) -> None:
+    """Raise ``ValueError`` unless ``name`` may name a checkpoint."""
+    if not isinstance(name, str) or not name or len(name) > MAX_CHECKPOINT_NAME:
+        raise ValueError(f"checkpoint name {name!r} is not 1..{MAX_CHECKPOINT_NAME} characters")
+    if not name.isprintable():
+        raise ValueError(f"checkpoint name {name!r} has unprintable characters")
 
 
 def _check_writer_id(writer_id: bytes) -> None:

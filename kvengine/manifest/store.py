@@ -67,8 +67,16 @@ class ManifestStore:
         return self.read_latest(manifest_id) or (manifest_id + 1, self.read(manifest_id + 1))
 
     def try_write(self, manifest_id: int, manifest: Manifest) -> bool:
-        """Create version ``manifest_id``; False if that id is taken already."""
-        return self.store.put_if_absent(manifest_path(manifest_id), encode_manifest(manifest))
+        """Create version ``manifest_id``; False if that id is taken already, or if a newer
+        version exists: then the id was taken and garbage-collected while this process's
+        view was stale, and the version just written is a stray that no one will read
+        (docs/design/0005-storage-lifecycle.md). Either way the caller re-reads the latest."""
+        if not self.store.put_if_absent(manifest_path(manifest_id), encode_manifest(manifest)):
+            return False
+        if self.latest_id(manifest_id) is not None:
+            log.warning("manifest %d re-created after garbage collection: stale", manifest_id)
+            return False
+        return True
 
 
 class FenceableManifest:

@@ -15,7 +15,8 @@ Contract shared by every implementation (checked by ``tests/kvengine/store/confo
 * ``get`` returns ``[start, end)`` of the object (``end`` past the size is clipped) or raises
   :class:`~kvengine.errors.ObjectNotFound`.
 * ``list`` returns every object whose path starts with ``prefix`` and sorts after
-  ``start_after``, in path order, with sizes.
+  ``start_after``, in path order, with sizes and last-modified times (the store's clock,
+  seconds since the epoch; garbage collection judges objects' ages by it).
 * ``delete`` removes the object; deleting a missing object is not an error.
 * Failures are :class:`~kvengine.errors.StoreError` subclasses, never backend exceptions.
 """
@@ -38,10 +39,12 @@ REQUEST_KINDS = (PUT, GET, HEAD, LIST, DELETE)
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
-    """A listed or inspected object: its store-relative path and size in bytes."""
+    """A listed or inspected object: its store-relative path, size in bytes and, when listed,
+    when it was last written (seconds since the epoch by the store's clock; None if unknown)."""
 
     path: str
     size: int
+    mtime: float | None = None
 
 
 @runtime_checkable

@@ -19,6 +19,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fsspec import AbstractFileSystem
@@ -160,7 +161,7 @@ class FsspecStore:
                 continue
             if any(s.startswith(".") for s in rel.split("/")):
                 continue  # adapters' own temporary files
-            out.append(ObjectInfo(rel, int(info["size"])))
+            out.append(ObjectInfo(rel, int(info["size"]), _mtime(info)))
         out.sort(key=lambda o: o.path)
         return out
 
@@ -230,6 +231,28 @@ class _Conflict(Exception):
 
     def __init__(self) -> None:
         super().__init__("object exists")
+
+
+#: Where each backend's listing says when an object was written: local ``mtime`` (a float),
+#: gcsfs ``updated`` (an ISO 8601 string), s3fs ``LastModified`` (a datetime), adlfs
+#: ``last_modified`` (a datetime).
+_MTIME_FIELDS = ("mtime", "updated", "LastModified", "last_modified")
+
+
+def _mtime(info: dict[str, Any]) -> float | None:
+    """The last-modified time of a listed object, in seconds since the epoch, if given."""
+    for field in _MTIME_FIELDS:
+        value = info.get(field)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value.timestamp()
+    return None
 
 
 def _fsync_dir(directory: str) -> None:

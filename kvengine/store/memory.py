@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from typing import ClassVar
 
 from kvengine.errors import Closed, ObjectNotFound
@@ -20,6 +21,7 @@ class _Bucket:
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
+        self.mtimes: dict[str, float] = {}
         self.paths: list[str] = []
         self.lock = threading.Lock()
 
@@ -27,6 +29,7 @@ class _Bucket:
         if path not in self.objects:
             bisect.insort(self.paths, path)
         self.objects[path] = bytes(data)
+        self.mtimes[path] = time.time()
 
 
 class MemoryStore:
@@ -97,7 +100,7 @@ class MemoryStore:
             for path in b.paths[i:]:
                 if not path.startswith(prefix):
                     break
-                out.append(ObjectInfo(path, len(b.objects[path])))
+                out.append(ObjectInfo(path, len(b.objects[path]), b.mtimes[path]))
         return out
 
     def delete(self, path: str) -> None:
@@ -106,6 +109,7 @@ class MemoryStore:
         with b.lock:
             self._check_open()
             if b.objects.pop(path, None) is not None:
+                del b.mtimes[path]
                 del b.paths[bisect.bisect_left(b.paths, path)]
 
     def close(self) -> None:

@@ -1,8 +1,8 @@
 """List prices of object-store requests, to turn request counts into dollars.
 
 Prices are US dollars per million requests, from the providers' public price lists for
-us-east-1 / US multi-region as of 2026 (docs/object-stores.md gives the sources). Storage and
-egress are not included. DELETE is free on all three.
+us-east-1 / US multi-region as of 2026 (docs/object-stores.md gives the sources). Egress is
+not included. DELETE is free on all three. Storage is priced separately, per GB-month.
 """
 
 from __future__ import annotations
@@ -31,3 +31,23 @@ def cost_usd(requests: Mapping[str, int], table: str = "gcs-standard") -> float:
             f"unknown price table {table!r}; known: {', '.join(PRICES_PER_MILLION)}"
         ) from None
     return sum(prices.get(kind, 0.0) * n for kind, n in requests.items()) / 1e6
+
+
+#: price table name -> USD per GB (2**30 bytes) stored for a month: GCS Standard US
+#: multi-region $0.026, S3 Standard (first 50 TB) $0.023, S3 Express One Zone $0.11.
+STORAGE_USD_PER_GB_MONTH: Mapping[str, float] = {
+    "gcs-standard": 0.026,
+    "s3-standard": 0.023,
+    "s3-express-one-zone": 0.11,
+}
+
+
+def storage_cost_usd_per_month(nbytes: int, table: str = "gcs-standard") -> float:
+    """Dollars a month for storing ``nbytes`` under price table ``table``."""
+    try:
+        price = STORAGE_USD_PER_GB_MONTH[table]
+    except KeyError:
+        raise ValueError(
+            f"unknown price table {table!r}; known: {', '.join(STORAGE_USD_PER_GB_MONTH)}"
+        ) from None
+    return nbytes / 2**30 * price

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kvengine.errors import Corruption
 from kvengine.manifest.codec import HEADER, MAGIC, TRAILER, decode_manifest, encode_manifest
-from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
+from kvengine.manifest.model import Checkpoint, Manifest, SortedRun, SSTMeta
 
 NAME = "manifest/00000000000000000009"
 U64 = 2**64 - 1
@@ -30,7 +30,13 @@ def sample() -> Manifest:
     return m.with_compaction(frozenset({1}), frozenset(), run)
 
 
-def frame(body: bytes, version: int = 1, length: int | None = None) -> bytes:
+def sample_v2() -> Manifest:
+    """``sample()`` with two checkpoints, one that never ends."""
+    m = sample().with_checkpoint(Checkpoint("nightly", 7, 5, 1_700_000_000_000))
+    return m.with_checkpoint(Checkpoint("é x", 8, 6, 1_700_000_000_000, 1_700_000_360_000))
+
+
+def frame(body: bytes, version: int = 2, length: int | None = None) -> bytes:
     """A manifest object around ``body`` with a correct checksum."""
     head = HEADER.pack(MAGIC, version, len(body) if length is None else length) + body
     return head + TRAILER.pack(google_crc32c.value(head))
@@ -74,6 +80,17 @@ def manifests(draw: st.DrawFn) -> Manifest:
         runs=tuple(runs[::-1]),
         next_sst_id=draw(st.integers(used_ssts + 1, U64)),
         next_run_id=draw(st.integers(len(runs) + 1, U64)),
+        checkpoints=tuple(
+            Checkpoint(
+                f"{name}-{i}",
+                draw(st.integers(1, U64)),
+                draw(st.integers(0, U64)),
+                created := draw(st.integers(0, U64 - 1)),
+                draw(st.none() | st.integers(created + 1, U64)),
+            )
+            for i, name in enumerate(draw(st.lists(st.text(min_size=1, max_size=8), max_size=3)))
+            if name.isprintable()
+        ),
     )
 
 
@@ -86,9 +103,19 @@ def test_round_trip(m: Manifest) -> None:
 
 def test_golden_bytes() -> None:
     """The format is pinned: changing these bytes needs a new format version."""
-    data = encode_manifest(sample())
-    assert data[: HEADER.size] == b"STRM\x01\x00" + (len(data) - 14).to_bytes(4, "little")
+    data = encode_manifest(sample_v2())
+    assert data[: HEADER.size] == b"STRM\x02\x00" + (len(data) - 14).to_bytes(4, "little")
+    assert hashlib.sha256(data).hexdigest() == GOLDEN_V2
+
+
+def test_version_1_still_decodes() -> None:
+    """A manifest written by format version 1 (nine body fields, no checkpoints)."""
+    body = msgpack.packb(body_of(sample())[:9])
+    data = frame(body, version=1)
+    assert decode_manifest(NAME, data) == sample()
     assert hashlib.sha256(data).hexdigest() == GOLDEN
+    with pytest.raises(Corruption, match="10 fields, not 9"):
+        decode_manifest(NAME, frame(msgpack.packb(body_of(sample())), version=1))
 
 
 def test_every_single_byte_change_is_detected() -> None:
@@ -115,8 +142,8 @@ def test_every_truncation_and_extension_is_detected() -> None:
 
 def test_a_newer_version_is_refused_with_a_clear_message() -> None:
     body = encode_manifest(sample())[HEADER.size : -TRAILER.size]
-    with pytest.raises(Corruption, match="version 2 was written by a newer Strata"):
-        decode_manifest(NAME, frame(body, version=2))
+    with pytest.raises(Corruption, match="version 3 was written by a newer Strata"):
+        decode_manifest(NAME, frame(body, version=3))
     with pytest.raises(Corruption, match="unknown manifest format version 0"):
         decode_manifest(NAME, frame(body, version=0))
 
@@ -136,7 +163,12 @@ def _bad_bodies() -> list[tuple[object, str]]:
         return [*good[:index], value, *good[index + 1 :]]
 
     return [
-        (good[:8], "8 fields"),
+        (good[:9], "9 fields"),
+        (with_field(9, [["n", 1, 0, 5]]), "checkpoint has 4"),
+        (with_field(9, [[b"n", 1, 0, 5, 0]]), "not str"),
+        (with_field(9, [["n", 0, 0, 5, 0]]), "bad version id"),  # an invariant
+        (with_field(9, [["n", 1, 0, 5, 5]]), "ends before"),  # an invariant
+        (with_field(9, [["n", 1, 0, 5, 0], ["n", 2, 0, 5, 0]]), "appears twice"),
         ({"writer_epoch": 1}, "not an array"),
         (with_field(0, -1), "writer_epoch"),
         (with_field(0, True), "writer_epoch"),
@@ -182,3 +214,4 @@ def test_encoding_refuses_a_manifest_that_breaks_an_invariant() -> None:
 
 
 GOLDEN = "201b2966601e0d5eeeedafd2de22e739f0bf413eb2cfb233200dedaf1b38b8cc"
+GOLDEN_V2 = "d7776affaf111c53ec3652de1d11b79c77bee8156eaa73ea19a5966655c9bf14"

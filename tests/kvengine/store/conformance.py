@@ -7,6 +7,7 @@ A backend's test module subclasses :class:`StoreConformance` and provides the fi
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -148,6 +149,16 @@ class StoreConformance:
         assert [o.path for o in store.list("m/")] == ["m/1", "m/2"]
         store.delete("m/1")
         assert [o.path for o in store.list("m/")] == ["m/2"]
+
+    def test_list_gives_last_modified_times(self, store: Store) -> None:
+        """Garbage collection judges ages by them: every backend lists a plausible time."""
+        before = time.time()
+        store.put("t/1", b"1")
+        store.put_if_absent("t/2", b"2")
+        for info in store.list("t/"):
+            assert info.mtime is not None
+            # the store's clock, not ours: allow for skew and coarse timestamps
+            assert abs(info.mtime - before) < 600
 
     # -- create-only ---------------------------------------------------------------------------
 
