@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from kvengine.bench.cli import kv
 from kvengine.bench.profiles import PROFILES_MS, parse_latency
+from kvengine.bench.recorder import run_timed
 from kvengine.bench.workloads import WORKLOADS
 from kvengine.store import REQUEST_KINDS, cost_usd
 
@@ -137,3 +138,24 @@ def test_parse_latency() -> None:
     assert dict(model.ms) == {"PUT": 50.0, "GET": 20.5} and model.jitter == 0
     assert parse_latency("none").wrapper(0) is None
     assert parse_latency("gcs").wrapper(0) is not None
+
+
+def test_run_timed_counts_every_call_once() -> None:
+    seen: list[tuple[int, int]] = []
+    timing = run_timed(lambda t, i: seen.append((t, i)), threads=3, max_ops=50, keep_timeline=True)
+    assert timing.ops == 50 == timing.histogram.get_total_count() == len(timing.timeline)
+    assert sorted(i for _, i in seen) == list(range(50))
+    assert {t for t, _ in seen} <= {0, 1, 2}
+
+
+def test_run_timed_raises_what_an_operation_raised() -> None:
+    def op(t: int, i: int) -> None:
+        if i == 7:
+            raise KeyError("boom")
+
+    with pytest.raises(KeyError, match="boom"):
+        run_timed(op, threads=2, max_ops=100)
+    with pytest.raises(ValueError, match="max_ops or duration_s"):
+        run_timed(op)
+    with pytest.raises(ValueError, match="threads"):
+        run_timed(op, threads=0, max_ops=1)
