@@ -35,6 +35,7 @@ from kvengine.bench.report import Result
 from kvengine.db import DB
 from kvengine.options import Options
 from kvengine.store.instrumented import StoreStats
+from kvengine.store.memory import MemoryStore
 from kvengine.store.opener import Store, open_store
 
 WORKLOADS = (
@@ -125,8 +126,10 @@ class _Data:
 
 
 def _open(cfg: KVConfig, name: str) -> Store:
-    target = f"memory://bench-{name}" if cfg.url is None else f"{cfg.url.rstrip('/')}/{name}"
-    return open_store(target, wrap=cfg.latency.wrapper(cfg.seed), **(cfg.storage_options or {}))
+    wrap = cfg.latency.wrapper(cfg.seed)
+    if cfg.url is None:  # an anonymous bucket, freed with the store: RSS is this workload's
+        return Store(MemoryStore(f"memory://bench-{name}"), wrap=wrap)
+    return open_store(f"{cfg.url.rstrip('/')}/{name}", wrap=wrap, **(cfg.storage_options or {}))
 
 
 def _preload(db: DB, data: _Data) -> None:
