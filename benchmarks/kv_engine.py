@@ -1,8 +1,10 @@
 """Engine benchmark on a store with injected object-store latency.
 
-Prints one row per workload: ops/s, p50/p99 latency, object-store requests per 1,000 ops and
-dollars per million ops at GCS Standard prices, beside sqlite3 (a local file, WAL mode,
-synchronous=FULL for durable rows) doing the same work.
+Prints one row per workload: ops/s, p50/p99/p99.9 latency, object-store requests per 1,000 ops
+and dollars per million ops, beside sqlite3 (a local file, WAL mode, synchronous=FULL for
+durable rows) doing the same work. The timing, histograms and table are ``strata bench``'s
+(kvengine/bench/); the rows here are the ones it has no workload for (shared-mode reads, the
+first read of an SST) and the sqlite3 comparison.
 
     python benchmarks/kv_engine.py --put-ms 50 --get-ms 20
 """
@@ -13,130 +15,51 @@ import argparse
 import os
 import random
 import sqlite3
-import statistics
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rich.console import Console
-from rich.table import Table
 
 from kvengine import DB, Options
-from kvengine.store import GET, PUT, LatencyStore, ObjectStore, Store, open_store
-
-
-@dataclass
-class Row:
-    system: str
-    workload: str
-    ops: int
-    seconds: float
-    latencies_ms: list[float]
-    requests: int = 0
-    cost_usd: float = 0.0
-    note: str = ""
-
-    def cells(self) -> list[str]:
-        lat = sorted(self.latencies_ms)
-        p50 = f"{statistics.median(lat):.1f}" if lat else "-"
-        p99 = f"{lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]:.1f}" if lat else "-"
-        per_k = f"{1000 * self.requests / self.ops:.1f}" if self.system == "strata" else "-"
-        usd = f"{1e6 * self.cost_usd / self.ops:.2f}" if self.system == "strata" else "-"
-        return [
-            self.system,
-            self.workload,
-            f"{self.ops:,}",
-            f"{self.ops / self.seconds:,.0f}",
-            p50,
-            p99,
-            per_k,
-            usd,
-            self.note,
-        ]
+from kvengine.bench.profiles import LatencyModel
+from kvengine.bench.recorder import run_timed
+from kvengine.bench.report import Report, Result, render_table
+from kvengine.store import GET, HEAD, LIST, PUT, Store, open_store
 
 
 def latency_store(put_ms: float, get_ms: float) -> Store:
-    def wrap(inner: ObjectStore) -> ObjectStore:
-        return LatencyStore(
-            inner,
-            {PUT: put_ms / 1000, GET: get_ms / 1000, "LIST": get_ms / 1000, "HEAD": get_ms / 1000},
-            seed=7,
-        )
-
-    return open_store(f"memory://bench-{uuid.uuid4().hex}", wrap=wrap)
-
-
-def timed(n: int, fn: Callable[[int], object]) -> tuple[float, list[float]]:
-    lat = []
-    t0 = time.perf_counter()
-    for i in range(n):
-        t = time.perf_counter()
-        fn(i)
-        lat.append((time.perf_counter() - t) * 1000)
-    return time.perf_counter() - t0, lat
+    model = LatencyModel("script", {PUT: put_ms, GET: get_ms, LIST: get_ms, HEAD: get_ms})
+    return open_store(f"memory://bench-{uuid.uuid4().hex}", wrap=model.wrapper(7))
 
 
 def measure(
-    db: DB, system_workload: str, n: int, fn: Callable[[int], object], note: str = ""
-) -> Row:
+    system: str, workload: str, n: int, fn: Callable[[int], object], db: DB | None = None
+) -> Result:
+    """Time ``fn(i)`` for i in range(n) on one thread; with ``db``, count its store's
+    requests."""
+    before = db.store.stats() if db else None
+    timing = run_timed(lambda t, i: fn(i), max_ops=n)
+    stats = db.store.stats() - before if db and before else None
+    return Result(system, workload, timing.ops, timing.seconds, timing.histogram, stats)
+
+
+def concurrent_puts(db: DB, threads: int, per_thread: int) -> Result:
     before = db.store.stats()
-    seconds, lat = timed(n, fn)
-    delta = db.store.stats() - before
-    return Row(
+    timing = run_timed(
+        lambda t, i: db.put(b"c%08d" % i, b"v" * 100), threads=threads, max_ops=threads * per_thread
+    )
+    return Result(
         "strata",
-        system_workload,
-        n,
-        seconds,
-        lat,
-        delta.total_requests,
-        delta.cost_usd("gcs-standard"),
-        note,
+        f"durable put, {threads} threads (exclusive)",
+        timing.ops,
+        timing.seconds,
+        timing.histogram,
+        db.store.stats() - before,
     )
 
 
-def concurrent_puts(db: DB, threads: int, per_thread: int) -> Row:
-    lat: list[float] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(threads)
-    before = db.store.stats()
-    wal_before = db.stats()["wal_puts"]
-
-    def body(t: int) -> None:
-        mine = []
-        barrier.wait()
-        for i in range(per_thread):
-            s = time.perf_counter()
-            db.put(b"c%02d-%05d" % (t, i), b"v" * 100)
-            mine.append((time.perf_counter() - s) * 1000)
-        with lock:
-            lat.extend(mine)
-
-    workers = [threading.Thread(target=body, args=(t,)) for t in range(threads)]
-    t0 = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    seconds = time.perf_counter() - t0
-    delta = db.store.stats() - before
-    n = threads * per_thread
-    wal_puts = db.stats()["wal_puts"] - wal_before
-    return Row(
-        "strata",
-        f"durable put, {threads} threads",
-        n,
-        seconds,
-        lat,
-        delta.total_requests,
-        delta.cost_usd("gcs-standard"),
-        f"{1000 * wal_puts / n:.0f} WAL PUTs / 1k commits",
-    )
-
-
-def sqlite_rows(n: int, n_durable: int) -> list[Row]:
+def sqlite_rows(n: int, n_durable: int) -> list[Result]:
     with tempfile.TemporaryDirectory() as d:
         con = sqlite3.connect(os.path.join(d, "kv.db"), check_same_thread=False)
         con.execute("PRAGMA journal_mode=WAL")
@@ -147,27 +70,32 @@ def sqlite_rows(n: int, n_durable: int) -> list[Row]:
             con.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (b"d%06d" % i, b"v" * 100))
             con.commit()
 
-        s1, l1 = timed(n_durable, durable)
+        rows = [measure("sqlite3", "durable put, 1 thread (fsync)", n_durable, durable)]
         con.execute("PRAGMA synchronous=OFF")
         con.execute("BEGIN")
-        s2, l2 = timed(
-            n,
-            lambda i: con.execute(
-                "INSERT OR REPLACE INTO kv VALUES (?, ?)", (b"k%07d" % i, b"v" * 100)
-            ),
+        rows.append(
+            measure(
+                "sqlite3",
+                "non-durable put, 1 thread (one transaction)",
+                n,
+                lambda i: con.execute(
+                    "INSERT OR REPLACE INTO kv VALUES (?, ?)", (b"k%07d" % i, b"v" * 100)
+                ),
+            )
         )
         con.commit()
         rng = random.Random(3)
         keys = [b"k%07d" % rng.randrange(n) for _ in range(n)]
-        s3, l3 = timed(
-            n, lambda i: con.execute("SELECT v FROM kv WHERE k = ?", (keys[i],)).fetchone()
+        rows.append(
+            measure(
+                "sqlite3",
+                "cached get, 1 thread",
+                n,
+                lambda i: con.execute("SELECT v FROM kv WHERE k = ?", (keys[i],)).fetchone(),
+            )
         )
         con.close()
-    return [
-        Row("sqlite3", "durable put, 1 thread", n_durable, s1, l1, note="local file, fsync"),
-        Row("sqlite3", "non-durable put, 1 thread", n, s2, l2, note="one transaction"),
-        Row("sqlite3", "cached get, 1 thread", n, s3, l3),
-    ]
+    return rows
 
 
 def main() -> None:
@@ -180,26 +108,28 @@ def main() -> None:
     ap.add_argument("--per-thread", type=int, default=20)
     args = ap.parse_args()
 
-    rows: list[Row] = []
+    rows: list[Result] = []
     store = latency_store(args.put_ms, args.get_ms)
     opts = Options(l0_compaction_trigger=0)
     # The single-process figures: exclusive mode (no other writer, so no start probes).
     with DB.open(store, options=opts, exclusive=True) as db:
         rows.append(
             measure(
-                db,
-                "durable put, 1 thread",
+                "strata",
+                "durable put, 1 thread (exclusive)",
                 args.durable,
                 lambda i: db.put(b"d%06d" % i, b"v" * 100),
+                db,
             )
         )
         rows.append(concurrent_puts(db, args.threads, args.per_thread))
         rows.append(
             measure(
-                db,
-                "non-durable put, 1 thread",
+                "strata",
+                "non-durable put, 1 thread (exclusive)",
                 args.n,
                 lambda i: db.put(b"k%07d" % i, b"v" * 100, durable=False),
+                db,
             )
         )
         db.flush()
@@ -209,11 +139,7 @@ def main() -> None:
             pass  # reads every block once: the block cache is warm
         rows.append(
             measure(
-                db,
-                "cached get, 1 thread",
-                args.n,
-                lambda i: db.get(keys[i]),
-                "SST blocks in the block cache",
+                "strata", "cached get, 1 thread (exclusive)", args.n, lambda i: db.get(keys[i]), db
             )
         )
     # Shared mode: each read first probes the next WAL id (one GET), unless a view up to
@@ -221,58 +147,47 @@ def main() -> None:
     with DB.open(store, options=opts) as db:
         rows.append(
             measure(
-                db,
-                "get, shared mode",
+                "strata",
+                "get, shared mode (a probe GET per read)",
                 min(args.n, 200),
                 lambda i: db.get(keys[i]),
-                "a probe GET per read (fresh across processes)",
+                db,
             )
         )
     stale = Options(l0_compaction_trigger=0, max_staleness_ms=60_000)
     with DB.open(store, options=stale) as db:
         rows.append(
             measure(
-                db,
-                "get, shared, max_staleness 60 s",
+                "strata",
+                "get, shared mode, max_staleness_ms=60000",
                 args.n,
                 lambda i: db.get(keys[i]),
-                "no probe while the view is younger",
+                db,
             )
         )
     cold_opts = Options(block_cache_bytes=0, l0_compaction_trigger=0, max_staleness_ms=60_000)
     with DB.open(store, options=cold_opts, read_only=True) as db:
-        first = measure(
-            db,
-            "first read of an SST",
-            1,
-            lambda i: db.get(keys[0]),
-            "footer+index+filter, then the block",
+        rows.append(
+            measure(
+                "strata",
+                "first read of an SST (footer+index+filter, block)",
+                1,
+                lambda i: db.get(keys[0]),
+                db,
+            )
         )
-        cold = measure(
-            db, "cold point read", 200, lambda i: db.get(keys[i + 1]), "index cached, block not"
+        rows.append(
+            measure(
+                "strata",
+                "cold point read (index cached)",
+                200,
+                lambda i: db.get(keys[i + 1]),
+                db,
+            )
         )
-        rows += [first, cold]
     rows += sqlite_rows(args.n, args.durable)
-
-    table = Table(
-        title=f"kvengine vs sqlite3 — injected latency PUT {args.put_ms:g} ms, "
-        f"GET/LIST {args.get_ms:g} ms"
-    )
-    for col in [
-        "system",
-        "workload",
-        "ops",
-        "ops/s",
-        "p50 ms",
-        "p99 ms",
-        "requests/1k ops",
-        "$/1M ops (GCS)",
-        "note",
-    ]:
-        table.add_column(col, justify="left" if col in ("system", "workload", "note") else "right")
-    for row in rows:
-        table.add_row(*row.cells())
-    Console(width=200).print(table)
+    config = {"put_ms": args.put_ms, "get_ms": args.get_ms, "jitter": 0.1}
+    render_table(Report("kv", config, rows), Console(width=220))
 
 
 if __name__ == "__main__":

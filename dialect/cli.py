@@ -20,7 +20,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
 import dialect
+from dialect.bench import SQL_WORKLOADS, SQLConfig, run_sql
 from dialect.catalog import Table
+from kvengine.bench.cli import common_options, emit, progress_bar, workload_list
+from kvengine.bench.cli import kv as kv_bench
+from kvengine.bench.profiles import LatencyModel
 from kvengine.cli import admin, parse_options, storage_option
 
 console = Console()
@@ -355,5 +359,71 @@ main.add_command(sql)
 main.add_command(load)
 main.add_command(demo)
 main.add_command(admin)
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks: key-value workloads on the engine (kv), SQL beside sqlite3 (sql), on a
+    modelled object store (--latency) or a real one (--url). See docs/benchmarks.md."""
+
+
+@click.command(name="sql")
+@click.argument("workloads", nargs=-1)
+@click.option("--rows", default=10_000, show_default=True, help="Rows of the bulk loads.")
+@click.option("--ops", default=1_000, show_default=True, help="Operations per other workload.")
+@click.option("--batch", default=1_000, show_default=True, help="Rows per insert commit.")
+@click.option("--range-rows", default=100, show_default=True, help="Rows per range select.")
+@click.option("--duration", type=float, default=None, help="Stop each workload after this (s).")
+@click.option("--durable/--no-durable", default=True, show_default=True, help="Durable commits.")
+@click.option(
+    "--mode",
+    type=click.Choice(["shared", "exclusive"]),
+    default="shared",
+    show_default=True,
+    help="Connect shared (the default of connect()) or exclusive.",
+)
+@common_options
+def sql_bench(
+    workloads: tuple[str, ...],
+    rows: int,
+    ops: int,
+    batch: int,
+    range_rows: int,
+    duration: float | None,
+    durable: bool,
+    mode: str,
+    latency: LatencyModel,
+    url: str | None,
+    options: tuple[str, ...],
+    seed: int,
+    as_json: bool,
+    plot: str | None,
+) -> None:
+    """SQL through SQLAlchemy on sqlite3 and Strata, with the ratio: WORKLOADS among insert,
+    to_sql, read_sql, pk-select, range-select, update, orm-write, orm-read (default: all)."""
+    chosen = workload_list(workloads, SQL_WORKLOADS)
+    if min(rows, ops, batch, range_rows) < 1:
+        raise click.UsageError("--rows, --ops, --batch and --range-rows must be >= 1")
+    cfg = SQLConfig(
+        rows=rows,
+        ops=ops,
+        batch=batch,
+        range_rows=range_rows,
+        duration_s=duration,
+        durable=durable,
+        exclusive=mode == "exclusive",
+        seed=seed,
+        latency=latency,
+        url=url,
+        storage_options=parse_options(options),
+    )
+    with progress_bar(quiet=False) as start:
+        report = run_sql(chosen, cfg, keep_timeline=plot is not None, start=start)
+    emit(report, as_json, plot)
+
+
+bench.add_command(kv_bench)
+bench.add_command(sql_bench)
+main.add_command(bench)
 for _command in admin.commands.values():  # top level too: `strata doctor URL` as documented
     main.add_command(_command)
