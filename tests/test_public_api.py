@@ -9,6 +9,8 @@ def test_kvengine_exports() -> None:
     assert sorted(kvengine.__all__) == sorted(
         [
             "DB",
+            "Checkpoint",
+            "CheckpointUnavailable",
             "Closed",
             "Conflict",
             "Corruption",

@@ -67,7 +67,7 @@ ENGINE_COMMANDS = {
 
 
 def test_top_level_adds_the_engine_group_and_its_commands() -> None:
-    assert set(main.commands) == {"sql", "load", "demo", "admin"} | ENGINE_COMMANDS
+    assert set(main.commands) == {"sql", "load", "demo", "admin", "bench"} | ENGINE_COMMANDS
     assert main.commands["admin"] is admin
     for name in ENGINE_COMMANDS:
         assert main.commands[name] is admin.commands[name]
