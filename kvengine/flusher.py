@@ -80,6 +80,7 @@ class Flusher:
         self.compaction_progress: Progress | None = None
         self.lost_role: Fenced | None = None  # why this process last lost the role
         self.compact_all_error: tuple[int, Fenced] | None = None
+        self._keep_role_only = False  # a compactor process: once lost, never claim again
         self._l0_waiting = False  # a writer waits for L0 to shrink (counts like frozen)
         self.compactions = 0
         self.abandoned_compactions = 0
@@ -102,6 +103,10 @@ class Flusher:
             self._want_role = True
             self._view.cond.notify_all()
             return self._compact_all_wanted
+
+    def keep_role_only(self) -> None:
+        """For a compactor process: claim the role as usual, but never again once lost."""
+        self._keep_role_only = True
 
     def note_l0_full(self) -> None:
         """A writer waits at ``l0_stop_trigger``: if nobody compacts for
@@ -161,6 +166,7 @@ class Flusher:
             self._view.sync(self._view.clock())  # others' commits are ours to flush too
         while (memtable := self._oldest_frozen()) is not None:
             self._flush(memtable)
+            self._maybe_compact(l0_only=True)  # keep L0 small while flushing a backlog
         self._maybe_compact()
         with self._view.cond:
             wanted = self._compact_all_wanted
@@ -229,6 +235,8 @@ class Flusher:
         log.info("gave up the flush role: %s", exc)
         self.lost_role = exc
         self.role = None
+        if self._keep_role_only:
+            self._may_claim = False
         with self._view.cond:
             if self._compact_all_wanted > self.compact_all_done:
                 self.compact_all_error = (self._compact_all_wanted, exc)
@@ -280,13 +288,15 @@ class Flusher:
         self._view.adopt(role.manifest_id, role.manifest)
         self._view.drop_frozen(memtable)  # its entries are all in SSTs now
 
-    def _maybe_compact(self) -> None:
+    def _maybe_compact(self, *, l0_only: bool = False) -> None:
+        """Run what the policy plans, a few compactions at most; with ``l0_only``, only a
+        merge of L0 (quick: merges of runs wait until the frozen memtables are flushed)."""
         for _ in range(MAX_COMPACTIONS_PER_TURN):
-            if self._oldest_frozen() is not None:
-                return  # flush first: the next turn comes at once
             plan = self.policy.plan(self._role_manifest())
-            if plan is None or not self._compact(plan):
+            if plan is None or (l0_only and plan.runs) or not self._compact(plan):
                 return
+            if not l0_only and self._oldest_frozen() is not None:
+                return  # flush first: the next turn comes at once
 
     def _compact(self, plan: CompactionPlan | None) -> bool:
         """Run ``plan`` and commit its result; False if it was abandoned (or None)."""

@@ -8,11 +8,14 @@ import random
 import threading
 import time
 import uuid
+from pathlib import Path
 
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kvengine import DB, Options
+from kvengine.cli import admin
 from kvengine.compactor import CompactAllPolicy, CompactionPlan, SizeTieredPolicy
 from kvengine.flusher import _Abandoned, _apply_plan
 from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
@@ -241,3 +244,23 @@ def test_a_writer_stopped_at_the_l0_limit_resumes_after_compaction() -> None:
         assert len(db.manifest[1].l0) < options.l0_stop_trigger
         assert db.get(b"late") == b"1"
         assert db.stats()["l0_slowdowns"] >= 1
+
+
+def test_strata_compact_command(tmp_path: Path) -> None:
+    url = str(tmp_path / "db")
+    options = Options(l0_sst_size=2048, block_bytes=256, l0_compaction_trigger=0)
+    with DB.open(url, options=options) as db:
+        for round_ in range(4):
+            for i in range(100):
+                db.put(b"k%03d" % i, b"%d" % round_, durable=False)
+            db.flush()
+        assert len(db.manifest[1].l0) >= 4
+    result = CliRunner().invoke(admin, ["compact", url, "--set", "sst_target_bytes=1024"])
+    assert result.exit_code == 0, result.output
+    assert "-> 0 L0 SSTs and 1 runs" in result.stdout
+    with DB.open(url, read_only=True) as db:
+        _, manifest = db.manifest
+        assert not manifest.l0 and len(manifest.runs) == 1 and len(manifest.runs[0].ssts) > 1
+        assert dict(db.scan()) == {b"k%03d" % i: b"3" for i in range(100)}
+    bad = CliRunner().invoke(admin, ["compact", url, "--set", "no_such_option=1"])
+    assert bad.exit_code != 0

@@ -61,7 +61,10 @@ def test_demo(tmp_path: Path) -> None:
     assert again.exit_code == 0 and "loaded" not in again.output.split("\n")[0]
 
 
-ENGINE_COMMANDS = {"doctor", "info", "get", "put", "delete", "scan", "manifest"}
+ENGINE_COMMANDS = {"doctor", "info", "get", "put", "delete", "scan", "manifest"} | {
+    "compact",
+    "compactor",
+}
 
 
 def test_top_level_adds_the_engine_group_and_its_commands() -> None:
