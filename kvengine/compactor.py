@@ -161,7 +161,7 @@ class Compactor:
     def _ssts(self, ssts: tuple[SSTMeta, ...], counted: list[int]) -> Iterator[Entry]:
         readahead = self.options.compaction_readahead_bytes
         for meta in ssts:
-            yield from self.tables.reader(meta).stream(readahead)
+            yield from self.tables.reader(meta, keep=False).stream(readahead)
             counted[0] += meta.size
 
     def run(
