@@ -264,3 +264,36 @@ def test_strata_compact_command(tmp_path: Path) -> None:
         assert dict(db.scan()) == {b"k%03d" % i: b"3" for i in range(100)}
     bad = CliRunner().invoke(admin, ["compact", url, "--set", "no_such_option=1"])
     assert bad.exit_code != 0
+
+
+def test_a_writer_of_another_process_stopped_at_the_l0_limit_resumes_after_compaction() -> None:
+    options = Options(l0_compaction_trigger=2, l0_slowdown_trigger=3, l0_stop_trigger=4)
+    url = f"memory://{uuid.uuid4().hex}"
+    with DB.open(open_store(url), options=options) as holder:
+        holder.put(b"first", b"0")
+        holder.flush()
+        paused = _Paused(SizeTieredPolicy(options))
+        holder._flusher.policy = paused
+        i = 0
+        while len(holder.manifest[1].l0) < options.l0_stop_trigger:
+            holder.put(b"k%d" % i, b"v")
+            holder.flush()
+            i += 1
+        with DB.open(open_store(url), options=options) as other:  # another "process"
+            done = threading.Event()
+
+            def write() -> None:
+                other.put(b"late", b"1")
+                done.set()
+
+            writer = threading.Thread(target=write)
+            writer.start()
+            while other.l0_stops == 0:
+                time.sleep(0.01)
+            assert not done.is_set()
+            paused.paused = False
+            holder._flusher.request_role()
+            writer.join(timeout=60)
+            assert done.is_set()
+            assert other.get(b"late") == b"1"
+            assert not other.stats()["flush_role"]  # it waited; it did not take the role
