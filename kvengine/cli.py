@@ -1,5 +1,6 @@
 """The engine's administration commands: the ``admin`` click group (doctor, info, get, put,
-delete, scan, manifest, gc, checkpoint) over Strata databases and object stores.
+delete, scan, manifest, gc, checkpoint, compact, compactor) over Strata databases and
+object stores.
 
 This module registers nothing elsewhere; the top-level ``strata`` command
 (:mod:`dialect.cli`) adds this group, as ``strata admin …`` and each command at top level."""
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -16,11 +19,14 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from kvengine.compaction_service import CompactorService
 from kvengine.db import DB
 from kvengine.doctor import diagnose
-from kvengine.errors import Fenced, StrataError
+from kvengine.errors import Fenced, InvalidArgument, StrataError
 from kvengine.gc import KINDS, GarbageCollector
 from kvengine.manifest.model import Checkpoint
 from kvengine.options import Options
@@ -45,6 +51,40 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
         else:
             options[key] = value
     return options
+
+
+def parse_engine_options(pairs: tuple[str, ...]) -> Options:
+    """``name=value`` strings to :class:`Options` fields, converted to each field's type."""
+    fields = {f.name: f for f in dataclasses.fields(Options)}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in fields:
+            raise click.BadParameter(f"expected an Options field=value, got {pair!r}")
+        kind = str(fields[name].type)
+        values[name] = float(value) if kind == "float" else int(value) if kind == "int" else value
+    try:
+        return Options(**values)
+    except InvalidArgument as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+engine_option = click.option(
+    "--set",
+    "engine_options",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An engine option (kvengine.Options field), e.g. --set sst_target_bytes=67108864.",
+)
+
+
+def _log_to_stderr() -> None:
+    handler = RichHandler(console=err_console, show_path=False)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("kvengine.compactor", "kvengine.flusher", "kvengine.compaction_service"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
 
 
 storage_option = click.option(
@@ -271,6 +311,15 @@ def _size(nbytes: int) -> str:
     raise AssertionError
 
 
+def _open_shared(url: str, options: tuple[str, ...], engine_options: tuple[str, ...]) -> DB:
+    opts = parse_engine_options(engine_options)
+    try:
+        return DB.open(url, options=opts, **parse_options(options))
+    except StrataError as exc:
+        err_console.print(f"[red]cannot open {url}: {exc}")
+        sys.exit(2)
+
+
 @admin.command()
 @click.argument("url")
 @storage_option
@@ -371,3 +420,82 @@ def checkpoint_delete(url: str, name: str, options: tuple[str, ...]) -> None:
     db = _open_db(url, options, read_only=False)
     with db:
         _run(lambda: db.delete_checkpoint(name))
+
+
+@admin.command()
+@click.argument("url")
+@storage_option
+@engine_option
+def compact(url: str, options: tuple[str, ...], engine_options: tuple[str, ...]) -> None:
+    """Flush and compact everything into one sorted run now (takes the compaction role)."""
+    _log_to_stderr()
+    db = _open_shared(url, options, engine_options)
+    with db:
+        before = db.stats()
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
+            task = progress.add_task("compacting", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            db._flusher.compaction_progress = report
+            _run(db.compact)
+        after = db.stats()
+    console.print(
+        f"compacted: {before['l0_ssts']} L0 SSTs and {before['sorted_runs']} runs "
+        f"({before['sst_bytes']} bytes) -> {after['l0_ssts']} L0 SSTs and "
+        f"{after['sorted_runs']} runs ({after['sst_bytes']} bytes)"
+    )
+
+
+@admin.command()
+@click.argument("url")
+@storage_option
+@engine_option
+@click.option(
+    "--fence-check-s",
+    default=15.0,
+    show_default=True,
+    help="How often an idle compactor reads the manifest to learn it was fenced.",
+)
+def compactor(
+    url: str, options: tuple[str, ...], engine_options: tuple[str, ...], fence_check_s: float
+) -> None:
+    """Hold the flush-and-compaction role until SIGINT/SIGTERM: flush every writer's commits
+    into L0 and compact. A later compactor fences this one (exit code 3)."""
+    _log_to_stderr()
+    db = _open_shared(url, options, engine_options)
+    service = CompactorService(db, fence_check_s=fence_check_s)
+
+    def stop(signum: int, frame: object) -> None:
+        service.stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        epoch = service.claim()
+        click.echo(f"compactor holding the role (compactor epoch {epoch}) for {url}", err=True)
+        fenced = service.run()
+    except Fenced as exc:
+        fenced = exc
+    finally:
+        stats = db.stats()
+        db.close()
+    click.echo(
+        f"compactor stopped: {stats['flushed_ssts']} SSTs flushed, {stats['compactions']} "
+        f"compactions, {stats['abandoned_compactions']} abandoned",
+        err=True,
+    )
+    if fenced is not None:
+        err_console.print(f"[red]fenced: another compactor took the role; stopping. ({fenced})")
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    admin()

@@ -1,16 +1,41 @@
-"""Choosing and running compactions: merging L0 SSTs (and, when there are too many, the
-sorted runs) into one new sorted run.
+"""Choosing and running compactions.
 
-The policy is size-tiered and simple: once ``l0_compaction_trigger`` L0 SSTs exist, all of them
-are merged into a new run; if that would leave more than ``MAX_RUNS`` runs, every run joins the
-merge too, which then holds the oldest data and may drop tombstones. Versions that a live
-snapshot may read are kept (``iterators.compact_entries``).
+A :class:`CompactionPolicy` looks at a manifest and names the next :class:`CompactionPlan`, or
+None; :class:`SizeTieredPolicy` is the one Strata uses (another policy only has to implement
+``plan``). A plan's inputs are always one contiguous stretch of the recency order, as the
+manifest's placement rule requires (``Manifest.with_compaction``).
+
+Size-tiered, as in RocksDB's universal compaction:
+
+* once ``l0_compaction_trigger`` L0 SSTs exist, all of them are merged into a new sorted run,
+  the newest one;
+* runs of similar size are merged: starting from some run, older adjacent runs join the window
+  while each is at most ``compaction_size_ratio`` times the window's size so far; a window of
+  at least ``compaction_min_merge_width`` runs is merged (the newest such window first);
+* if more than ``compaction_max_runs`` runs exist anyway, the newest ones are merged until
+  that many are left.
+
+A compaction streams: each input SST is read a few data blocks at a time
+(``compaction_readahead_bytes`` per ranged GET, outside the block cache), and each output SST
+is built in memory and written with one create-only PUT when it reaches ``sst_target_bytes``
+(a key's versions never split across two). Memory is therefore about one output SST plus one
+read-ahead per input, whatever the input size.
+
+What a compaction keeps (``iterators.compact_entries``): every version a live snapshot of this
+process may read (``keep_seq``), and each key's newest version. Tombstones are dropped only
+when the output is the bottom of the tree (it includes the oldest run) *and* the database is
+in exclusive mode: in shared mode other processes check their transactions' writes against
+each key's newest version and their snapshots are unknown here, so tombstones stay (docs/
+design/0003-shared-writers.md) until a tombstone horizon is recorded in the manifest.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from kvengine.iterators import compact_entries, merge
 from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
@@ -19,10 +44,11 @@ from kvengine.record import Entry
 from kvengine.sst import SSTInfo
 from kvengine.table_store import TableStore
 
-#: Sorted runs kept before a compaction merges them all.
-MAX_RUNS = 4
+log = logging.getLogger(__name__)
 
 WriteSST = Callable[[bytes, SSTInfo], SSTMeta]
+#: Called after each output SST with (input bytes read so far, total input bytes).
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -34,6 +60,20 @@ class CompactionPlan:
     bottom: bool
     run_id: int
 
+    @property
+    def input_bytes(self) -> int:
+        """The summed size of the input SSTs."""
+        return sum(m.size for m in self.l0) + sum(m.size for r in self.runs for m in r.ssts)
+
+    def inputs_present(self, manifest: Manifest) -> bool:
+        """True if every input is still in ``manifest`` (a concurrent change may have removed
+        one, and then this plan's output must be abandoned)."""
+        l0_ids = {m.sst_id for m in manifest.l0}
+        run_ids = {r.run_id for r in manifest.runs}
+        return all(m.sst_id in l0_ids for m in self.l0) and all(
+            r.run_id in run_ids for r in self.runs
+        )
+
     def apply(self, manifest: Manifest, new_run: SortedRun | None) -> Manifest:
         """``manifest`` with the inputs replaced by ``new_run``."""
         return manifest.with_compaction(
@@ -42,39 +82,106 @@ class CompactionPlan:
             new_run,
         )
 
+    def describe(self) -> str:
+        return (
+            f"{len(self.l0)} L0 SSTs and {len(self.runs)} runs "
+            f"({self.input_bytes / 1e6:.1f} MB{', bottom' if self.bottom else ''})"
+        )
+
+
+class CompactionPolicy(Protocol):
+    """Chooses the next compaction for a manifest."""
+
+    def plan(self, manifest: Manifest) -> CompactionPlan | None:
+        """The compaction ``manifest`` needs now, or None."""
+        ...
+
+
+def _run_bytes(run: SortedRun) -> int:
+    return sum(m.size for m in run.ssts)
+
+
+class SizeTieredPolicy:
+    """Merge L0 into a new run at ``l0_compaction_trigger`` SSTs; merge windows of runs of
+    similar size (see the module docstring)."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    def plan(self, manifest: Manifest) -> CompactionPlan | None:
+        opts = self.options
+        if opts.l0_compaction_trigger == 0:
+            return None
+        runs = manifest.runs
+        if len(manifest.l0) >= opts.l0_compaction_trigger:
+            return _plan(manifest, manifest.l0, ())
+        if len(runs) > opts.compaction_max_runs:
+            return _plan(manifest, (), runs[: len(runs) - opts.compaction_max_runs + 1])
+        sizes = [_run_bytes(r) for r in runs]
+        for first in range(len(runs)):
+            window = sizes[first]
+            last = first + 1
+            while last < len(runs) and sizes[last] <= opts.compaction_size_ratio * window:
+                window += sizes[last]
+                last += 1
+            if last - first >= opts.compaction_min_merge_width:
+                return _plan(manifest, (), runs[first:last])
+        return None
+
+
+class CompactAllPolicy:
+    """Everything into one run: every L0 SST and every run (``DB.compact``). None when the
+    database is one run already, or empty."""
+
+    def plan(self, manifest: Manifest) -> CompactionPlan | None:
+        if not manifest.l0 and len(manifest.runs) <= 1:
+            return None
+        return _plan(manifest, manifest.l0, manifest.runs)
+
+
+def _plan(
+    manifest: Manifest, l0: tuple[SSTMeta, ...], runs: tuple[SortedRun, ...]
+) -> CompactionPlan:
+    bottom = not manifest.runs or (bool(runs) and runs[-1] == manifest.runs[-1])
+    return CompactionPlan(l0, runs, bottom=bottom, run_id=manifest.next_run_id)
+
 
 class Compactor:
-    """Plans and runs compactions for one database."""
+    """Runs compaction plans for one database."""
 
     def __init__(self, tables: TableStore, options: Options) -> None:
         self.tables = tables
         self.options = options
 
-    def plan(self, manifest: Manifest) -> CompactionPlan | None:
-        """The compaction ``manifest`` needs now, or None."""
-        trigger = self.options.l0_compaction_trigger
-        if trigger == 0 or len(manifest.l0) < trigger:
-            return None
-        runs = manifest.runs if len(manifest.runs) + 1 > MAX_RUNS else ()
-        return CompactionPlan(
-            manifest.l0, runs, bottom=len(runs) == len(manifest.runs), run_id=manifest.next_run_id
-        )
-
-    def _sources(self, plan: CompactionPlan) -> list[Iterable[Entry]]:
-        sources: list[Iterable[Entry]] = [self.tables.reader(m).scan() for m in plan.l0]
-        for run in plan.runs:
-            sources.append(self._run_entries(run))
+    def _sources(self, plan: CompactionPlan, counted: list[int]) -> list[Iterable[Entry]]:
+        sources: list[Iterable[Entry]] = [self._ssts((m,), counted) for m in plan.l0]
+        sources.extend(self._ssts(run.ssts, counted) for run in plan.runs)
         return sources
 
-    def _run_entries(self, run: SortedRun) -> Iterator[Entry]:
-        for meta in run.ssts:
-            yield from self.tables.reader(meta).scan()
+    def _ssts(self, ssts: tuple[SSTMeta, ...], counted: list[int]) -> Iterator[Entry]:
+        readahead = self.options.compaction_readahead_bytes
+        for meta in ssts:
+            yield from self.tables.reader(meta, keep=False).stream(readahead)
+            counted[0] += meta.size
 
-    def run(self, plan: CompactionPlan, keep_seq: int, write_sst: WriteSST) -> SortedRun | None:
+    def run(
+        self,
+        plan: CompactionPlan,
+        keep_seq: int,
+        write_sst: WriteSST,
+        *,
+        drop_tombstones: bool | None = None,
+        progress: Progress | None = None,
+    ) -> SortedRun | None:
         """Merge the plan's inputs into SSTs of about ``sst_target_bytes`` each (a key's
-        versions never split across two) and return them as a run; None if nothing is left."""
+        versions never split across two) and return them as a run; None if nothing is left.
+        Tombstones are dropped when ``drop_tombstones`` (default: ``plan.bottom``)."""
+        started = time.monotonic()
+        counted = [0]
+        total = plan.input_bytes
+        drop = plan.bottom if drop_tombstones is None else drop_tombstones
         entries = compact_entries(
-            merge(self._sources(plan)), keep_seq_at_or_above=keep_seq, drop_tombstones=plan.bottom
+            merge(self._sources(plan, counted)), keep_seq_at_or_above=keep_seq, drop_tombstones=drop
         )
         target = self.options.sst_target_bytes
         outputs: list[SSTMeta] = []
@@ -86,9 +193,21 @@ class Compactor:
                 outputs.append(write_sst(*builder.finish()))
                 builder = self.tables.new_builder()
                 count = 0
+                if progress is not None:
+                    progress(counted[0], total)
             builder.add(entry)
             count += 1
             last_key = entry.key
         if count:
             outputs.append(write_sst(*builder.finish()))
+        if progress is not None:
+            progress(total, total)
+        elapsed = time.monotonic() - started
+        log.info(
+            "compacted %s into %d SSTs (%.1f MB) in %.1f s",
+            plan.describe(),
+            len(outputs),
+            sum(m.size for m in outputs) / 1e6,
+            elapsed,
+        )
         return SortedRun(plan.run_id, tuple(outputs)) if outputs else None

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,7 +25,7 @@ from typing import Any, ClassVar
 from kvengine import checkpoint as checkpoints
 from kvengine.batch import WriteBatch, check_key, check_value
 from kvengine.committer import CommitRequest, Committer
-from kvengine.errors import CheckpointUnavailable, Closed, Corruption, InvalidArgument
+from kvengine.errors import CheckpointUnavailable, Closed, Corruption, Fenced, InvalidArgument
 from kvengine.flusher import Flusher
 from kvengine.gc import GcThread
 from kvengine.manifest.model import Checkpoint, Manifest
@@ -86,6 +87,8 @@ class DB:
         self.opened_checkpoint = checkpoint
         self._snapshots: Counter[int] = Counter()  # guarded by view.cond
         self._closed = False
+        self.l0_stops = 0  # writes that waited for L0 to shrink
+        self.l0_slowdowns = 0  # writes paused a little because L0 is large
         self._refs = 1
         self._key: _Key | None = None
         self._committer: Committer | None = None
@@ -348,11 +351,13 @@ class DB:
 
     def _wait_for_room(self) -> None:
         """Backpressure: wait while frozen memtables and writes waiting for their WAL PUT
-        hold too many unflushed bytes."""
+        hold too many unflushed bytes, or L0 holds ``l0_stop_trigger`` SSTs; pause a little
+        past ``l0_slowdown_trigger``."""
         limit = self.options.max_unflushed_bytes
         view = self._view
         committer = self._committer
         assert committer is not None
+        self._wait_for_l0()
         with view.cond:
             waited = False
             while view.frozen_bytes() + committer.queued_bytes > limit:
@@ -362,6 +367,42 @@ class DB:
                     log.warning("writes waiting: unflushed memtables exceed %d bytes", limit)
                     waited = True
                 view.cond.wait(1.0)
+
+    def _l0_count(self) -> int:
+        with self._view.cond:
+            return len(self._view.version.manifest.l0)
+
+    def _wait_for_l0(self) -> None:
+        """Slow writes down while L0 is past ``l0_slowdown_trigger`` (a pause of 1 ms per SST
+        over it, at most 100 ms) and stop them while it holds ``l0_stop_trigger`` SSTs, until
+        a compaction takes L0 below that. A waiting writer reads the latest manifest each
+        second (a process that does not hold the flush role adopts manifests only when it
+        has frozen memtables)."""
+        opts = self.options
+        if opts.l0_compaction_trigger == 0:
+            return
+        stop, slow = opts.l0_stop_trigger, opts.l0_slowdown_trigger
+        n = self._l0_count()
+        if stop and n >= stop:
+            log.warning("writes waiting: L0 holds %d SSTs (l0_stop_trigger %d)", n, stop)
+            self.l0_stops += 1
+            view = self._view
+            while n >= stop:
+                view.check_fenced()
+                self._check_open()
+                if self._flusher.role is None:
+                    self._flusher.note_l0_full()
+                    found = self._mstore.read_latest(view.manifest_id)
+                    if found is not None:
+                        view.adopt(*found)
+                with view.cond:
+                    if len(view.version.manifest.l0) >= stop:
+                        view.cond.wait(1.0)
+                n = self._l0_count()
+            log.info("writes resumed: L0 holds %d SSTs", n)
+        if slow and n >= slow:
+            self.l0_slowdowns += 1
+            time.sleep(min(0.1, 0.001 * (n - slow + 1)))
 
     def flush_wal(self) -> None:
         """Make every write so far durable (and visible)."""
@@ -381,6 +422,22 @@ class DB:
                 view.check_fenced()
                 self._check_open()
                 view.cond.wait(1.0)
+
+    def compact(self) -> None:
+        """Flush, then compact every L0 SST and sorted run into one run, taking the flush
+        role from any other process that holds it; returns once the result is in the
+        manifest this process reads."""
+        self.flush()
+        done = self._flusher.request_compact_all()
+        view = self._view
+        with view.cond:
+            while self._flusher.compact_all_done < done:
+                view.check_fenced()
+                self._check_open()
+                view.cond.wait(1.0)
+            error = self._flusher.compact_all_error
+        if error is not None and error[0] >= done:
+            raise Fenced(f"another process took the compaction role during compact(): {error[1]}")
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -481,6 +538,10 @@ class DB:
             "writer_epoch": m.writer_epoch,
             "flush_role": flusher.role is not None,
             "flushed_ssts": flusher.flushed_ssts,
+            "compactions": flusher.compactions,
+            "abandoned_compactions": flusher.abandoned_compactions,
+            "l0_stops": self.l0_stops,
+            "l0_slowdowns": self.l0_slowdowns,
             "mode": "read-only"
             if self._read_only
             else "exclusive"

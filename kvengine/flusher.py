@@ -12,16 +12,22 @@ updates. A holder that loses the role carries on as a plain writer.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from kvengine.compactor import Compactor
+from kvengine.compactor import (
+    CompactAllPolicy,
+    CompactionPlan,
+    CompactionPolicy,
+    Compactor,
+    Progress,
+    SizeTieredPolicy,
+)
 from kvengine.errors import Fenced, StrataError
-from kvengine.manifest.model import Manifest, SSTMeta
+from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.memtable import Memtable
 from kvengine.options import Options
@@ -29,6 +35,13 @@ from kvengine.table_store import TableStore
 from kvengine.view import View
 
 log = logging.getLogger(__name__)
+
+#: Compactions run in a row in one turn at most (then flushing gets its turn again).
+MAX_COMPACTIONS_PER_TURN = 8
+
+
+class _Abandoned(Exception):
+    """A compaction's inputs left the manifest while it ran: its output is not referenced."""
 
 
 class Flusher:
@@ -57,9 +70,20 @@ class Flusher:
         self._keep_seq = keep_seq
         self._may_claim = may_claim
         self._compactor = Compactor(tables, options)
+        self.policy: CompactionPolicy = SizeTieredPolicy(options)
         self._next_sst_id = 1
+        self._sst_id_lock = threading.Lock()
         self._closed = False
         self._want_role = False
+        self._compact_all_wanted = 0  # requests of DB.compact, answered by number
+        self.compact_all_done = 0
+        self.compaction_progress: Progress | None = None
+        self.lost_role: Fenced | None = None  # why this process last lost the role
+        self.compact_all_error: tuple[int, Fenced] | None = None
+        self._keep_role_only = False  # a compactor process: once lost, never claim again
+        self._l0_waiting = False  # a writer waits for L0 to shrink (counts like frozen)
+        self.compactions = 0
+        self.abandoned_compactions = 0
         self._stalled_since: float | None = None  # frozen memtables and no manifest change
         self.flushed_ssts = 0
         self._thread = threading.Thread(target=self._run, name="strata-flush", daemon=True)
@@ -70,6 +94,25 @@ class Flusher:
         with self._view.cond:
             self._want_role = True
             self._view.cond.notify_all()
+
+    def request_compact_all(self) -> int:
+        """Claim the role and compact everything into one run at the next turn; returns the
+        number that ``compact_all_done`` reaches once done."""
+        with self._view.cond:
+            self._compact_all_wanted += 1
+            self._want_role = True
+            self._view.cond.notify_all()
+            return self._compact_all_wanted
+
+    def keep_role_only(self) -> None:
+        """For a compactor process: claim the role as usual, but never again once lost."""
+        self._keep_role_only = True
+
+    def note_l0_full(self) -> None:
+        """A writer waits at ``l0_stop_trigger``: if nobody compacts for
+        ``flusher_takeover_ms``, claim the role (as with frozen memtables)."""
+        with self._view.cond:
+            self._l0_waiting = True
 
     def close(self) -> None:
         with self._view.cond:
@@ -86,7 +129,7 @@ class Flusher:
                 # Sleep the whole interval: the condition is notified for every WAL object
                 # applied, and a turn costs a probe (holder) or a manifest LIST (others).
                 deadline = time.monotonic() + poll_s
-                while not (self._closed or self._want_role):
+                while not (self._closed or self._want_role or self._wants_compact_all()):
                     if self.role is not None and self._view.version.frozen:
                         break  # the holder flushes at once
                     remaining = deadline - time.monotonic()
@@ -123,7 +166,22 @@ class Flusher:
             self._view.sync(self._view.clock())  # others' commits are ours to flush too
         while (memtable := self._oldest_frozen()) is not None:
             self._flush(memtable)
+            self._maybe_compact(l0_only=True)  # keep L0 small while flushing a backlog
         self._maybe_compact()
+        with self._view.cond:
+            wanted = self._compact_all_wanted
+        if wanted > self.compact_all_done:
+            self._compact(CompactAllPolicy().plan(self._role_manifest()))
+            with self._view.cond:
+                self.compact_all_done = wanted
+                self._view.cond.notify_all()
+
+    def _wants_compact_all(self) -> bool:
+        return self.role is not None and self._compact_all_wanted > self.compact_all_done
+
+    def _role_manifest(self) -> Manifest:
+        assert self.role is not None
+        return self.role.manifest
 
     def _oldest_frozen(self) -> Memtable | None:
         with self._view.cond:
@@ -134,7 +192,7 @@ class Flusher:
         """Not the holder: adopt newer manifests; claim the role if it looks abandoned."""
         view = self._view
         with view.cond:
-            if not view.version.frozen and not self._want_role:
+            if not view.version.frozen and not self._want_role and not self._l0_waiting:
                 self._stalled_since = None
                 return
         found = self._mstore.read_latest(view.manifest_id)
@@ -142,8 +200,10 @@ class Flusher:
             view.adopt(*found)
             self._stalled_since = None
         with view.cond:
-            frozen = bool(view.version.frozen)
             manifest = view.version.manifest
+            stop = self._options.l0_stop_trigger
+            self._l0_waiting = self._l0_waiting and bool(stop) and len(manifest.l0) >= stop
+            frozen = bool(view.version.frozen) or self._l0_waiting
             want = self._want_role
         if not self._may_claim:
             with view.cond:
@@ -173,7 +233,15 @@ class Flusher:
             log.error("%s", exc)
             return
         log.info("gave up the flush role: %s", exc)
+        self.lost_role = exc
         self.role = None
+        if self._keep_role_only:
+            self._may_claim = False
+        with self._view.cond:
+            if self._compact_all_wanted > self.compact_all_done:
+                self.compact_all_error = (self._compact_all_wanted, exc)
+                self.compact_all_done = self._compact_all_wanted
+                self._view.cond.notify_all()
         self._stalled_since = None
 
     # -- flushing and compacting ---------------------------------------------------------------
@@ -181,8 +249,9 @@ class Flusher:
     def _write_new_sst(self, data: bytes, info: Any) -> SSTMeta:
         assert self.role is not None
         while True:
-            sst_id = max(self._next_sst_id, self.role.manifest.next_sst_id)
-            self._next_sst_id = sst_id + 1
+            with self._sst_id_lock:
+                sst_id = max(self._next_sst_id, self.role.manifest.next_sst_id)
+                self._next_sst_id = sst_id + 1
             meta = self._tables.write_sst(sst_id, data, info)
             if meta is not None:
                 return meta
@@ -219,16 +288,45 @@ class Flusher:
         self._view.adopt(role.manifest_id, role.manifest)
         self._view.drop_frozen(memtable)  # its entries are all in SSTs now
 
-    def _maybe_compact(self) -> None:
+    def _maybe_compact(self, *, l0_only: bool = False) -> None:
+        """Run what the policy plans, a few compactions at most; with ``l0_only``, only a
+        merge of L0 (quick: merges of runs wait until the frozen memtables are flushed)."""
+        for _ in range(MAX_COMPACTIONS_PER_TURN):
+            plan = self.policy.plan(self._role_manifest())
+            if plan is None or (l0_only and plan.runs) or not self._compact(plan):
+                return
+            if not l0_only and self._oldest_frozen() is not None:
+                return  # flush first: the next turn comes at once
+
+    def _compact(self, plan: CompactionPlan | None) -> bool:
+        """Run ``plan`` and commit its result; False if it was abandoned (or None)."""
         role = self.role
-        assert role is not None
-        plan = self._compactor.plan(role.manifest)
-        if plan is None:
-            return
-        if not self._exclusive:
-            # Keep every key's newest version, tombstones too: other processes check their
-            # transactions' writes against it, and their snapshots are unknown here.
-            plan = dataclasses.replace(plan, bottom=False)
-        new_run = self._compactor.run(plan, self._keep_seq(), self._write_new_sst)
-        role.update(lambda m: plan.apply(m, new_run))
+        if plan is None or role is None:
+            return False
+        # Shared mode keeps every key's newest version, tombstones too: other processes
+        # check their transactions' writes against it, and their snapshots are unknown here.
+        drop = plan.bottom and self._exclusive
+        new_run = self._compactor.run(
+            plan,
+            self._keep_seq(),
+            self._write_new_sst,
+            drop_tombstones=drop,
+            progress=self.compaction_progress,
+        )
+        try:
+            role.update(lambda m: _apply_plan(plan, m, new_run))
+        except _Abandoned as exc:
+            self.abandoned_compactions += 1
+            log.warning("compaction abandoned, its output is not referenced: %s", exc)
+            return False
+        self.compactions += 1
         self._view.adopt(role.manifest_id, role.manifest)
+        return True
+
+
+def _apply_plan(plan: CompactionPlan, manifest: Manifest, new_run: SortedRun | None) -> Manifest:
+    """The compaction's result on top of ``manifest``, the latest version (re-applied after a
+    lost race): ``_Abandoned`` if a concurrent change removed one of its inputs."""
+    if not plan.inputs_present(manifest):
+        raise _Abandoned("an input SST or run is no longer in the manifest")
+    return plan.apply(manifest, new_run)

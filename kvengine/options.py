@@ -33,6 +33,20 @@ class Options:
     l0_compaction_trigger: int = 8
     #: Target size of SSTs written by compaction.
     sst_target_bytes: int = 64 * 1024 * 1024
+    #: Size-tiered compaction: an older run joins a merge window while its size is at most
+    #: this many times the window's size so far (kvengine/compactor.py).
+    compaction_size_ratio: float = 1.2
+    #: Size-tiered compaction: fewest runs of similar size merged at once.
+    compaction_min_merge_width: int = 4
+    #: Size-tiered compaction: past this many sorted runs, the newest ones are merged.
+    compaction_max_runs: int = 12
+    #: Bytes of consecutive data blocks a compaction reads from an input SST per ranged GET.
+    compaction_readahead_bytes: int = 1024 * 1024
+    #: Writes slow down (a short pause each) while L0 holds at least this many SSTs
+    #: (0: never), and wait while it holds ``l0_stop_trigger`` (0: never) until compaction
+    #: catches up. Neither applies while compaction is off (``l0_compaction_trigger == 0``).
+    l0_slowdown_trigger: int = 20
+    l0_stop_trigger: int = 36
     #: Each object-store request is abandoned (and retried) after this long.
     request_timeout_s: float = 60.0
     #: Shared mode: a read or transaction may start from a view of the WAL this old without
@@ -68,6 +82,8 @@ class Options:
             "flusher_poll_ms",
             "flusher_takeover_ms",
             "wal_gc_min_age_s",
+            "compaction_size_ratio",
+            "compaction_readahead_bytes",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -80,3 +96,9 @@ class Options:
             raise InvalidArgument("Options.gc_min_age_s and gc_interval_s must be >= 0")
         if self.l0_compaction_trigger < 0 or self.block_cache_bytes < 0:
             raise InvalidArgument("l0_compaction_trigger and block_cache_bytes must be >= 0")
+        if self.compaction_min_merge_width < 2 or self.compaction_max_runs < 1:
+            raise InvalidArgument(
+                "compaction_min_merge_width must be >= 2 and compaction_max_runs >= 1"
+            )
+        if self.l0_slowdown_trigger < 0 or self.l0_stop_trigger < 0:
+            raise InvalidArgument("l0_slowdown_trigger and l0_stop_trigger must be >= 0")

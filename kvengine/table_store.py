@@ -113,8 +113,10 @@ class TableStore:
             max_seq=info.max_seq,
         )
 
-    def reader(self, meta: SSTMeta) -> SSTReader:
-        """A reader of SST ``meta`` (its footer, index and filter read once, then cached)."""
+    def reader(self, meta: SSTMeta, *, keep: bool = True) -> SSTReader:
+        """A reader of SST ``meta`` (its footer, index and filter read once, then cached;
+        with ``keep=False`` a reader not cached yet is not cached: a compaction's inputs,
+        whose indexes would otherwise stay in memory after they are compacted away)."""
         with self._lock:
             reader = self._readers.get(meta.sst_id)
         if reader is not None:
@@ -126,8 +128,9 @@ class TableStore:
             return store.get(path, start, end)
 
         reader = SSTReader.open(path, meta.size, read, cache=self.cache)
-        with self._lock:
-            self._readers[meta.sst_id] = reader
+        if keep:
+            with self._lock:
+                self._readers[meta.sst_id] = reader
         return reader
 
     def close(self) -> None:

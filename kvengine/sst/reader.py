@@ -125,6 +125,31 @@ class SSTReader:
             return self._scan_reverse(start, end)
         return self._scan_forward(start, end)
 
+    def stream(self, readahead_bytes: int) -> Iterator[Entry]:
+        """Every entry in record order, for a compaction: consecutive data blocks are read
+        together, about ``readahead_bytes`` per ranged GET, and never enter the block cache.
+        Memory: one read of about ``readahead_bytes`` (or one block, if larger) at a time."""
+        i, n = 0, len(self._handles)
+        while i < n:
+            start = self._handles[i][0]
+            j = i + 1
+            while j < n and self._handles[j][0] + self._handles[j][1] - start <= readahead_bytes:
+                j += 1
+            end = self._handles[j - 1][0] + self._handles[j - 1][1]
+            chunk = self._read(start, end)
+            if len(chunk) != end - start:
+                raise Corruption(self.name, f"data blocks at offset {start} were cut short")
+            view = memoryview(chunk)
+            for offset, length in self._handles[i:j]:
+                framed = bytes(view[offset - start : offset - start + length])
+                block = decode_data_block(
+                    self.name, unframe(self.name, framed, "data block"), offset
+                )
+                for k in range(len(block.keys)):
+                    yield block.entry(k)
+            del view, chunk
+            i = j
+
     def _scan_forward(self, start: bytes | None, end: bytes | None) -> Iterator[Entry]:
         i = 0 if start is None else bisect.bisect_left(self._last_keys, start)
         while i < len(self._handles):

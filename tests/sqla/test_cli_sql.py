@@ -62,7 +62,8 @@ def test_demo(tmp_path: Path) -> None:
 
 
 ENGINE_COMMANDS = {
-    *("doctor", "info", "get", "put", "delete", "scan", "manifest", "gc", "checkpoint")
+    *("doctor", "info", "get", "put", "delete", "scan", "manifest", "gc", "checkpoint"),
+    *("compact", "compactor"),
 }
 
 
