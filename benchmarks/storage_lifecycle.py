@@ -14,23 +14,7 @@ import os
 import tempfile
 
 from kvengine import DB, Options
-from kvengine.compactor import CompactionPlan
 from kvengine.gc import KINDS, GarbageCollector
-
-
-def _full_compaction(db: DB) -> None:
-    """Until ``db.compact()`` exists: merge every L0 SST and run into one run, through the
-    flush role this process holds after ``db.flush()`` (the engine's own compactor)."""
-    flusher = db._flusher
-    role = flusher.role
-    assert role is not None, "db.flush() takes the flush role"
-    m = role.refresh()
-    if len(m.l0) + len(m.runs) <= 1:
-        return
-    plan = CompactionPlan(m.l0, m.runs, bottom=False, run_id=m.next_run_id)
-    new_run = flusher._compactor.run(plan, db._keep_seq(), flusher._write_new_sst)
-    role.update(lambda latest: plan.apply(latest, new_run))
-    db._view.adopt(role.manifest_id, role.manifest)
 
 
 def main() -> None:
@@ -48,11 +32,7 @@ def main() -> None:
             for i in range(args.keys):  # random values: compression cannot hide anything
                 db.put(b"key%08d" % i, os.urandom(args.value_bytes), durable=False)
             db.flush()
-        compact = getattr(db, "compact", None)
-        if compact is not None:  # issue 13's db.compact(), where it exists
-            compact()
-        else:
-            _full_compaction(db)
+        db.compact()
         live = sum(len(k) + len(v) for k, v in db.scan())
         store = db.store
 
