@@ -115,7 +115,52 @@ def ddl(engine: sa.Engine, worker: int, count: int) -> dict[str, int]:
     return {"committed": len(statements)}
 
 
-WORKLOADS = {"inserts": inserts, "transfers": transfers, "unique": unique_emails, "ddl": ddl}
+def upserts(engine: sa.Engine, worker: int, count: int) -> dict[str, int]:
+    """``count`` increments of shared counters by ``INSERT … ON CONFLICT DO UPDATE``, each in
+    a transaction with a savepoint whose failed duplicate insert is rolled back to, and new
+    ids read back by RETURNING; retried on conflict."""
+    rng = random.Random(worker)
+    committed = conflicts = 0
+    ids: list[int] = []
+    while committed < count:
+        key = f"k{rng.randint(0, 2)}"
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO counters (k, n) VALUES (:k, 1) "
+                        "ON CONFLICT (k) DO UPDATE SET n = n + 1"
+                    ),
+                    {"k": key},
+                )
+                new_id = conn.execute(
+                    sa.text("INSERT INTO log (worker, k) VALUES (:w, :k) RETURNING id"),
+                    {"w": worker, "k": key},
+                ).scalar_one()
+                try:
+                    with conn.begin_nested():  # a duplicate id: undone alone
+                        conn.execute(
+                            sa.text("INSERT INTO log (id, worker, k) VALUES (:id, 0, 'dup')"),
+                            {"id": new_id},
+                        )
+                except sa.exc.IntegrityError:
+                    pass
+            committed += 1
+            ids.append(new_id)
+        except sa.exc.OperationalError as exc:
+            if not _is_conflict(exc):
+                raise
+            conflicts += 1
+    return {"committed": committed, "conflicts": conflicts, "ids": ids}  # type: ignore[dict-item]
+
+
+WORKLOADS = {
+    "inserts": inserts,
+    "transfers": transfers,
+    "unique": unique_emails,
+    "ddl": ddl,
+    "upserts": upserts,
+}
 
 
 def main() -> None:
