@@ -104,22 +104,28 @@ class Connection:
     def _run_again(self, statements: list[tuple[Prepared, list[Any]]]) -> None:
         """Run a transaction of schema changes only again, from a new snapshot, after its
         commit lost a conflict; up to ``DDL_ATTEMPTS`` runs in all."""
-        for attempt in range(1, DDL_ATTEMPTS):
+        self._run_retrying(statements, DDL_ATTEMPTS - 1)
+
+    def _run_retrying(self, statements: list[tuple[Prepared, list[Any]]], attempts: int) -> Outcome:
+        """Run ``statements`` in a transaction of their own, committed durably, from a new
+        snapshot each time a concurrent transaction wins a conflict with it, ``attempts``
+        times at most; the last statement's outcome."""
+        for attempt in range(attempts):
             self._txn = self._database.begin()
             try:
                 with translate_engine_errors():
-                    for prepared, values in statements:
-                        self._session.run(prepared, values)
+                    outcomes = [self._session.run(p, values) for p, values in statements]
                 txn, self._txn = self._txn, None
                 self._database.commit(txn, durable=True)
-                return
+                return outcomes[-1]
             except ConflictError:
                 self.rollback()
-                if attempt == DDL_ATTEMPTS - 1:
+                if attempt == attempts - 1:
                     raise
             except BaseException:
                 self.rollback()
                 raise
+        raise AssertionError("unreachable")
 
     def rollback(self) -> None:
         """Discard the transaction's writes."""
@@ -151,22 +157,7 @@ class Connection:
         durably; run again from the start when a concurrent transaction wins a conflict with
         it."""
         self.commit()
-        for attempt in range(DDL_ATTEMPTS):
-            self._txn = self._database.begin()
-            try:
-                with translate_engine_errors():
-                    outcome = self._session.run(prepared, values)
-                txn, self._txn = self._txn, None
-                self._database.commit(txn, durable=True)
-                return outcome
-            except ConflictError:
-                self.rollback()
-                if attempt == DDL_ATTEMPTS - 1:
-                    raise
-            except BaseException:
-                self.rollback()
-                raise
-        raise AssertionError("unreachable")
+        return self._run_retrying([(prepared, values)], DDL_ATTEMPTS)
 
     # -- statements ---------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from dialect.ddlspec import (
     index_spec,
     table_as_spec,
     table_spec,
+    view_spec,
 )
 from dialect.errors import (
     DataError,
@@ -495,14 +496,8 @@ def create_view(session: DDLSession, node: exp.Create) -> None:
         isinstance(p, exp.MaterializedProperty) for p in properties.expressions
     ):
         raise NotSupportedError("materialized views are not supported (CREATE MATERIALIZED VIEW)")
-    target = node.this
-    columns: tuple[str, ...] = ()
-    if isinstance(target, exp.Schema):
-        columns = tuple(e.name for e in target.expressions)
-        target = target.this
-    query = node.args.get("expression")
-    if query is None:
-        raise ProgrammingError("CREATE VIEW needs AS SELECT")
+    spec = view_spec(node)
+    target, columns, query = spec.target, spec.columns, spec.query
     txn = session.txn
     catalog = txn.catalog
     schema = schema_of(catalog, target)

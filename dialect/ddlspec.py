@@ -413,6 +413,28 @@ def alter_spec(node: exp.Alter) -> AlterSpec:
 
 
 @dataclass(frozen=True)
+class ViewSpec:
+    """CREATE VIEW name [(columns)] AS query."""
+
+    target: exp.Table
+    columns: tuple[str, ...]
+    query: exp.Expression
+
+
+def view_spec(node: exp.Create) -> ViewSpec:
+    """What a CREATE VIEW declares; ``ProgrammingError`` without a query."""
+    target = node.this
+    columns: tuple[str, ...] = ()
+    if isinstance(target, exp.Schema):
+        columns = tuple(e.name for e in target.expressions)
+        target = target.this
+    query = node.args.get("expression")
+    if query is None:
+        raise ProgrammingError("CREATE VIEW needs AS SELECT")
+    return ViewSpec(target, columns, query)
+
+
+@dataclass(frozen=True)
 class CommentSpec:
     """COMMENT ON TABLE t / COLUMN t.c IS '…' (``text`` None: IS NULL, the comment dropped)."""
 

@@ -30,7 +30,7 @@ from sqlglot import exp
 import kvengine
 from dialect import ddl
 from dialect.catalog import Catalog, Table, View
-from dialect.ddlspec import index_spec, table_as_spec, table_spec
+from dialect.ddlspec import index_spec, table_as_spec, table_spec, view_spec
 from dialect.errors import NotSupportedError, ProgrammingError
 from dialect.exec.operators import RunContext, run
 from dialect.exec.writer import TableWriter
@@ -378,14 +378,8 @@ class TempSpace:
             writer.insert(row, None, ctx, fresh)
 
     def _create_view(self, node: exp.Create) -> None:
-        target = node.this
-        columns: tuple[str, ...] = ()
-        if isinstance(target, exp.Schema):
-            columns = tuple(e.name for e in target.expressions)
-            target = target.this
-        query = node.args.get("expression")
-        if query is None:
-            raise ProgrammingError("CREATE VIEW needs AS SELECT")
+        spec = view_spec(node)
+        target, columns, query = spec.target, spec.columns, spec.query
         if self._taken(target.name, bool(node.args.get("exists"))):
             return
         temp = self.store.catalog
