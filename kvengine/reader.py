@@ -3,7 +3,10 @@ holds a short-lived checkpoint so that garbage collection keeps what it reads
 (docs/design/0005-storage-lifecycle.md, "Readers").
 
 Every ``reader_poll_ms`` the thread probes the next WAL id (one GET when nothing is new; new
-objects are read and applied). It never writes data. Its only writes are its checkpoint,
+objects are read and applied); after ``IDLE_TURNS`` polls in a row found nothing it polls
+``IDLE_FACTOR`` times less often, until something new arrives (reads still probe for
+themselves unless ``max_staleness_ms`` allows otherwise). A poll soon after a read's probe
+makes no request. It never writes data. Its only writes are its checkpoint,
 named ``reader-<16 hex>``, in the manifest: created at open, renewed (one manifest write
 that adds the new one and removes the old) at half its lifetime or when the view has moved
 to a manifest version the checkpoint does not pin (the view adopts newer versions only
@@ -21,6 +24,7 @@ import time
 
 from kvengine import checkpoint as checkpoints
 from kvengine.errors import StrataError
+from kvengine.flusher import IDLE_FACTOR, IDLE_TURNS
 from kvengine.manifest.model import Checkpoint, Manifest
 from kvengine.manifest.store import ManifestStore
 from kvengine.options import Options
@@ -53,9 +57,13 @@ class ReaderThread:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._closed.wait(self._poll_s):
+        idle = 0
+        while not self._closed.wait(self._poll_s * (IDLE_FACTOR if idle >= IDLE_TURNS else 1)):
             try:
-                self._view.sync(self._view.clock())
+                view = self._view
+                tail = view.tail_id
+                view.sync(view.clock() - self._poll_s)
+                idle = idle + 1 if view.tail_id == tail else 0
                 if self._due():
                     self._renew()
             except StrataError as exc:
