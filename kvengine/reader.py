@@ -12,7 +12,8 @@ that adds the new one and removes the old) at half its lifetime or when the view
 to a manifest version the checkpoint does not pin (the view adopts newer versions only
 when its memtables grow past ``l0_sst_size``, or after a long pause), and deleted at close.
 A renewal pins the latest version, which the view then reads. A reader whose credentials
-cannot write the manifest follows without a checkpoint (a warning, retried each minute).
+cannot write the manifest follows without a checkpoint (a warning, retried each minute), and
+so does a reader of a database that has no manifest yet (a LIST each minute until one exists).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class ReaderThread:
         self.held: Checkpoint | None = None
         self._renew_at = 0.0  # monotonic time of the next renewal (or retry)
         self.renewals = 0
+        self._failed = False  # the last checkpoint write failed: wait for _renew_at
         self._closed = threading.Event()
         if self._lifetime_s > 0:
             self._renew()
@@ -77,17 +79,24 @@ class ReaderThread:
         if time.monotonic() >= self._renew_at:
             return True
         with self._view.cond:
-            moved = self.held is not None and self._view.manifest_id != self.held.manifest_id
-        return moved
+            manifest_id = self._view.manifest_id
+        if self.held is None:  # none yet: the database had no manifest, or a write failed
+            return not self._failed and manifest_id > 0
+        return manifest_id != self.held.manifest_id
 
     def _renew(self) -> None:
         """Replace the held checkpoint by one of the latest version, and read that version."""
-        self._serial += 1
-        name = f"{self._prefix}-{self._serial}"
-        old = self.held
         view = self._view
         with view.cond:
             tail = view.tail_id
+            empty = view.manifest_id == 0
+        if empty and self._mstore.latest_id() is None:
+            # Nothing to keep yet, and a read-only open must not create the database.
+            self._renew_at = time.monotonic() + min(RETRY_S, self._lifetime_s / 2)
+            return
+        self._serial += 1
+        name = f"{self._prefix}-{self._serial}"
+        old = self.held
         made: list[Checkpoint] = []
         lifetime_ms = max(1, round(self._lifetime_s * 1000))
 
@@ -104,9 +113,11 @@ class ReaderThread:
             new_id, manifest = checkpoints.update_manifest(self._mstore, change)
         except StrataError as exc:
             log.warning("reader could not write its checkpoint (retry in %ds): %s", RETRY_S, exc)
+            self._failed = True
             self._renew_at = time.monotonic() + min(RETRY_S, self._lifetime_s / 2)
             return
         self.held = made[0]
+        self._failed = False
         self.renewals += 1
         self._renew_at = time.monotonic() + self._lifetime_s / 2
         view.adopt(new_id, manifest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def test_a_reader_in_another_process_follows_commits(tmp_path: Path) -> None:
     url = str(tmp_path / "db")
     with DB.open(url, options=SMALL) as db:
         db.put(b"k", b"v0")
+        db.flush()  # a manifest exists: the reader holds a checkpoint
         reader = subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(READER), url],
             stdin=subprocess.PIPE,
@@ -113,3 +115,54 @@ def test_a_reader_may_hold_no_checkpoint(tmp_path: Path) -> None:
             assert reader.get(b"k") == b"v"
             assert reader.stats()["reader_checkpoint"] is None
             assert db.checkpoints() == ()
+
+
+def _reader_checkpoints(db: DB) -> list[str]:
+    return [c.name for c in db.checkpoints() if c.name.startswith("reader-")]
+
+
+def test_a_reader_renews_its_checkpoint_and_keeps_one() -> None:
+    name = f"rd-{uuid.uuid4().hex}"
+    with DB.open(MemoryStore.named(name), options=SMALL) as db:
+        db.put(b"k", b"v")
+        db.flush()
+        quick = Options(reader_poll_ms=20, reader_checkpoint_s=0.1)
+        with DB.open(MemoryStore.named(name), read_only=True, options=quick) as reader:
+            first = reader.stats()["reader_checkpoint"]
+            assert first is not None
+            deadline = time.monotonic() + 60
+            while reader.stats()["reader_checkpoint"] == first:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            assert len(_reader_checkpoints(db)) == 1
+            assert reader.get(b"k") == b"v"
+        assert _reader_checkpoints(db) == []
+
+
+def test_a_reader_renews_when_its_view_adopts_an_unpinned_version() -> None:
+    name = f"rd-{uuid.uuid4().hex}"
+    with DB.open(MemoryStore.named(name), options=SMALL) as db:
+        db.put(b"k", b"v0")
+        # A tiny memtable: the reader's view freezes and adopts newer manifests.
+        follow = Options(reader_poll_ms=20, l0_sst_size=256, max_staleness_ms=86_400_000)
+        with DB.open(MemoryStore.named(name), read_only=True, options=follow) as reader:
+            for i in range(20):
+                db.put(b"k%02d" % i, b"x" * 64)
+                db.flush()
+            deadline = time.monotonic() + 60
+            while True:
+                pinned = {c.name: c.manifest_id for c in db.checkpoints()}
+                held = reader.stats()["reader_checkpoint"]
+                if reader.get(b"k19") == b"x" * 64 and pinned.get(held) == reader.manifest[0]:
+                    break
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            assert reader.manifest[0] > 1 and len(_reader_checkpoints(db)) == 1
+
+
+def test_a_reader_of_an_empty_location_creates_nothing() -> None:
+    store = MemoryStore.named(f"rd-{uuid.uuid4().hex}")
+    with DB.open(store, read_only=True) as reader:
+        assert reader.get(b"k") is None
+        assert reader.stats()["reader_checkpoint"] is None
+    assert store.list("") == []
