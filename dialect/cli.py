@@ -31,9 +31,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def _connect(url: str, options: tuple[str, ...], read_only: bool = False) -> dialect.Connection:
+def _connect(
+    url: str, options: tuple[str, ...], read_only: bool = False, checkpoint: str | None = None
+) -> dialect.Connection:
     try:
-        return dialect.connect(url, read_only=read_only, **parse_options(options))
+        return dialect.connect(
+            url, read_only=read_only, checkpoint=checkpoint, **parse_options(options)
+        )
     except dialect.Error as exc:
         err_console.print(f"[red]cannot open {url}: {exc}")
         sys.exit(2)
@@ -160,9 +164,16 @@ def shell(conn: dialect.Connection) -> None:
 @storage_option
 @click.option("-c", "--command", "command", help="Run this one statement and exit.")
 @click.option("--read-only", is_flag=True, help="Open as a reader.")
-def sql(url: str, options: tuple[str, ...], command: str | None, read_only: bool) -> None:
+@click.option(
+    "--checkpoint",
+    metavar="NAME",
+    help="Open the database as it was at this checkpoint, read-only (strata checkpoint list).",
+)
+def sql(
+    url: str, options: tuple[str, ...], command: str | None, read_only: bool, checkpoint: str | None
+) -> None:
     """An interactive SQL shell on URL (or one statement with -c)."""
-    conn = _connect(url, options, read_only)
+    conn = _connect(url, options, read_only, checkpoint)
     try:
         if command is not None:
             run_statement(conn, command)

@@ -51,12 +51,26 @@ class Database:
     ) -> Database:
         """The process's database for ``target`` (one per engine, whatever the spelling; one
         per store object), opening it on first use. ``options``: ``exclusive``,
-        ``max_staleness_ms`` and storage options."""
+        ``max_staleness_ms``, ``checkpoint`` and storage options. A checkpoint opens a
+        read-only engine of its own for each connection."""
         engine_options: dict[str, Any] = {}
         if "max_staleness_ms" in options:
             engine_options["max_staleness_ms"] = int(options.pop("max_staleness_ms"))
         exclusive = bool(options.pop("exclusive", False))
+        checkpoint = options.pop("checkpoint", None)
         with cls._open_lock, translate_engine_errors():
+            if checkpoint is not None:
+                if exclusive:
+                    raise kvengine.InvalidArgument("a checkpoint opens read-only, not exclusive")
+                at = kvengine.DB.open(
+                    target if isinstance(target, kvengine.ObjectStore) else os.fspath(target),
+                    checkpoint=str(checkpoint),
+                    options=kvengine.Options(**engine_options),
+                    **options,
+                )
+                pinned = cls._open[id(at)] = Database(at, read_only=True)
+                pinned.refs += 1
+                return pinned
             if isinstance(target, kvengine.ObjectStore):
                 # The engine gives every store object an engine of its own; connections to
                 # one store object share one, as connections to one URL do.

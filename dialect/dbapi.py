@@ -473,6 +473,7 @@ def connect(
     durable: bool = True,
     exclusive: bool = False,
     max_staleness_ms: int = 0,
+    checkpoint: str | None = None,
     **storage_options: Any,  # Any: passed to the fsspec backend unchanged
 ) -> Connection:
     """Connect to the Strata database at ``target`` (a local path, ``gs://…``, ``s3://…``,
@@ -484,7 +485,12 @@ def connect(
     that old, saving the one small request that checks). One engine is shared by every
     connection to the same database in this process. ``read_only=True`` never writes.
     ``exclusive=True`` is the single-writer mode: it fences every other writer.
-    ``durable=False`` makes commits return before their WAL PUT (stored within 100 ms)."""
+    ``durable=False`` makes commits return before their WAL PUT (stored within 100 ms).
+    ``checkpoint=NAME`` opens the database as it was when that checkpoint was taken, read-only
+    (time travel, docs/sql.md); ``OperationalError`` if it does not exist or expired."""
     options = dict(storage_options, exclusive=exclusive, max_staleness_ms=max_staleness_ms)
+    if checkpoint is not None:
+        options["checkpoint"] = checkpoint
+        read_only = True
     database = Database.acquire(target, read_only, options)
     return Connection(database, autocommit=autocommit, durable=durable)

@@ -137,8 +137,10 @@ def doctor(url: str, options: tuple[str, ...], samples: int) -> None:
 
 
 def _open_db(url: str, options: tuple[str, ...], read_only: bool) -> DB:
+    # A one-shot inspection writes nothing: no reader checkpoint in the manifest.
+    opts = Options(reader_checkpoint_s=0) if read_only else None
     try:
-        return DB.open(url, read_only=read_only, **parse_options(options))
+        return DB.open(url, read_only=read_only, options=opts, **parse_options(options))
     except Fenced as exc:
         err_console.print(f"[red]fenced: {exc}")
         sys.exit(3)

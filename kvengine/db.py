@@ -31,6 +31,7 @@ from kvengine.gc import GcThread
 from kvengine.manifest.model import Checkpoint, Manifest
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.options import Options
+from kvengine.reader import ReaderThread
 from kvengine.record import Kind, prefix_end
 from kvengine.store import ObjectStore, Store, open_store
 from kvengine.table_store import TableStore
@@ -117,6 +118,10 @@ class DB:
             keep_seq=self._keep_seq,
             may_claim=not read_only,
         )
+        #: a read-only open (not at a checkpoint) follows the writers and holds a checkpoint
+        self._reader: ReaderThread | None = None
+        if read_only and checkpoint is None:
+            self._reader = ReaderThread(view, mstore, options)
         self._gc: GcThread | None = None
         if not read_only and options.gc_interval_s > 0:
             flusher = self._flusher
@@ -548,6 +553,9 @@ class DB:
             if self._exclusive
             else "shared",
             "read_only": self._read_only,
+            "reader_checkpoint": self._reader.held.name
+            if self._reader is not None and self._reader.held is not None
+            else None,
         }
 
     @property
@@ -580,6 +588,8 @@ class DB:
         if self._committer is not None:
             self._committer.close()
         self._flusher.close()
+        if self._reader is not None:
+            self._reader.close()
         if self._gc is not None:
             self._gc.close()
         self._tables.close()

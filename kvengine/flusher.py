@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 #: Compactions run in a row in one turn at most (then flushing gets its turn again).
 MAX_COMPACTIONS_PER_TURN = 8
+#: An idle holder (this many turns in a row found no new WAL object) polls IDLE_FACTOR times
+#: less often, so that an idle database stays under one request per second with its garbage
+#: collection (benchmarks/idle_requests.py); the first new object brings the interval back.
+IDLE_TURNS = 10
+IDLE_FACTOR = 3
 
 
 class _Abandoned(Exception):
@@ -86,6 +91,7 @@ class Flusher:
         self.abandoned_compactions = 0
         self._stalled_since: float | None = None  # frozen memtables and no manifest change
         self.flushed_ssts = 0
+        self._idle_turns = 0  # holder turns in a row that found no new WAL object
         self._thread = threading.Thread(target=self._run, name="strata-flush", daemon=True)
         self._thread.start()
 
@@ -123,8 +129,10 @@ class Flusher:
     # -- the loop ------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        poll_s = self._options.flusher_poll_ms / 1000
         while True:
+            poll_s = self._options.flusher_poll_ms / 1000
+            if self._idle_turns >= IDLE_TURNS:
+                poll_s *= IDLE_FACTOR
             with self._view.cond:
                 # Sleep the whole interval: the condition is notified for every WAL object
                 # applied, and a turn costs a probe (holder) or a manifest LIST (others).
@@ -162,8 +170,10 @@ class Flusher:
                 return
         with self._view.cond:
             self._want_role = False  # held: a request for it is answered
+        tail = self._view.tail_id
         if not self._exclusive:
             self._view.sync(self._view.clock())  # others' commits are ours to flush too
+        self._idle_turns = self._idle_turns + 1 if self._view.tail_id == tail else 0
         while (memtable := self._oldest_frozen()) is not None:
             self._flush(memtable)
             self._maybe_compact(l0_only=True)  # keep L0 small while flushing a backlog

@@ -55,6 +55,13 @@ class Options:
     #: Shared mode: the flush-and-compaction holder looks for other processes' commits this
     #: often.
     flusher_poll_ms: int = 1000
+    #: A read-only open (``DB.open(url, read_only=True)``) looks for new commits this often
+    #: (one GET when nothing is new); reads still probe unless ``max_staleness_ms`` allows.
+    reader_poll_ms: int = 1000
+    #: Lifetime of the checkpoint a read-only open holds so that garbage collection keeps what
+    #: it reads (renewed at half of it; 0: hold none). A reader paused longer than half of it
+    #: plus ``gc_min_age_s`` may find objects gone (docs/design/0005-storage-lifecycle.md).
+    reader_checkpoint_s: float = 3 * 3600.0
     #: Shared mode: a process with unflushed memtables claims the flush-and-compaction role
     #: when the manifest has not changed for this long (the holder is presumed gone).
     flusher_takeover_ms: int = 15_000
@@ -80,6 +87,7 @@ class Options:
             "block_bytes",
             "sst_target_bytes",
             "flusher_poll_ms",
+            "reader_poll_ms",
             "flusher_takeover_ms",
             "wal_gc_min_age_s",
             "compaction_size_ratio",
@@ -92,6 +100,8 @@ class Options:
             raise InvalidArgument(f"unknown compression {self.compression!r}")
         if self.max_staleness_ms < 0:
             raise InvalidArgument("Options.max_staleness_ms must be >= 0")
+        if self.reader_checkpoint_s < 0:
+            raise InvalidArgument("Options.reader_checkpoint_s must be >= 0")
         if self.gc_min_age_s < 0 or self.gc_interval_s < 0:
             raise InvalidArgument("Options.gc_min_age_s and gc_interval_s must be >= 0")
         if self.l0_compaction_trigger < 0 or self.block_cache_bytes < 0:

@@ -8,7 +8,8 @@ URL forms (docs/sqlalchemy.md)::
     strata+memory://name              strata+<any fsspec protocol>://…
 
 Query parameters: ``mode=ro`` (read-only), ``writer=exclusive`` (the single fenced writer;
-``writer=shared`` is the default), ``max_staleness_ms=N``, ``durable=false``,
+``writer=shared`` is the default), ``checkpoint=NAME`` (the database as of that checkpoint,
+read-only), ``max_staleness_ms=N``, ``durable=false``,
 ``autocommit=true``; every other parameter is a storage option for the fsspec backend
 (``endpoint_url``, ``token``, ``project``, ``key``, ``secret``, …).
 """
@@ -72,6 +73,10 @@ class StrataDialect_strata(StrataDialect):
                 if not text.isdigit():
                     raise ValueError("URL parameter max_staleness_ms must be a whole number")
                 kwargs["max_staleness_ms"] = int(text)
+            elif name == "checkpoint":
+                if not text:
+                    raise ValueError("URL parameter checkpoint needs a checkpoint name")
+                kwargs["checkpoint"] = text
             elif name in ("durable", "autocommit"):
                 kwargs[name] = _flag(name, text)
             else:
