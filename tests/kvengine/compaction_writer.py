@@ -13,7 +13,12 @@ import sys
 
 from kvengine import DB, Options
 
-OPTIONS = Options(l0_sst_size=16 * 1024, flusher_poll_ms=50, block_bytes=1024)
+# The compactor process is to hold the flush role throughout: on a loaded machine it may not
+# change the manifest for the default 15 s takeover time, and the writer would then rightly
+# take the role (and the test would see the compactor fenced by the writer).
+OPTIONS = Options(
+    l0_sst_size=16 * 1024, flusher_poll_ms=50, block_bytes=1024, flusher_takeover_ms=600_000
+)
 
 
 def main(url: str, rounds: int, seed: int) -> None:
