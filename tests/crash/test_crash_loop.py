@@ -33,21 +33,24 @@ from click.testing import CliRunner
 
 import dialect
 from dialect.cli import main as strata
-from kvengine import DB
+from kvengine import DB, Snapshot
 from tests.conftest import fresh_target
 from tests.crash.worker import EMAILS, KV_ACCOUNTS, KV_TOTAL, SQL_ACCOUNTS, SQL_TOTAL, kv_account
 from tests.emulators import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("STRATA_CRASH_LOOP_KILLS", "60"))
-#: Small memtables and a quick takeover, so flushes, compactions and takeovers of the role
-#: of a killed holder happen during the run.
+#: Small memtables, a quick takeover and garbage collection every second, so flushes,
+#: compactions, GC and takeovers of the role of a killed holder happen during the run.
 WORKER_OPTIONS = {
     "l0_sst_size": 16384,
     "block_bytes": 1024,
     "l0_compaction_trigger": 3,
     "flusher_poll_ms": 100,
     "flusher_takeover_ms": 1000,
+    "gc_interval_s": 1.0,
+    "gc_min_age_s": 10.0,
+    "wal_gc_min_age_s": 10.0,
 }
 
 
@@ -148,7 +151,7 @@ class CrashLoop:
 
     # -- checks ----------------------------------------------------------------------------
 
-    def check_kv(self, db: DB, inc: Incarnation) -> None:
+    def check_kv(self, db: Snapshot, inc: Incarnation) -> None:
         ops = [e for e in inc.entries if e["op"] == "kv"]
         # The latest op on each key decides what it holds; earlier effects on it are not told.
         last_on: dict[str, int] = {}
@@ -176,9 +179,8 @@ class CrashLoop:
             if e["op"] == "transfer" and e["durable"] and db.get(e["marker"].encode()) is None:
                 self.fail(f"{inc.name}: acknowledged durable transfer {e['marker']} lost")
 
-    def check_kv_total(self, db: DB) -> None:
-        with db.snapshot() as snap:  # one view: the other writers keep transferring
-            balances = [int(snap.get(kv_account(i)) or b"-1") for i in range(KV_ACCOUNTS)]
+    def check_kv_total(self, snap: Snapshot) -> None:
+        balances = [int(snap.get(kv_account(i)) or b"-1") for i in range(KV_ACCOUNTS)]
         if sum(balances) != KV_TOTAL or min(balances) < 0:
             self.fail(f"KV balances {balances} do not add up to {KV_TOTAL}")
 
@@ -220,11 +222,14 @@ class CrashLoop:
 
     def check(self, incs: list[Incarnation], *, read_only: bool, cli: bool) -> None:
         self.figures.checks += 1
-        with DB.open(self.url, read_only=read_only, **self.storage) as db:
+        with (
+            DB.open(self.url, read_only=read_only, **self.storage) as db,
+            db.snapshot() as snap,  # one view: the other writers keep writing
+        ):
             for inc in incs:
                 if inc.mode == "kv":
-                    self.check_kv(db, inc)
-            self.check_kv_total(db)
+                    self.check_kv(snap, inc)
+            self.check_kv_total(snap)
         conn = dialect.connect(self.url, read_only=read_only, **self.storage)
         try:
             self.check_sql(conn, incs)
