@@ -58,12 +58,16 @@ def kv_ordered(db: DB, inc: str, rng: random.Random, log: Log) -> None:
         roll = rng.random()
         effects: dict[str, str | None] = {}
         pad = "p" * rng.randint(0, 300)
-        if roll < 0.35 or (roll < 0.5 and not alive):
+        victim = alive.pop(rng.randrange(len(alive))) if alive else None
+        # The intent first: a delete in flight when the process is killed may still land.
+        log(op="kv-try", n=n, victim=victim)
+        if roll < 0.35 or (roll < 0.5 and victim is None):
             key = f"kv/{inc}/{n}"
             effects[key] = value = f"{key}:{pad}"
             db.put(key.encode(), value.encode(), durable=durable)
         elif roll < 0.5:
-            key = alive.pop(rng.randrange(len(alive)))
+            assert victim is not None
+            key, victim = victim, None
             effects[key] = None
             db.delete(key.encode(), durable=durable)
         elif roll < 0.75:
@@ -72,8 +76,8 @@ def kv_ordered(db: DB, inc: str, rng: random.Random, log: Log) -> None:
                 key = f"kv/{inc}/{n}.{j}"
                 effects[key] = value = f"{key}:{pad}"
                 batch.put(key.encode(), value.encode())
-            if alive and rng.random() < 0.5:
-                key = alive.pop(rng.randrange(len(alive)))
+            if victim is not None and rng.random() < 0.5:
+                key, victim = victim, None
                 effects[key] = None
                 batch.delete(key.encode())
             db.write(batch, durable=durable)
@@ -86,6 +90,8 @@ def kv_ordered(db: DB, inc: str, rng: random.Random, log: Log) -> None:
                 txn.put(key.encode(), value.encode())
             txn.commit(durable=durable)
         log(op="kv", n=n, durable=durable, effects=effects)
+        if victim is not None:
+            alive.append(victim)  # not deleted after all
         if durable:
             alive.extend(k for k, v in effects.items() if v is not None)
 
