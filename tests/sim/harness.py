@@ -4,7 +4,7 @@ step a reader's snapshot is checked against a model.
 
 Each writer has its own keys (``w<i>/k<j>``, values unique per operation) and the writers
 share accounts (transfers keep the total). The faults: errors before and after the effect
-and latency spikes on every kind of request, and crashes (the writer's store starts failing
+and latency spikes on every kind of request, and crashes (the writer's store starts refusing
 every request — nothing it does after that lands — its engine is closed, and a new engine
 opens in its place). The invariants:
 
@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import contextlib
 import random
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from kvengine import DB, Conflict, Options, RetryPolicy, Snapshot, StrataError, WriteBatch
+from kvengine.errors import StorePermissionDenied
 from kvengine.store import FaultyStore, MemoryStore, Store
+from kvengine.store.wrapper import StoreWrapper
+
+T = TypeVar("T")
 
 KEYS = 6
 ACCOUNTS = 4
@@ -50,6 +54,18 @@ OPTIONS = Options(
 State = dict[bytes, bytes | None]
 
 
+class Crashable(StoreWrapper):
+    """Once ``crashed``, refuses every request before it reaches the store: a dead process
+    sends nothing. (Refused, not failed: the engine stops at once instead of retrying.)"""
+
+    crashed = False
+
+    def around(self, kind: str, path: str | None, op: Callable[[], T], written: int) -> T:
+        if self.crashed:
+            raise StorePermissionDenied(f"crashed: {kind} {path!r} not sent", path=path)
+        return op()
+
+
 class InvariantViolated(AssertionError):
     pass
 
@@ -60,6 +76,7 @@ class Writer:
 
     name: str
     faults: FaultyStore
+    life: Crashable
     db: DB
     #: its keys as confirmed (stored for sure, or seen stored)
     confirmed: State = field(default_factory=dict)
@@ -118,13 +135,14 @@ class Simulation:
             stall=self.fault_p / 2,
             stall_s=0.002,  # a latency spike
         )
+        life = Crashable(faults)
         while True:  # opening may fail under faults, as it would: try again
             try:
-                db = DB.open(Store(faults, retry=RETRY), options=OPTIONS)
+                db = DB.open(Store(life, retry=RETRY), options=OPTIONS)
                 break
             except StrataError as exc:
                 self.note(f"{name}: open failed: {exc}")
-        w = Writer(name, faults, db)
+        w = Writer(name, faults, life, db)
         if old is not None:
             w.confirmed, w.pending, w.seen = old.confirmed, old.pending, old.seen
         return w
@@ -236,10 +254,9 @@ class Simulation:
         """Everything in the writer's memory is gone: from now on none of its requests land."""
         self.figures.crashes += 1
         self.note(f"{w.name}: crash")
-        w.faults.error_before, w.faults.error_after, w.faults.stall = 1.0, 0.0, 0.0
-        # Its threads wind down on their own (close() waits for a WAL PUT whose outcome the
-        # failing store leaves unknown); nothing they do lands.
-        threading.Thread(target=self._abandon, args=(w.db,), daemon=True).start()
+        w.life.crashed = True
+        with contextlib.suppress(StrataError):
+            w.db.close()  # its threads stop; nothing they do lands
         # Its unstored non-durable writes are lost: what the reader sees now is all there is.
         with self.view() as snap:
             got = {k: snap.get(k) for k in w.key_names()}
@@ -247,11 +264,6 @@ class Simulation:
         w.confirmed, w.pending, w.seen = got, [], 0
         self.writers[self.writers.index(w)] = self._open(w.name, w)
         self.figures.faults += sum(w.faults.injected.values())
-
-    @staticmethod
-    def _abandon(db: DB) -> None:
-        with contextlib.suppress(StrataError):
-            db.close()
 
     # -- checks ---------------------------------------------------------------------------
 
