@@ -250,6 +250,10 @@ class View:
             if obj is None:  # a gap: objects below the flusher's replay point were deleted
                 if self._rebuild_if_behind(*self._read_manifest()):
                     return self._catch_up_locked(probe=False)
+                if self._tables.read_wal(self.tail_id + 1) is not None:
+                    # Not a gap: the listing missed an object created while it ran (a local
+                    # directory listed during two creations can show the later one only).
+                    return self._catch_up_locked(probe=True)
                 raise AssertionError(f"WAL object {self.tail_id + 1} is missing")
             self.apply(wal_id, obj)
         with self.cond:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +19,26 @@ from tests.emulators.moto_s3 import moto_s3
 
 # Keep the engine's background logging visible when a test fails.
 logging.getLogger("kvengine").setLevel(logging.INFO)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the seeded tests (crash loop, simulation); default: $STRATA_SEED or random",
+    )
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """The seed of a seeded test: ``--seed N``, else ``$STRATA_SEED``, else a random one;
+    printed, so a failure shows the command that reproduces it."""
+    given = request.config.getoption("--seed")
+    if given is None:
+        given = int(os.environ.get("STRATA_SEED", random.randrange(2**31)))
+    print(f"seed {given}: reproduce with pytest {request.node.nodeid} --seed {given}")
+    return int(given)
 
 
 @pytest.fixture(scope="session")
