@@ -303,14 +303,18 @@ class Flusher:
         role = self.role
         if plan is None or role is None:
             return False
-        # Shared mode keeps every key's newest version, tombstones too: other processes
-        # check their transactions' writes against it, and their snapshots are unknown here.
-        drop = plan.bottom and self._exclusive
+        # Shared mode keeps tombstones at or above the horizon: a transaction that read
+        # before them may still commit, in any process, and its check must find them. Every
+        # batch that will be checked against this output is in a WAL object after the replay
+        # point, and one that read before that object's horizon is refused.
+        manifest = role.manifest
+        horizon = None if self._exclusive else manifest.txn_horizon(manifest.wal_replay_after + 1)
         new_run = self._compactor.run(
             plan,
             self._keep_seq(),
             self._write_new_sst,
-            drop_tombstones=drop,
+            drop_tombstones=plan.bottom,
+            tombstone_horizon=horizon,
             progress=self.compaction_progress,
         )
         try:

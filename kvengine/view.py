@@ -134,9 +134,13 @@ class View:
         aborted: list[int] = []
         written: SortedSet = SortedSet()  # keys of the batches applied before, in this object
         tables = self._tables
+        horizon = version.manifest.txn_horizon(obj.wal_id)
         for i, batch in enumerate(obj.batches):
             if batch.first_seq + len(batch.ops) - 1 <= last_seq:
                 continue  # in SSTs already (decided when it was first applied)
+            if batch.read_seq is not None and batch.read_seq < horizon:
+                aborted.append(i)  # too old: compaction may have dropped what it would see
+                continue
             if batch.read_seq is not None and batch_conflict(
                 version, tables, batch.read_seq, batch.ops, batch.ranges, written, last_seq
             ):

@@ -18,6 +18,9 @@ Invariants, checked by :meth:`Manifest.check_invariants` (and so on every decode
    ``MAX_CHECKPOINT_NAME`` of them), pin a version id >= 1, and end (if they do) after they
    were created. (``with_checkpoint`` also checks that ``wal_tail`` is not behind the
    replay point of the version that records the checkpoint, which is the one it pins.)
+7. ``txn_wal_span`` is >= 0. It is set when the database is created and never changes (every
+   transition carries it over), so every process validates transactions with the same span
+   (the tombstone horizon, docs/design/0005-storage-lifecycle.md).
 
 Between consecutive versions the transitions also keep epochs, ``wal_replay_after``,
 ``last_seq`` and the ``next_*`` counters from going backwards (a single manifest cannot show
@@ -36,6 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 WRITER_ID_BYTES = 16
+#: As ``kvengine.wal.SEQ_BITS``: the ops of WAL object n are numbered from ``n << SEQ_BITS``.
+SEQ_BITS = 24
 MAX_CHECKPOINT_NAME = 200
 
 
@@ -93,11 +98,16 @@ class Manifest:
     next_sst_id: int  # every SST id in use, or ever used, is below this
     next_run_id: int  # every run id in use, or ever used, is below this
     checkpoints: tuple[Checkpoint, ...] = ()  # oldest first (format version 2)
+    # A transaction batch in WAL object n whose read point is before WAL object n - span is
+    # refused; 0: no limit (format versions 1 and 2). Fixed at creation (format version 3).
+    txn_wal_span: int = 0
 
     @classmethod
-    def empty(cls) -> Manifest:
-        """The manifest of a database nobody has written yet."""
+    def empty(cls, txn_wal_span: int = 0) -> Manifest:
+        """The manifest of a database nobody has written yet (``txn_wal_span``: see
+        :meth:`txn_horizon`)."""
         return cls(
+            txn_wal_span=txn_wal_span,
             writer_epoch=0,
             compactor_epoch=0,
             writer_id=bytes(WRITER_ID_BYTES),
@@ -253,6 +263,16 @@ class Manifest:
 
     # -- queries -----------------------------------------------------------------------------
 
+    def txn_horizon(self, wal_id: int) -> int:
+        """The oldest read point (a sequence number) a transaction's batch in WAL object
+        ``wal_id`` may have: one that read before it is refused as too old, by every process
+        alike. 0 (no limit) when ``txn_wal_span`` is 0 or ``wal_id`` is within the span of
+        the start. Since the batches of later objects have later horizons, a compaction whose
+        output serves only objects after ``wal_id - 1`` may drop tombstones below this."""
+        if self.txn_wal_span == 0 or wal_id <= self.txn_wal_span:
+            return 0
+        return (wal_id - self.txn_wal_span) << SEQ_BITS
+
     def all_ssts(self) -> tuple[SSTMeta, ...]:
         """Every SST, in read order: L0 newest first, then each run (newest first) in key
         order."""
@@ -269,8 +289,17 @@ class Manifest:
     def check_invariants(self) -> None:
         """Raise ``ValueError`` naming the first broken invariant (see the module docstring)."""
         _check_writer_id(self.writer_id)
-        if min(self.writer_epoch, self.compactor_epoch, self.wal_replay_after, self.last_seq) < 0:
-            raise ValueError("an epoch, the WAL replay point or last_seq is negative")
+        if (
+            min(
+                self.writer_epoch,
+                self.compactor_epoch,
+                self.wal_replay_after,
+                self.last_seq,
+                self.txn_wal_span,
+            )
+            < 0
+        ):
+            raise ValueError("an epoch, the WAL replay point, last_seq or txn_wal_span is negative")
         ssts = self.all_ssts()
         _check_ids("SST", [m.sst_id for m in ssts], self.next_sst_id)
         _check_ids("run", [r.run_id for r in self.runs], self.next_run_id)
