@@ -60,6 +60,8 @@ class CompactionPlan:
     runs: tuple[SortedRun, ...]
     bottom: bool
     run_id: int
+    #: ``next_sst_id`` of the manifest planned on: output ids are picked at or above it.
+    sst_floor: int = 1
 
     @property
     def input_bytes(self) -> int:
@@ -81,6 +83,7 @@ class CompactionPlan:
             frozenset(m.sst_id for m in self.l0),
             frozenset(r.run_id for r in self.runs),
             new_run,
+            fresh_from=self.sst_floor,
         )
 
     def describe(self) -> str:
@@ -144,7 +147,9 @@ def _plan(
     manifest: Manifest, l0: tuple[SSTMeta, ...], runs: tuple[SortedRun, ...]
 ) -> CompactionPlan:
     bottom = not manifest.runs or (bool(runs) and runs[-1] == manifest.runs[-1])
-    return CompactionPlan(l0, runs, bottom=bottom, run_id=manifest.next_run_id)
+    return CompactionPlan(
+        l0, runs, bottom=bottom, run_id=manifest.next_run_id, sst_floor=manifest.next_sst_id
+    )
 
 
 class Compactor:

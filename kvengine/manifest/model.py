@@ -30,6 +30,16 @@ SST and run ids: ``next_sst_id`` and ``next_run_id`` are high-water marks, not a
 A process picks new ids at or above them itself (skipping an id whose create-only PUT finds an
 object, e.g. one left by a crashed writer), and the transition that adds the SST or run raises
 the mark past it. Ids are therefore unique without a manifest write per allocation.
+
+A flush and a compaction of the role holder run at once (the compaction in its own thread),
+so one may commit an SST id above the other's, already written, ids: the holder passes
+``fresh_from``, the mark of the manifest it read *before* picking its ids, and the transition
+accepts any id from there up that this manifest does not use. Why no id is ever reused: an id
+at or above that mark was in no manifest when it was picked; only the holder can have added
+SSTs since (a fenced holder's update fails), and the holder picks every id from one counter
+that only grows, so no two of its SSTs share one; the object was created by a create-only PUT,
+so it is this holder's own. GC keeps an unreferenced SST for ``gc_min_age_s`` after it is
+written, which is why a flush or compaction must commit within that time.
 """
 
 from __future__ import annotations
@@ -137,15 +147,17 @@ class Manifest:
             raise ValueError(f"compactor epoch {epoch} is not above {self.compactor_epoch}")
         return replace(self, compactor_epoch=epoch, writer_id=writer_id)._checked()
 
-    def with_l0_flush(self, sst: SSTMeta, wal_replay_after: int, last_seq: int) -> Manifest:
+    def with_l0_flush(
+        self, sst: SSTMeta, wal_replay_after: int, last_seq: int, *, fresh_from: int | None = None
+    ) -> Manifest:
         """``sst`` added as the newest L0 SST, with the WAL replay point and ``last_seq`` moved
         to the given values.
 
         ``sst`` must have a fresh id (at or above ``next_sst_id``), be no older than the newest
         L0 SST, and hold no sequence number above ``last_seq``; neither ``wal_replay_after``
-        nor ``last_seq`` may go backwards.
+        nor ``last_seq`` may go backwards. ``fresh_from``: see the module docstring (ids).
         """
-        _check_new_ssts((sst,), self.next_sst_id)
+        self._check_fresh((sst,), fresh_from)
         if wal_replay_after < self.wal_replay_after:
             raise ValueError(
                 f"WAL replay point {wal_replay_after} is behind {self.wal_replay_after}"
@@ -161,7 +173,7 @@ class Manifest:
             l0=(sst, *self.l0),
             wal_replay_after=wal_replay_after,
             last_seq=last_seq,
-            next_sst_id=sst.sst_id + 1,
+            next_sst_id=max(self.next_sst_id, sst.sst_id + 1),
         )._checked()
 
     def with_replay_point(self, wal_replay_after: int) -> Manifest:
@@ -179,6 +191,8 @@ class Manifest:
         removed_l0: frozenset[int],
         removed_runs: frozenset[int],
         new_run: SortedRun | None,
+        *,
+        fresh_from: int | None = None,
     ) -> Manifest:
         """The L0 SSTs ``removed_l0`` and runs ``removed_runs`` replaced by ``new_run`` (None
         when the merge left nothing, e.g. only tombstones that could be dropped).
@@ -193,8 +207,9 @@ class Manifest:
 
         ``new_run`` must have a fresh run id (at or above ``next_run_id``) and fresh SST ids
         (at or above ``next_sst_id``), hold at least one SST, and keep its SSTs in key order
-        without overlap. Raises ``ValueError`` otherwise, or if there are no inputs or an
-        input is not in this manifest.
+        without overlap (``fresh_from``: SST ids from there up that this manifest does not
+        use count as fresh; see the module docstring). Raises ``ValueError`` otherwise, or if
+        there are no inputs or an input is not in this manifest.
         """
         if not removed_l0 and not removed_runs:
             raise ValueError("a compaction needs at least one input")
@@ -218,10 +233,10 @@ class Manifest:
                 raise ValueError(f"run id {new_run.run_id} is below next_run_id")
             if not new_run.ssts:
                 raise ValueError(f"run {new_run.run_id} holds no SSTs (pass None instead)")
-            _check_new_ssts(new_run.ssts, self.next_sst_id)
+            self._check_fresh(new_run.ssts, fresh_from)
             _check_run_order(new_run)
             output = (new_run,)
-            next_sst_id = max(m.sst_id for m in new_run.ssts) + 1
+            next_sst_id = max(next_sst_id, max(m.sst_id for m in new_run.ssts) + 1)
             next_run_id = new_run.run_id + 1
         return replace(
             self,
@@ -254,6 +269,14 @@ class Manifest:
     def checkpoint(self, name: str) -> Checkpoint | None:
         """The checkpoint called ``name``, or None."""
         return next((c for c in self.checkpoints if c.name == name), None)
+
+    def _check_fresh(self, ssts: tuple[SSTMeta, ...], fresh_from: int | None) -> None:
+        if fresh_from is None or fresh_from >= self.next_sst_id:
+            _check_new_ssts(ssts, self.next_sst_id)
+            return
+        _check_new_ssts(ssts, fresh_from)
+        if used := {m.sst_id for m in ssts} & self.live_sst_ids():
+            raise ValueError(f"SST ids {sorted(used)} are in use: not fresh")
 
     def _checked(self) -> Manifest:
         # The transitions check their own preconditions first, for clear messages; this
