@@ -37,6 +37,7 @@ def main() -> None:
     p.add_argument("--trigger", type=int, default=Options().l0_compaction_trigger)
     p.add_argument("--bytes", type=float, default=0, help="random overwrites of this many bytes")
     p.add_argument("--gc-every", type=float, default=50e6, help="bytes between GC runs")
+    p.add_argument("--l0-mb", type=float, default=Options().l0_sst_size / 2**20)
     args = p.parse_args()
     root = args.dir or tempfile.mkdtemp(prefix="strata-gc-")
     if args.bytes:
@@ -82,7 +83,9 @@ def _written(db: DB) -> int:
 
 
 def overwrites(root: str, args: argparse.Namespace) -> None:
-    options = Options(l0_compaction_trigger=args.trigger, gc_interval_s=0)
+    options = Options(
+        l0_compaction_trigger=args.trigger, gc_interval_s=0, l0_sst_size=int(args.l0_mb * 2**20)
+    )
     rng = random.Random(1)
     user = 0
     next_gc = args.gc_every
@@ -103,6 +106,7 @@ def overwrites(root: str, args: argparse.Namespace) -> None:
         live = _live(db)
         n_end, b_end = _bucket(db)
         stats_end = db.stats()
+        compactions = stats_end["compactions"]
         gc = GarbageCollector(db.store, min_age_s=0).run()
         n_gc, b_gc = _bucket(db)
         db.compact()
@@ -111,11 +115,12 @@ def overwrites(root: str, args: argparse.Namespace) -> None:
         written_final = _written(db)
     print(
         f"{user / 1e6:.0f} MB of random overwrites over {args.keys} keys "
-        f"({args.value_bytes}-byte values) in {write_s:.0f} s, shared mode; "
-        f"live {live / 1e6:.1f} MB"
+        f"({args.value_bytes}-byte values) in {write_s:.0f} s, shared mode, L0 SSTs of "
+        f"{args.l0_mb:g} MiB, trigger {args.trigger}; live {live / 1e6:.1f} MB"
     )
     print(
-        f"end of writes: L0 SSTs {stats_end['l0_ssts']}, runs {stats_end['sorted_runs']}; "
+        f"end of writes: {compactions} compactions, L0 SSTs {stats_end['l0_ssts']}, "
+        f"runs {stats_end['sorted_runs']}; "
         f"bucket {n_end} objects {b_end / 1e6:.1f} MB = {b_end / live:.2f}x live"
     )
     print(f"after GC:      {n_gc} objects {b_gc / 1e6:.1f} MB = {b_gc / live:.2f}x live")

@@ -292,9 +292,7 @@ class Manifest:
         alike. 0 (no limit) when ``txn_wal_span`` is 0 or ``wal_id`` is within the span of
         the start. Since the batches of later objects have later horizons, a compaction whose
         output serves only objects after ``wal_id - 1`` may drop tombstones below this."""
-        if self.txn_wal_span == 0 or wal_id <= self.txn_wal_span:
-            return 0
-        return (wal_id - self.txn_wal_span) << SEQ_BITS
+        return txn_horizon(self.txn_wal_span, wal_id)
 
     def all_ssts(self) -> tuple[SSTMeta, ...]:
         """Every SST, in read order: L0 newest first, then each run (newest first) in key
@@ -352,6 +350,13 @@ class Manifest:
                 raise ValueError(f"checkpoint {c.name!r}: bad version id, WAL tail or time")
             if c.expires_ms is not None and c.expires_ms <= c.created_ms:
                 raise ValueError(f"checkpoint {c.name!r} ends before it was created")
+
+
+def txn_horizon(txn_wal_span: int, wal_id: int) -> int:
+    """:meth:`Manifest.txn_horizon` for a database with ``txn_wal_span``."""
+    if txn_wal_span == 0 or wal_id <= txn_wal_span:
+        return 0
+    return (wal_id - txn_wal_span) << SEQ_BITS
 
 
 def check_checkpoint_name(name: str) -> None:

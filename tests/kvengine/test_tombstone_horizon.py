@@ -223,3 +223,24 @@ def test_random_transactions_with_compactions_dropping_tombstones_match_the_wal(
         if compactor.is_alive():
             compactor.join()
         close(pairs)
+
+
+def test_a_reader_opened_before_the_database_existed_refuses_the_same_batches() -> None:
+    name = uuid.uuid4().hex
+    with DB.open(open_store(f"memory://{name}"), read_only=True) as reader:
+        pairs = engines(name, 2, OPTIONS)
+        try:
+            (_, a), (_, b) = pairs
+            a.put(b"k", b"1")
+            txn = b.transaction()
+            txn.put(b"k", b"old")
+            for i in range(SPAN + 2):  # b has not seen these: its commit is stored, then
+                a.put(b"other", b"%d" % i)  # refused where it lands, by everyone
+            with pytest.raises(Conflict, match="too old"):
+                txn.commit()
+            for db in (a, b, reader):
+                db.refresh()
+                assert db.get(b"k") == b"1"
+            assert read_history(open_store(f"memory://{name}")).too_old
+        finally:
+            close(pairs)
