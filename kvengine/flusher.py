@@ -28,12 +28,12 @@ from kvengine.compactor import (
     Progress,
     SizeTieredPolicy,
 )
-from kvengine.errors import Fenced, StrataError
+from kvengine.errors import Fenced, ObjectNotFound, StrataError
 from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.memtable import Memtable
 from kvengine.options import Options
-from kvengine.table_store import TableStore
+from kvengine.table_store import TableStore, sst_path
 from kvengine.view import View
 
 log = logging.getLogger(__name__)
@@ -375,6 +375,7 @@ class Flusher:
             progress=self.compaction_progress,
         )
         try:
+            self._check_outputs_exist(role, new_run)
             role.update(lambda m: _apply_plan(plan, m, new_run))
         except _Abandoned as exc:
             self.abandoned_compactions += 1
@@ -383,6 +384,21 @@ class Flusher:
         self.compactions += 1
         self._view.adopt(*role.current())
         return True
+
+    def _check_outputs_exist(self, role: FenceableManifest, new_run: SortedRun | None) -> None:
+        """A flush that committed while the merge ran raised ``next_sst_id`` past output ids:
+        from then on only their age keeps GC from collecting them (docs/design/
+        0005-storage-lifecycle.md, rule 3), so make sure none is gone (one HEAD each, only
+        then). ``_Abandoned`` if one is."""
+        if new_run is None:
+            return
+        mark = role.manifest.next_sst_id
+        for meta in new_run.ssts:
+            if meta.sst_id < mark:
+                try:
+                    self._tables.store.head(sst_path(meta.sst_id))
+                except ObjectNotFound as exc:
+                    raise _Abandoned(f"output SST {meta.sst_id} was collected") from exc
 
 
 def _apply_plan(plan: CompactionPlan, manifest: Manifest, new_run: SortedRun | None) -> Manifest:
