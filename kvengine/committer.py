@@ -325,9 +325,14 @@ class Committer:
             raise StoreUnavailable(f"WAL object {wal_id} is stored; its outcome is unknown")
         aborted = set(outcome)
         self.conflicts += len(aborted)
+        with view.cond:
+            horizon = view.version.manifest.txn_horizon(wal_id)
+            span = view.version.manifest.txn_wal_span
         for i, r in enumerate(pending):
             error = None
-            if i in aborted:
+            if i in aborted and r.read_seq is not None and r.read_seq < horizon:
+                error = too_old(span)
+            elif i in aborted:
                 error = Conflict(
                     "write conflict: a transaction that committed after this one began changed "
                     "a key it writes or watches; retry the transaction"
@@ -363,8 +368,14 @@ class Committer:
         ``last_seq``); the others fail with ``Conflict``."""
         written: SortedSet = SortedSet()
         accepted: list[CommitRequest] = []
+        # Our object lands after the tail we know of, so at least this horizon applies to it.
+        horizon = version.manifest.txn_horizon(self._view.tail_id + 1)
         for r in pending:
             reason = None
+            if r.read_seq is not None and r.read_seq < horizon:
+                self.conflicts += 1
+                self._finish((r,), too_old(version.manifest.txn_wal_span))
+                continue
             if r.read_seq is not None:
                 reason = batch_conflict(
                     version, self._tables, r.read_seq, r.ops, r.ranges, written, last_seq
@@ -429,3 +440,12 @@ class Committer:
         with self._cond:
             since = self._closing_since
         return since is not None and time.monotonic() - since > UNKNOWN_OUTCOME_CLOSE_S
+
+
+def too_old(span: int) -> Conflict:
+    """The error of a transaction refused by the tombstone horizon."""
+    return Conflict(
+        f"transaction too old: its commit lands more than {span} WAL objects after its "
+        "snapshot (the database's txn_wal_span), past the point up to which conflicts can be "
+        "checked; retry the transaction"
+    )

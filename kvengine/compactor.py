@@ -23,10 +23,11 @@ read-ahead per input, whatever the input size.
 
 What a compaction keeps (``iterators.compact_entries``): every version a live snapshot of this
 process may read (``keep_seq``), and each key's newest version. Tombstones are dropped only
-when the output is the bottom of the tree (it includes the oldest run) *and* the database is
-in exclusive mode: in shared mode other processes check their transactions' writes against
-each key's newest version and their snapshots are unknown here, so tombstones stay (docs/
-design/0003-shared-writers.md) until a tombstone horizon is recorded in the manifest.
+when the output is the bottom of the tree (it includes the oldest run). In shared mode other
+processes check their transactions' writes against each key's newest version, so only
+tombstones below the tombstone horizon go: ``Manifest.txn_horizon`` of the WAL object after the
+plan's replay point, the oldest read point any transaction that may still apply can have
+(docs/design/0005-storage-lifecycle.md, "Tombstone horizon").
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class CompactionPlan:
     runs: tuple[SortedRun, ...]
     bottom: bool
     run_id: int
+    #: ``next_sst_id`` of the manifest planned on: output ids are picked at or above it.
+    sst_floor: int = 1
 
     @property
     def input_bytes(self) -> int:
@@ -80,6 +83,7 @@ class CompactionPlan:
             frozenset(m.sst_id for m in self.l0),
             frozenset(r.run_id for r in self.runs),
             new_run,
+            fresh_from=self.sst_floor,
         )
 
     def describe(self) -> str:
@@ -143,7 +147,9 @@ def _plan(
     manifest: Manifest, l0: tuple[SSTMeta, ...], runs: tuple[SortedRun, ...]
 ) -> CompactionPlan:
     bottom = not manifest.runs or (bool(runs) and runs[-1] == manifest.runs[-1])
-    return CompactionPlan(l0, runs, bottom=bottom, run_id=manifest.next_run_id)
+    return CompactionPlan(
+        l0, runs, bottom=bottom, run_id=manifest.next_run_id, sst_floor=manifest.next_sst_id
+    )
 
 
 class Compactor:
@@ -171,17 +177,22 @@ class Compactor:
         write_sst: WriteSST,
         *,
         drop_tombstones: bool | None = None,
+        tombstone_horizon: int | None = None,
         progress: Progress | None = None,
     ) -> SortedRun | None:
         """Merge the plan's inputs into SSTs of about ``sst_target_bytes`` each (a key's
         versions never split across two) and return them as a run; None if nothing is left.
-        Tombstones are dropped when ``drop_tombstones`` (default: ``plan.bottom``)."""
+        Tombstones are dropped when ``drop_tombstones`` (default: ``plan.bottom``), only
+        those below ``tombstone_horizon`` if given (shared mode)."""
         started = time.monotonic()
         counted = [0]
         total = plan.input_bytes
         drop = plan.bottom if drop_tombstones is None else drop_tombstones
         entries = compact_entries(
-            merge(self._sources(plan, counted)), keep_seq_at_or_above=keep_seq, drop_tombstones=drop
+            merge(self._sources(plan, counted)),
+            keep_seq_at_or_above=keep_seq,
+            drop_tombstones=drop,
+            tombstone_horizon=tombstone_horizon,
         )
         target = self.options.sst_target_bytes
         outputs: list[SSTMeta] = []

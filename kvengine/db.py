@@ -196,6 +196,13 @@ class DB:
         mstore = ManifestStore(store)
         writer_id = os.urandom(16)
         role: FenceableManifest | None = None
+        if not read_only and mstore.read_latest() is None:
+            # Create the database's first manifest before any WAL object, so that every
+            # process validates transactions with the same txn_wal_span (fixed from here on;
+            # of two racing creators one wins, and both read its span). A database whose WAL
+            # was written by a Strata without the span keeps no limit.
+            span = options.txn_wal_span if tables.read_wal(1) is None else 0
+            mstore.try_write(1, Manifest.empty(span))
         if exclusive:
             FenceableManifest.claim(mstore, "writer", writer_id)
             role = FenceableManifest.claim(mstore, "compactor", writer_id)

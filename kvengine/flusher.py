@@ -3,11 +3,13 @@ WAL replay point, and compacting. One process holds it at a time, through the ma
 compactor epoch (docs/design/0003-shared-writers.md, "The flusher role").
 
 Every writing process runs a :class:`Flusher` thread. The holder tails the WAL every
-``flusher_poll_ms`` (other processes' commits fill its memtable too), flushes what is frozen and
-compacts. Any other process only adopts newer manifests, which drops the memtables they cover;
-if it has frozen memtables and the manifest has not changed for ``flusher_takeover_ms`` (or no
-process ever held the role), it claims the role, which fences the previous holder's manifest
-updates. A holder that loses the role carries on as a plain writer.
+``flusher_poll_ms`` (other processes' commits fill its memtable too) and flushes what is frozen;
+its compactions run in a second thread (``strata-compact``), so a long merge never holds a
+flush back: each result is re-applied on the latest manifest (flushes add L0 SSTs meanwhile)
+and abandoned if an input is gone. Any other process only adopts newer manifests, which drops
+the memtables they cover; if it has frozen memtables and the manifest has not changed for
+``flusher_takeover_ms`` (or no process ever held the role), it claims the role, which fences
+the previous holder's manifest updates. A holder that loses the role carries on as a plain writer.
 """
 
 from __future__ import annotations
@@ -26,17 +28,17 @@ from kvengine.compactor import (
     Progress,
     SizeTieredPolicy,
 )
-from kvengine.errors import Fenced, StrataError
+from kvengine.errors import Fenced, ObjectNotFound, StrataError
 from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.memtable import Memtable
 from kvengine.options import Options
-from kvengine.table_store import TableStore
+from kvengine.table_store import TableStore, sst_path
 from kvengine.view import View
 
 log = logging.getLogger(__name__)
 
-#: Compactions run in a row in one turn at most (then flushing gets its turn again).
+#: Compactions run in a row at most before the compaction thread looks at its requests again.
 MAX_COMPACTIONS_PER_TURN = 8
 #: An idle holder (this many turns in a row found no new WAL object) polls IDLE_FACTOR times
 #: less often, so that an idle database stays under one request per second with its garbage
@@ -81,6 +83,7 @@ class Flusher:
         self._closed = False
         self._want_role = False
         self._compact_all_wanted = 0  # requests of DB.compact, answered by number
+        self._compact_all_handed = 0  # of those, passed on to the compaction thread
         self.compact_all_done = 0
         self.compaction_progress: Progress | None = None
         self.lost_role: Fenced | None = None  # why this process last lost the role
@@ -92,8 +95,15 @@ class Flusher:
         self._stalled_since: float | None = None  # frozen memtables and no manifest change
         self.flushed_ssts = 0
         self._idle_turns = 0  # holder turns in a row that found no new WAL object
+        self._role_lock = threading.Lock()  # taking and losing the role (two threads)
+        self._compact_cond = threading.Condition()
+        self._compact_wake = False
         self._thread = threading.Thread(target=self._run, name="strata-flush", daemon=True)
+        self._compact_thread = threading.Thread(
+            target=self._compact_loop, name="strata-compact", daemon=True
+        )
         self._thread.start()
+        self._compact_thread.start()
 
     def request_role(self) -> None:
         """Claim the role at the next turn (an explicit ``DB.flush``), and wake the thread."""
@@ -124,7 +134,10 @@ class Flusher:
         with self._view.cond:
             self._closed = True
             self._view.cond.notify_all()
+        with self._compact_cond:
+            self._compact_cond.notify_all()
         self._thread.join()
+        self._compact_thread.join()
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -176,22 +189,18 @@ class Flusher:
         self._idle_turns = self._idle_turns + 1 if self._view.tail_id == tail else 0
         while (memtable := self._oldest_frozen()) is not None:
             self._flush(memtable)
-            self._maybe_compact(l0_only=True)  # keep L0 small while flushing a backlog
-        self._maybe_compact()
+            self._wake_compactor()  # L0 grew: the compaction thread plans (flushing goes on)
         with self._view.cond:
-            wanted = self._compact_all_wanted
-        if wanted > self.compact_all_done:
-            self._compact(CompactAllPolicy().plan(self._role_manifest()))
-            with self._view.cond:
-                self.compact_all_done = wanted
-                self._view.cond.notify_all()
+            self._compact_all_handed = self._compact_all_wanted
+        self._wake_compactor()
 
     def _wants_compact_all(self) -> bool:
-        return self.role is not None and self._compact_all_wanted > self.compact_all_done
+        return self.role is not None and self._compact_all_wanted > self._compact_all_handed
 
-    def _role_manifest(self) -> Manifest:
-        assert self.role is not None
-        return self.role.manifest
+    def _wake_compactor(self) -> None:
+        with self._compact_cond:
+            self._compact_wake = True
+            self._compact_cond.notify_all()
 
     def _oldest_frozen(self) -> Memtable | None:
         with self._view.cond:
@@ -229,13 +238,23 @@ class Flusher:
             view.catch_up()  # a process fenced by an exclusive writer must not claim
             if view.fenced is not None:
                 return
-            self.role = FenceableManifest.claim(self._mstore, "compactor", self._writer_id)
+            role = FenceableManifest.claim(self._mstore, "compactor", self._writer_id)
+            with self._role_lock:
+                self.role = role
             with view.cond:
                 self._want_role = False
-            view.adopt(self.role.manifest_id, self.role.manifest)
-            log.info("took the flush role (compactor epoch %d)", self.role.epoch)
+            view.adopt(*role.current())
+            log.info("took the flush role (compactor epoch %d)", role.epoch)
 
-    def _lost_role(self, exc: Fenced) -> None:
+    def _lost_role(self, exc: Fenced, role: FenceableManifest | None = None) -> None:
+        """This process no longer holds the role; with ``role``, only if that is the one
+        held (the compaction thread may learn it late, after the role was taken again)."""
+        with self._role_lock:
+            if role is not None and self.role is not role:
+                return
+            self._lost_role_locked(exc)
+
+    def _lost_role_locked(self, exc: Fenced) -> None:
         if self._exclusive:
             with self._view.cond:
                 self._view.fenced = self._view.fenced or exc
@@ -256,11 +275,12 @@ class Flusher:
 
     # -- flushing and compacting ---------------------------------------------------------------
 
-    def _write_new_sst(self, data: bytes, info: Any) -> SSTMeta:
-        assert self.role is not None
+    def _write_new_sst(self, role: FenceableManifest, data: bytes, info: Any) -> SSTMeta:
+        # One counter for both threads: ids only grow, so a flush and a compaction running
+        # at once never pick the same one (Manifest: "fresh_from").
         while True:
             with self._sst_id_lock:
-                sst_id = max(self._next_sst_id, self.role.manifest.next_sst_id)
+                sst_id = max(self._next_sst_id, role.manifest.next_sst_id)
                 self._next_sst_id = sst_id + 1
             meta = self._tables.write_sst(sst_id, data, info)
             if meta is not None:
@@ -283,11 +303,15 @@ class Flusher:
             last_wal = memtable.last_wal_id
             if builder.entry_count:
                 data, info = builder.finish()
-                meta = self._write_new_sst(data, info)
+                floor = current.next_sst_id  # read before the id was picked
+                meta = self._write_new_sst(role, data, info)
 
                 def change(m: Manifest) -> Manifest:
                     return m.with_l0_flush(
-                        meta, max(m.wal_replay_after, last_wal), max(m.last_seq, meta.max_seq)
+                        meta,
+                        max(m.wal_replay_after, last_wal),
+                        max(m.last_seq, meta.max_seq),
+                        fresh_from=floor,
                     )
 
                 role.update(change)
@@ -295,43 +319,96 @@ class Flusher:
                 log.info("flushed WAL ..%d to SST %d", last_wal, meta.sst_id)
             else:  # nothing new (fences, batches that did not apply): move the point on
                 role.update(lambda m: m.with_replay_point(max(m.wal_replay_after, last_wal)))
-        self._view.adopt(role.manifest_id, role.manifest)
+        self._view.adopt(*role.current())
         self._view.drop_frozen(memtable)  # its entries are all in SSTs now
 
-    def _maybe_compact(self, *, l0_only: bool = False) -> None:
-        """Run what the policy plans, a few compactions at most; with ``l0_only``, only a
-        merge of L0 (quick: merges of runs wait until the frozen memtables are flushed)."""
-        for _ in range(MAX_COMPACTIONS_PER_TURN):
-            plan = self.policy.plan(self._role_manifest())
-            if plan is None or (l0_only and plan.runs) or not self._compact(plan):
-                return
-            if not l0_only and self._oldest_frozen() is not None:
-                return  # flush first: the next turn comes at once
+    # -- the compaction thread -----------------------------------------------------------------
 
-    def _compact(self, plan: CompactionPlan | None) -> bool:
+    def _compact_loop(self) -> None:
+        """Run compactions while this process holds the role, woken by the flusher thread
+        (after each flush and each turn) and by ``DB.compact``."""
+        while True:
+            with self._compact_cond:
+                while not (self._closed or self._compact_wake):
+                    self._compact_cond.wait()
+                if self._closed:
+                    return
+                self._compact_wake = False
+            role = self.role
+            if role is None:
+                continue
+            with self._view.cond:
+                wanted = self._compact_all_handed
+            try:
+                self._maybe_compact(role)
+                if wanted > self.compact_all_done:
+                    self._compact(role, CompactAllPolicy().plan(role.manifest))
+                    with self._view.cond:
+                        self.compact_all_done = max(self.compact_all_done, wanted)
+                        self._view.cond.notify_all()
+            except Fenced as exc:
+                self._lost_role(exc, role)
+            except Exception as exc:  # a store error, or a bug: never let the thread die
+                if isinstance(exc, StrataError):
+                    log.warning("compaction failed, will retry: %s", exc)
+                else:
+                    log.exception("compaction failed, will retry")
+                with self._compact_cond:
+                    if not self._closed:
+                        self._compact_cond.wait(1.0)
+                        self._compact_wake = True
+
+    def _maybe_compact(self, role: FenceableManifest) -> None:
+        """Run what the policy plans, a few compactions at most."""
+        for _ in range(MAX_COMPACTIONS_PER_TURN):
+            if self._closed or self.role is not role:
+                return
+            if not self._compact(role, self.policy.plan(role.manifest)):
+                return
+
+    def _compact(self, role: FenceableManifest, plan: CompactionPlan | None) -> bool:
         """Run ``plan`` and commit its result; False if it was abandoned (or None)."""
-        role = self.role
-        if plan is None or role is None:
+        if plan is None:
             return False
-        # Shared mode keeps every key's newest version, tombstones too: other processes
-        # check their transactions' writes against it, and their snapshots are unknown here.
-        drop = plan.bottom and self._exclusive
+        # Shared mode keeps tombstones at or above the horizon: a transaction that read
+        # before them may still commit, in any process, and its check must find them. Every
+        # batch that will be checked against this output is in a WAL object after the replay
+        # point, and one that read before that object's horizon is refused.
+        manifest = role.manifest
+        horizon = None if self._exclusive else manifest.txn_horizon(manifest.wal_replay_after + 1)
         new_run = self._compactor.run(
             plan,
             self._keep_seq(),
-            self._write_new_sst,
-            drop_tombstones=drop,
+            lambda data, info: self._write_new_sst(role, data, info),
+            drop_tombstones=plan.bottom,
+            tombstone_horizon=horizon,
             progress=self.compaction_progress,
         )
         try:
+            self._check_outputs_exist(role, new_run)
             role.update(lambda m: _apply_plan(plan, m, new_run))
         except _Abandoned as exc:
             self.abandoned_compactions += 1
             log.warning("compaction abandoned, its output is not referenced: %s", exc)
             return False
         self.compactions += 1
-        self._view.adopt(role.manifest_id, role.manifest)
+        self._view.adopt(*role.current())
         return True
+
+    def _check_outputs_exist(self, role: FenceableManifest, new_run: SortedRun | None) -> None:
+        """A flush that committed while the merge ran raised ``next_sst_id`` past output ids:
+        from then on only their age keeps GC from collecting them (docs/design/
+        0005-storage-lifecycle.md, rule 3), so make sure none is gone (one HEAD each, only
+        then). ``_Abandoned`` if one is."""
+        if new_run is None:
+            return
+        mark = role.manifest.next_sst_id
+        for meta in new_run.ssts:
+            if meta.sst_id < mark:
+                try:
+                    self._tables.store.head(sst_path(meta.sst_id))
+                except ObjectNotFound as exc:
+                    raise _Abandoned(f"output SST {meta.sst_id} was collected") from exc
 
 
 def _apply_plan(plan: CompactionPlan, manifest: Manifest, new_run: SortedRun | None) -> Manifest:

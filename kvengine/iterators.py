@@ -128,7 +128,11 @@ def pick_newest(candidates: Iterable[Entry | None]) -> Entry | None:
 
 
 def compact_entries(
-    entries: Iterable[Entry], *, keep_seq_at_or_above: int, drop_tombstones: bool
+    entries: Iterable[Entry],
+    *,
+    keep_seq_at_or_above: int,
+    drop_tombstones: bool,
+    tombstone_horizon: int | None = None,
 ) -> Iterator[Entry]:
     """The entries a compaction writes, from a merged stream in record order, in that order.
 
@@ -144,11 +148,15 @@ def compact_entries(
        any of its keys exists anywhere else), the tombstones among those versions that are
        older than every put kept for the key are dropped too: a read that stopped at one
        finds nothing older, so the key is absent either way. A tombstone newer than a kept
-       put is always kept.
+       put is always kept. With ``tombstone_horizon`` (shared mode), only tombstones with a
+       ``seq`` below it are dropped: a transaction that may still commit read at or above the
+       horizon, and its conflict check must still find a newer tombstone of a key it writes
+       (docs/design/0005-storage-lifecycle.md, "Tombstone horizon").
 
     A repeated ``(key, seq)`` is written once.
     """
     keep = keep_seq_at_or_above
+    horizon = tombstone_horizon
     current: bytes | None = None
     last_seq = -1
     kept_below = False  # rule 2 is used up for the current key
@@ -163,7 +171,7 @@ def compact_entries(
         last_seq = seq
         if seq < keep:
             kept_below = True
-        if drop_tombstones and entry[2] == _DELETE:
+        if drop_tombstones and entry[2] == _DELETE and (horizon is None or seq < horizon):
             pending.append(entry)
             continue
         if pending:

@@ -77,6 +77,13 @@ class Options:
     #: The process holding the flush-and-compaction role collects garbage this often (0: never;
     #: ``strata gc`` still does).
     gc_interval_s: float = 300.0
+    #: Shared mode, for a database this process creates (fixed at creation, in the manifest):
+    #: a transaction whose commit lands more than this many WAL objects after its snapshot is
+    #: refused with ``Conflict`` ("too old"), by every process alike. This is the tombstone
+    #: horizon that lets compaction drop deleted keys (docs/design/0005-storage-lifecycle.md).
+    #: At most ~20 WAL objects are created per second in all, so the default leaves every
+    #: transaction at least 55 minutes. 0: no limit (tombstones are then kept for good).
+    txn_wal_span: int = 65536
 
     def __post_init__(self) -> None:
         positive = (
@@ -102,6 +109,8 @@ class Options:
             raise InvalidArgument("Options.max_staleness_ms must be >= 0")
         if self.reader_checkpoint_s < 0:
             raise InvalidArgument("Options.reader_checkpoint_s must be >= 0")
+        if self.txn_wal_span < 0:
+            raise InvalidArgument("Options.txn_wal_span must be >= 0")
         if self.gc_min_age_s < 0 or self.gc_interval_s < 0:
             raise InvalidArgument("Options.gc_min_age_s and gc_interval_s must be >= 0")
         if self.l0_compaction_trigger < 0 or self.block_cache_bytes < 0:

@@ -22,7 +22,7 @@ from sortedcontainers import SortedSet
 
 from kvengine.conflicts import batch_conflict
 from kvengine.errors import Fenced
-from kvengine.manifest.model import Manifest
+from kvengine.manifest.model import Manifest, txn_horizon
 from kvengine.memtable import Memtable
 from kvengine.options import Options
 from kvengine.table_store import TableStore
@@ -65,6 +65,8 @@ class View:
         start = manifest.wal_replay_after
         self.version = Version(Memtable(start + 1), (), manifest)
         self.manifest_id = manifest_id
+        #: the database's txn_wal_span (fixed at creation); None until a manifest is known
+        self._txn_wal_span: int | None = manifest.txn_wal_span if manifest_id else None
         self.last_seq = manifest.last_seq
         self.tail_id = start
         #: when this process last saw that WAL object ``tail_id + 1`` did not exist
@@ -104,6 +106,12 @@ class View:
         decided before anything changes, so a store error while deciding (reading an SST)
         leaves the view as it was."""
         with self._apply_lock:
+            if self._txn_wal_span is None:
+                # Opened before the database had a manifest: a writer creates version 1
+                # before any WAL object (so it exists now), unless the database was written
+                # by a Strata without the span (then there is no limit).
+                found_id, found = self._read_manifest()
+                self._txn_wal_span = found.txn_wal_span if found_id else 0
             with self.cond:
                 if wal_id <= self.tail_id:
                     return
@@ -134,9 +142,13 @@ class View:
         aborted: list[int] = []
         written: SortedSet = SortedSet()  # keys of the batches applied before, in this object
         tables = self._tables
+        horizon = txn_horizon(self._txn_wal_span or 0, obj.wal_id)
         for i, batch in enumerate(obj.batches):
             if batch.first_seq + len(batch.ops) - 1 <= last_seq:
                 continue  # in SSTs already (decided when it was first applied)
+            if batch.read_seq is not None and batch.read_seq < horizon:
+                aborted.append(i)  # too old: compaction may have dropped what it would see
+                continue
             if batch.read_seq is not None and batch_conflict(
                 version, tables, batch.read_seq, batch.ops, batch.ranges, written, last_seq
             ):

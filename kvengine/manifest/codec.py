@@ -17,15 +17,15 @@ from kvengine.manifest.model import Checkpoint, Manifest, SortedRun, SSTMeta
 
 MAGIC = b"STRM"
 #: The version this module writes; it reads every version from 1 up to this one. Version 2
-#: added the checkpoints (a tenth body field).
-FORMAT_VERSION = 2
+#: added the checkpoints (a tenth body field), version 3 the transaction WAL span (an eleventh).
+FORMAT_VERSION = 3
 #: magic, format version, body length
 HEADER = struct.Struct("<4sHI")
 #: crc32c of the header and the body
 TRAILER = struct.Struct("<I")
 MAX_BODY_BYTES = 0xFFFF_FFFF
 #: body fields by format version
-_BODY_FIELDS = {1: 9, 2: 10}
+_BODY_FIELDS = {1: 9, 2: 10, 3: 11}
 _SST_FIELDS = 7
 _CHECKPOINT_FIELDS = 5
 _RUN_FIELDS = 2
@@ -51,6 +51,7 @@ def encode_manifest(m: Manifest) -> bytes:
             (c.name, c.manifest_id, c.wal_tail, c.created_ms, c.expires_ms or 0)
             for c in m.checkpoints
         ),
+        m.txn_wal_span,
     )
     try:
         body: bytes = msgpack.packb(fields, use_bin_type=True)
@@ -120,6 +121,7 @@ def _from_fields(body: object, version: int) -> Manifest:
         checkpoints=tuple(_checkpoint(c) for c in _array(f[9], None, "checkpoints"))
         if version >= 2
         else (),
+        txn_wal_span=_uint(f[10], "txn_wal_span") if version >= 3 else 0,
     )
 
 

@@ -18,6 +18,9 @@ Invariants, checked by :meth:`Manifest.check_invariants` (and so on every decode
    ``MAX_CHECKPOINT_NAME`` of them), pin a version id >= 1, and end (if they do) after they
    were created. (``with_checkpoint`` also checks that ``wal_tail`` is not behind the
    replay point of the version that records the checkpoint, which is the one it pins.)
+7. ``txn_wal_span`` is >= 0. It is set when the database is created and never changes (every
+   transition carries it over), so every process validates transactions with the same span
+   (the tombstone horizon, docs/design/0005-storage-lifecycle.md).
 
 Between consecutive versions the transitions also keep epochs, ``wal_replay_after``,
 ``last_seq`` and the ``next_*`` counters from going backwards (a single manifest cannot show
@@ -27,6 +30,16 @@ SST and run ids: ``next_sst_id`` and ``next_run_id`` are high-water marks, not a
 A process picks new ids at or above them itself (skipping an id whose create-only PUT finds an
 object, e.g. one left by a crashed writer), and the transition that adds the SST or run raises
 the mark past it. Ids are therefore unique without a manifest write per allocation.
+
+A flush and a compaction of the role holder run at once (the compaction in its own thread),
+so one may commit an SST id above the other's, already written, ids: the holder passes
+``fresh_from``, the mark of the manifest it read *before* picking its ids, and the transition
+accepts any id from there up that this manifest does not use. Why no id is ever reused: an id
+at or above that mark was in no manifest when it was picked; only the holder can have added
+SSTs since (a fenced holder's update fails), and the holder picks every id from one counter
+that only grows, so no two of its SSTs share one; the object was created by a create-only PUT,
+so it is this holder's own. GC keeps an unreferenced SST for ``gc_min_age_s`` after it is
+written, which is why a flush or compaction must commit within that time.
 """
 
 from __future__ import annotations
@@ -36,6 +49,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 WRITER_ID_BYTES = 16
+#: As ``kvengine.wal.SEQ_BITS``: the ops of WAL object n are numbered from ``n << SEQ_BITS``.
+SEQ_BITS = 24
 MAX_CHECKPOINT_NAME = 200
 
 
@@ -93,11 +108,16 @@ class Manifest:
     next_sst_id: int  # every SST id in use, or ever used, is below this
     next_run_id: int  # every run id in use, or ever used, is below this
     checkpoints: tuple[Checkpoint, ...] = ()  # oldest first (format version 2)
+    # A transaction batch in WAL object n whose read point is before WAL object n - span is
+    # refused; 0: no limit (format versions 1 and 2). Fixed at creation (format version 3).
+    txn_wal_span: int = 0
 
     @classmethod
-    def empty(cls) -> Manifest:
-        """The manifest of a database nobody has written yet."""
+    def empty(cls, txn_wal_span: int = 0) -> Manifest:
+        """The manifest of a database nobody has written yet (``txn_wal_span``: see
+        :meth:`txn_horizon`)."""
         return cls(
+            txn_wal_span=txn_wal_span,
             writer_epoch=0,
             compactor_epoch=0,
             writer_id=bytes(WRITER_ID_BYTES),
@@ -127,15 +147,17 @@ class Manifest:
             raise ValueError(f"compactor epoch {epoch} is not above {self.compactor_epoch}")
         return replace(self, compactor_epoch=epoch, writer_id=writer_id)._checked()
 
-    def with_l0_flush(self, sst: SSTMeta, wal_replay_after: int, last_seq: int) -> Manifest:
+    def with_l0_flush(
+        self, sst: SSTMeta, wal_replay_after: int, last_seq: int, *, fresh_from: int | None = None
+    ) -> Manifest:
         """``sst`` added as the newest L0 SST, with the WAL replay point and ``last_seq`` moved
         to the given values.
 
         ``sst`` must have a fresh id (at or above ``next_sst_id``), be no older than the newest
         L0 SST, and hold no sequence number above ``last_seq``; neither ``wal_replay_after``
-        nor ``last_seq`` may go backwards.
+        nor ``last_seq`` may go backwards. ``fresh_from``: see the module docstring (ids).
         """
-        _check_new_ssts((sst,), self.next_sst_id)
+        self._check_fresh((sst,), fresh_from)
         if wal_replay_after < self.wal_replay_after:
             raise ValueError(
                 f"WAL replay point {wal_replay_after} is behind {self.wal_replay_after}"
@@ -151,7 +173,7 @@ class Manifest:
             l0=(sst, *self.l0),
             wal_replay_after=wal_replay_after,
             last_seq=last_seq,
-            next_sst_id=sst.sst_id + 1,
+            next_sst_id=max(self.next_sst_id, sst.sst_id + 1),
         )._checked()
 
     def with_replay_point(self, wal_replay_after: int) -> Manifest:
@@ -169,6 +191,8 @@ class Manifest:
         removed_l0: frozenset[int],
         removed_runs: frozenset[int],
         new_run: SortedRun | None,
+        *,
+        fresh_from: int | None = None,
     ) -> Manifest:
         """The L0 SSTs ``removed_l0`` and runs ``removed_runs`` replaced by ``new_run`` (None
         when the merge left nothing, e.g. only tombstones that could be dropped).
@@ -183,8 +207,9 @@ class Manifest:
 
         ``new_run`` must have a fresh run id (at or above ``next_run_id``) and fresh SST ids
         (at or above ``next_sst_id``), hold at least one SST, and keep its SSTs in key order
-        without overlap. Raises ``ValueError`` otherwise, or if there are no inputs or an
-        input is not in this manifest.
+        without overlap (``fresh_from``: SST ids from there up that this manifest does not
+        use count as fresh; see the module docstring). Raises ``ValueError`` otherwise, or if
+        there are no inputs or an input is not in this manifest.
         """
         if not removed_l0 and not removed_runs:
             raise ValueError("a compaction needs at least one input")
@@ -208,10 +233,10 @@ class Manifest:
                 raise ValueError(f"run id {new_run.run_id} is below next_run_id")
             if not new_run.ssts:
                 raise ValueError(f"run {new_run.run_id} holds no SSTs (pass None instead)")
-            _check_new_ssts(new_run.ssts, self.next_sst_id)
+            self._check_fresh(new_run.ssts, fresh_from)
             _check_run_order(new_run)
             output = (new_run,)
-            next_sst_id = max(m.sst_id for m in new_run.ssts) + 1
+            next_sst_id = max(next_sst_id, max(m.sst_id for m in new_run.ssts) + 1)
             next_run_id = new_run.run_id + 1
         return replace(
             self,
@@ -245,6 +270,14 @@ class Manifest:
         """The checkpoint called ``name``, or None."""
         return next((c for c in self.checkpoints if c.name == name), None)
 
+    def _check_fresh(self, ssts: tuple[SSTMeta, ...], fresh_from: int | None) -> None:
+        if fresh_from is None or fresh_from >= self.next_sst_id:
+            _check_new_ssts(ssts, self.next_sst_id)
+            return
+        _check_new_ssts(ssts, fresh_from)
+        if used := {m.sst_id for m in ssts} & self.live_sst_ids():
+            raise ValueError(f"SST ids {sorted(used)} are in use: not fresh")
+
     def _checked(self) -> Manifest:
         # The transitions check their own preconditions first, for clear messages; this
         # backstop makes "every transition keeps the invariants" hold by construction.
@@ -252,6 +285,14 @@ class Manifest:
         return self
 
     # -- queries -----------------------------------------------------------------------------
+
+    def txn_horizon(self, wal_id: int) -> int:
+        """The oldest read point (a sequence number) a transaction's batch in WAL object
+        ``wal_id`` may have: one that read before it is refused as too old, by every process
+        alike. 0 (no limit) when ``txn_wal_span`` is 0 or ``wal_id`` is within the span of
+        the start. Since the batches of later objects have later horizons, a compaction whose
+        output serves only objects after ``wal_id - 1`` may drop tombstones below this."""
+        return txn_horizon(self.txn_wal_span, wal_id)
 
     def all_ssts(self) -> tuple[SSTMeta, ...]:
         """Every SST, in read order: L0 newest first, then each run (newest first) in key
@@ -269,8 +310,17 @@ class Manifest:
     def check_invariants(self) -> None:
         """Raise ``ValueError`` naming the first broken invariant (see the module docstring)."""
         _check_writer_id(self.writer_id)
-        if min(self.writer_epoch, self.compactor_epoch, self.wal_replay_after, self.last_seq) < 0:
-            raise ValueError("an epoch, the WAL replay point or last_seq is negative")
+        if (
+            min(
+                self.writer_epoch,
+                self.compactor_epoch,
+                self.wal_replay_after,
+                self.last_seq,
+                self.txn_wal_span,
+            )
+            < 0
+        ):
+            raise ValueError("an epoch, the WAL replay point, last_seq or txn_wal_span is negative")
         ssts = self.all_ssts()
         _check_ids("SST", [m.sst_id for m in ssts], self.next_sst_id)
         _check_ids("run", [r.run_id for r in self.runs], self.next_run_id)
@@ -300,6 +350,13 @@ class Manifest:
                 raise ValueError(f"checkpoint {c.name!r}: bad version id, WAL tail or time")
             if c.expires_ms is not None and c.expires_ms <= c.created_ms:
                 raise ValueError(f"checkpoint {c.name!r} ends before it was created")
+
+
+def txn_horizon(txn_wal_span: int, wal_id: int) -> int:
+    """:meth:`Manifest.txn_horizon` for a database with ``txn_wal_span``."""
+    if txn_wal_span == 0 or wal_id <= txn_wal_span:
+        return 0
+    return (wal_id - txn_wal_span) << SEQ_BITS
 
 
 def check_checkpoint_name(name: str) -> None:

@@ -105,6 +105,12 @@ class FenceableManifest:
     def manifest_id(self) -> int:
         return self._id
 
+    def current(self) -> tuple[int, Manifest]:
+        """The id and contents of the version held, read together (another thread may be
+        updating it)."""
+        with self._lock:
+            return self._id, self._manifest
+
     @classmethod
     def open_reader(cls, mstore: ManifestStore) -> FenceableManifest:
         """The latest version, for a process that never writes (an empty manifest if none)."""

@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvengine import Options
+from kvengine.manifest.store import ManifestStore
 from kvengine.record import Kind
 from kvengine.store import ObjectStore
 from kvengine.table_store import TableStore
+from kvengine.wal import SEQ_BITS
 
 TAG_PREFIX = b"tag/"
 #: Outcomes: acknowledged, raised Conflict, raised another error, read-only (never committed).
@@ -127,8 +129,10 @@ class History:
     """Every batch of the WAL in order, which of them applied, and each key's applied versions
     for replay at any sequence number."""
 
-    def __init__(self, batches: list[Batch]) -> None:
+    def __init__(self, batches: list[Batch], txn_wal_span: int = 0) -> None:
         self.batches = batches
+        self.txn_wal_span = txn_wal_span
+        self.too_old: set[int] = set()  # ids (id()) of the batches refused as too old
         self.by_tag: dict[str, Batch] = {}
         self.duplicate_tags: list[str] = []
         self.applied: set[int] = set()  # ids (id()) of the batches that applied
@@ -139,6 +143,9 @@ class History:
                 if tag in self.by_tag:
                     self.duplicate_tags.append(tag)
                 self.by_tag[tag] = batch
+            if batch.read_seq is not None and self._too_old(batch):
+                self.too_old.add(id(batch))
+                continue
             if batch.read_seq is not None and self._changed_since(batch):
                 continue
             self.applied.add(id(batch))
@@ -148,6 +155,13 @@ class History:
                 seqs, values = self._versions.setdefault(key, ([], []))
                 seqs.append(seq)
                 values.append(value if kind == Kind.PUT else None)
+
+    def _too_old(self, batch: Batch) -> bool:
+        """Did the batch land more than ``txn_wal_span`` WAL objects after its read point?
+        (The tombstone horizon, docs/design/0005-storage-lifecycle.md.)"""
+        assert batch.read_seq is not None
+        span = self.txn_wal_span
+        return bool(span) and batch.read_seq < max(0, batch.wal_id - span) << SEQ_BITS
 
     def _changed_since(self, batch: Batch) -> bool:
         """Did an applied batch after ``batch.read_seq`` write a key it writes or watches?"""
@@ -206,7 +220,8 @@ class History:
 
 
 def read_history(store: ObjectStore) -> History:
-    """Every WAL object in ``store``, read in id order (no WAL object is ever deleted here)."""
+    """Every WAL object in ``store``, read in id order (no WAL object is ever deleted here),
+    replayed with the database's ``txn_wal_span`` (from its latest manifest)."""
     tables = TableStore(store, Options())
     batches: list[Batch] = []
     ids = tables.list_wal_ids(0)
@@ -217,7 +232,8 @@ def read_history(store: ObjectStore) -> History:
         for b in obj.batches:
             read_seq, ranges = getattr(b, "read_seq", None), getattr(b, "ranges", ())
             batches.append(Batch(wal_id, b.first_seq, b.ops, read_seq, tuple(ranges)))
-    return History(batches)
+    found = ManifestStore(store).read_latest()
+    return History(batches, found[1].txn_wal_span if found else 0)
 
 
 def check(

@@ -36,7 +36,12 @@ def sample_v2() -> Manifest:
     return m.with_checkpoint(Checkpoint("é x", 8, 6, 1_700_000_000_000, 1_700_000_360_000))
 
 
-def frame(body: bytes, version: int = 2, length: int | None = None) -> bytes:
+def sample_v3() -> Manifest:
+    """``sample_v2()`` of a database created with a transaction WAL span of 65536."""
+    return replace(sample_v2(), txn_wal_span=65536)
+
+
+def frame(body: bytes, version: int = 3, length: int | None = None) -> bytes:
     """A manifest object around ``body`` with a correct checksum."""
     head = HEADER.pack(MAGIC, version, len(body) if length is None else length) + body
     return head + TRAILER.pack(google_crc32c.value(head))
@@ -91,6 +96,7 @@ def manifests(draw: st.DrawFn) -> Manifest:
             for i, name in enumerate(draw(st.lists(st.text(min_size=1, max_size=8), max_size=3)))
             if name.isprintable()
         ),
+        txn_wal_span=draw(st.integers(0, U64)),
     )
 
 
@@ -103,9 +109,18 @@ def test_round_trip(m: Manifest) -> None:
 
 def test_golden_bytes() -> None:
     """The format is pinned: changing these bytes needs a new format version."""
-    data = encode_manifest(sample_v2())
-    assert data[: HEADER.size] == b"STRM\x02\x00" + (len(data) - 14).to_bytes(4, "little")
+    data = encode_manifest(sample_v3())
+    assert data[: HEADER.size] == b"STRM\x03\x00" + (len(data) - 14).to_bytes(4, "little")
+    assert hashlib.sha256(data).hexdigest() == GOLDEN_V3
+
+
+def test_version_2_still_decodes() -> None:
+    """A manifest written by format version 2 (ten body fields, no txn_wal_span: 0)."""
+    data = frame(msgpack.packb(body_of(sample_v2())[:10]), version=2)
+    assert decode_manifest(NAME, data) == sample_v2()
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V2
+    with pytest.raises(Corruption, match="11 fields, not 10"):
+        decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v2())), version=2))
 
 
 def test_version_1_still_decodes() -> None:
@@ -114,7 +129,7 @@ def test_version_1_still_decodes() -> None:
     data = frame(body, version=1)
     assert decode_manifest(NAME, data) == sample()
     assert hashlib.sha256(data).hexdigest() == GOLDEN
-    with pytest.raises(Corruption, match="10 fields, not 9"):
+    with pytest.raises(Corruption, match="11 fields, not 9"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample())), version=1))
 
 
@@ -142,8 +157,8 @@ def test_every_truncation_and_extension_is_detected() -> None:
 
 def test_a_newer_version_is_refused_with_a_clear_message() -> None:
     body = encode_manifest(sample())[HEADER.size : -TRAILER.size]
-    with pytest.raises(Corruption, match="version 3 was written by a newer Strata"):
-        decode_manifest(NAME, frame(body, version=3))
+    with pytest.raises(Corruption, match="version 4 was written by a newer Strata"):
+        decode_manifest(NAME, frame(body, version=4))
     with pytest.raises(Corruption, match="unknown manifest format version 0"):
         decode_manifest(NAME, frame(body, version=0))
 
@@ -215,3 +230,4 @@ def test_encoding_refuses_a_manifest_that_breaks_an_invariant() -> None:
 
 GOLDEN = "201b2966601e0d5eeeedafd2de22e739f0bf413eb2cfb233200dedaf1b38b8cc"
 GOLDEN_V2 = "d7776affaf111c53ec3652de1d11b79c77bee8156eaa73ea19a5966655c9bf14"
+GOLDEN_V3 = "e1a067ca911efb43d7f7496f5301664f8233c3f6cb45763b15679c814e08bfb2"
