@@ -43,8 +43,9 @@ def frame(body: bytes, version: int = 2, length: int | None = None) -> bytes:
 
 
 def body_of(m: Manifest) -> list[object]:
+    """The version 2 body of ``m`` (version 3 adds the manifest id as an eleventh field)."""
     unpacked: list[object] = msgpack.unpackb(encode_manifest(m)[HEADER.size : -TRAILER.size])
-    return unpacked
+    return unpacked[:10]
 
 
 @st.composite
@@ -103,9 +104,27 @@ def test_round_trip(m: Manifest) -> None:
 
 def test_golden_bytes() -> None:
     """The format is pinned: changing these bytes needs a new format version."""
-    data = encode_manifest(sample_v2())
-    assert data[: HEADER.size] == b"STRM\x02\x00" + (len(data) - 14).to_bytes(4, "little")
+    data = encode_manifest(sample_v2(), 9)
+    assert data[: HEADER.size] == b"STRM\x03\x00" + (len(data) - 14).to_bytes(4, "little")
+    assert data[-TRAILER.size - 1 : -TRAILER.size] == b"\x09"  # the id, last in the body
+    assert hashlib.sha256(data).hexdigest() == GOLDEN_V3
+
+
+def test_version_2_still_decodes() -> None:
+    """A manifest written by format version 2 (ten body fields, no id of its own)."""
+    data = frame(msgpack.packb(body_of(sample_v2())), version=2)
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V2
+    assert decode_manifest(NAME, data, 9) == sample_v2()
+    assert decode_manifest(NAME, data, 10) == sample_v2()  # no id to check
+
+
+def test_another_versions_bytes_are_corruption() -> None:
+    """Version 8's valid bytes stored as version 9 (a misplaced copy) are refused."""
+    data = encode_manifest(sample(), 8)
+    assert decode_manifest(NAME, data, 8) == sample()
+    with pytest.raises(Corruption, match="manifest version 8, not 9") as info:
+        decode_manifest(NAME, data, 9)
+    assert info.value.object_name == NAME
 
 
 def test_version_1_still_decodes() -> None:
@@ -142,8 +161,8 @@ def test_every_truncation_and_extension_is_detected() -> None:
 
 def test_a_newer_version_is_refused_with_a_clear_message() -> None:
     body = encode_manifest(sample())[HEADER.size : -TRAILER.size]
-    with pytest.raises(Corruption, match="version 3 was written by a newer Strata"):
-        decode_manifest(NAME, frame(body, version=3))
+    with pytest.raises(Corruption, match="version 4 was written by a newer Strata"):
+        decode_manifest(NAME, frame(body, version=4))
     with pytest.raises(Corruption, match="unknown manifest format version 0"):
         decode_manifest(NAME, frame(body, version=0))
 
@@ -215,3 +234,4 @@ def test_encoding_refuses_a_manifest_that_breaks_an_invariant() -> None:
 
 GOLDEN = "201b2966601e0d5eeeedafd2de22e739f0bf413eb2cfb233200dedaf1b38b8cc"
 GOLDEN_V2 = "d7776affaf111c53ec3652de1d11b79c77bee8156eaa73ea19a5966655c9bf14"
+GOLDEN_V3 = "b84b931e4f621a41c0b9d4617fdc6ad80cc8bc4b7aa546639068e2c2b80e2951"
