@@ -182,3 +182,34 @@ def run_one(conn: dialect.Connection, db: DB, sql: str, params: tuple[Any, ...])
     finally:
         cur.close()
     return True
+
+
+def main(statements: int, seed: int = 0) -> None:
+    """Long mode of the hypothesis fuzzer without hypothesis: ``statements`` random (mostly
+    mutated) statements, a fresh database every 25; prints the counts."""
+    rng = random.Random(seed)
+    ok = failed = 0
+    conn, db = None, None
+    for i in range(statements):
+        if i % 25 == 0:
+            if conn is not None and db is not None:
+                conn.close()
+                db.close()
+            _, conn, db = new_database()
+        assert conn is not None and db is not None
+        sql = rng.choice(STATEMENTS)
+        text = mutate(sql, rng) if rng.random() < 0.8 else sql
+        if run_one(conn, db, text, parameters(text, rng)):
+            ok += 1
+        else:
+            failed += 1
+    print(f"{statements} statements (seed {seed}): {ok} succeeded, {failed} failed cleanly")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 2000,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 0,
+    )

@@ -176,7 +176,6 @@ def fuzz(name: str) -> None:
     def one(data: bytes) -> None:
         check(name, data)
 
-    atheris.instrument_all()  # coverage of every module loaded (the decoders and their deps)
     atheris.Setup([sys.argv[0], *sys.argv[1:], str(folder)], one)
     atheris.Fuzz()
 

@@ -72,3 +72,14 @@ def test_a_parameter_an_operation_cannot_take_is_a_data_error(value: object) -> 
     finally:
         conn.close()
         db.close()
+
+
+def test_a_statement_without_a_target_table_is_a_programming_error() -> None:
+    """Was: `DELETE u WHERE 1` (sqlglot parses the target as False) raised AttributeError."""
+    _url, conn, db = new_database()
+    try:
+        with pytest.raises(dialect.ProgrammingError, match="no table"):
+            conn.cursor().execute("DELETE u WHERE 1")
+    finally:
+        conn.close()
+        db.close()
