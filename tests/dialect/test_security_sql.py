@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 import dialect
 from kvengine import DB
 from kvengine.store import open_store
+from tests.kvengine.test_security import stored_state
 
 SECRET = "SENTINEL-" + uuid.uuid4().hex
 
 
-def _snapshot(url: str) -> dict[str, bytes]:
-    store = open_store(url)
-    return {o.path: store.get(o.path) for o in store.list("")}
+def _snapshot(url: str) -> tuple[dict[str, bytes], tuple[object, ...] | None]:
+    return stored_state(open_store(url))
 
 
 def _database() -> str:

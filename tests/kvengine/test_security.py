@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from kvengine import DB, Corruption, Options, StrataError, WriteBatch
-from kvengine.store import RetryPolicy, open_store
+from kvengine.manifest.store import ManifestStore
+from kvengine.store import ObjectStore, RetryPolicy, open_store
 from tests.emulators import Emulator
 
 SECRET = "SENTINEL-" + uuid.uuid4().hex
@@ -155,9 +156,24 @@ def test_a_read_only_database_writes_nothing(write: str) -> None:
             db.put(b"k%03d" % i, b"v")
         db.checkpoint("cp0")
     store = open_store(url)
-    before = {o.path: store.get(o.path) for o in store.list("")}
+    before = stored_state(store)
     with DB.open(url, read_only=True) as db:
         with pytest.raises(StrataError, match="read-only"):
             WRITES[write](db)
         assert db.get(b"k001") == b"v"
-    assert {o.path: store.get(o.path) for o in store.list("")} == before
+    assert stored_state(store) == before
+
+
+def stored_state(store: ObjectStore) -> tuple[dict[str, bytes], tuple[object, ...] | None]:
+    """What a read-only open must not change: every WAL and SST object, and what the latest
+    manifest says about the data. Manifest versions that only add or renew a reader's own
+    checkpoint (``reader-…``, issue 13: a following reader holds one) are allowed."""
+    objects = {o.path: store.get(o.path) for o in store.list("")}
+    objects = {p: b for p, b in objects.items() if not p.startswith("manifest/")}
+    latest = ManifestStore(store).read_latest()
+    if latest is None:
+        return objects, None
+    m = latest[1]
+    kept = tuple(c for c in m.checkpoints if not c.name.startswith("reader-"))
+    data = (m.wal_replay_after, m.last_seq, m.l0, m.runs)
+    return objects, (m.writer_epoch, m.compactor_epoch, *data, kept)
