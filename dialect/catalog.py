@@ -538,7 +538,17 @@ def _check_version_1(doc: dict[str, Any]) -> None:  # Any: msgpack data
 
 def decode_catalog(data: bytes) -> Catalog:
     """The catalog stored as ``data``, in any readable format (older ones upgraded);
-    ``ValueError`` for a format this version does not read."""
+    ``ValueError`` for a format this version does not read or bytes that are not a catalog."""
+    try:
+        return _decode_catalog(data)
+    except ValueError:
+        raise
+    except (TypeError, KeyError, IndexError, AttributeError, msgpack.UnpackException) as exc:
+        # found by fuzzing: a damaged document raised whatever its shape provoked
+        raise ValueError(f"malformed catalog: {type(exc).__name__}: {exc}") from exc
+
+
+def _decode_catalog(data: bytes) -> Catalog:
     version, doc = msgpack.unpackb(data, raw=False)
     if version not in READABLE_FORMATS:
         raise ValueError(f"catalog format {version} is not one of {READABLE_FORMATS}")

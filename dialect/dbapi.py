@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import weakref
@@ -14,6 +15,7 @@ from dialect.catalog import Catalog
 from dialect.database import Database
 from dialect.errors import (
     ConflictError,
+    DataError,
     Error,
     InterfaceError,
     OperationalError,
@@ -28,6 +30,24 @@ from dialect.transaction import Transaction
 Params = Sequence[Any] | Mapping[str, Any] | None  # Any: values to bind
 #: a schema change that keeps losing conflicts is tried this many times
 DDL_ATTEMPTS = 5
+
+
+@contextlib.contextmanager
+def _depth_limited() -> Iterator[None]:
+    """Errors Python raises while a statement runs, as the PEP 249 errors they are: the
+    recursion limit (a statement nested thousands deep, in parsing, planning or evaluation) is
+    a ProgrammingError; a value an operation cannot take (a parameter of a type SQL has no use
+    for, text where a number is needed, an overflow) is a DataError. The statement is rolled
+    back as any failed statement is."""
+    try:
+        with translate_engine_errors():
+            yield
+    except Error:
+        raise
+    except RecursionError:
+        raise ProgrammingError("the statement is nested too deeply") from None
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise DataError(f"cannot evaluate the statement: {type(exc).__name__}: {exc}") from exc
 
 
 class Connection:
@@ -176,8 +196,9 @@ class Connection:
         return prepare(sql)
 
     def _run(self, sql: str, params: Params) -> Outcome:
-        prepared = self._prepare(sql)
-        return self._execute(prepared, bind(prepared, params))
+        with _depth_limited():
+            prepared = self._prepare(sql)
+            return self._execute(prepared, bind(prepared, params))
 
     def _execute(self, prepared: Prepared, values: list[Any]) -> Outcome:
         self._drain_streams()
@@ -351,13 +372,15 @@ class Cursor:
         """Run one statement once per parameter set; ``rowcount`` is the total."""
         self._check()
         connection = self.connection
-        prepared = connection._prepare(sql)
+        with _depth_limited():
+            prepared = connection._prepare(sql)
         if prepared.is_query:
             raise ProgrammingError("executemany() cannot run a query")
         total = 0
         outcome = Outcome()
         for params in seq_of_parameters:
-            outcome = connection._execute(prepared, bind(prepared, params))
+            with _depth_limited():
+                outcome = connection._execute(prepared, bind(prepared, params))
             total += max(outcome.rowcount, 0)
         self._take(outcome)
         self.rowcount = total
@@ -393,7 +416,7 @@ class Cursor:
             self._pos = 0
         before = len(self._rows)
         try:
-            with translate_engine_errors():
+            with _depth_limited(), translate_engine_errors():
                 self._rows.extend(stream if n is None else itertools.islice(stream, n))
         except BaseException:
             self._end_stream()

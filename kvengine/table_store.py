@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from cachetools import LRUCache
 
-from kvengine.errors import ObjectNotFound
+from kvengine.errors import Corruption, ObjectNotFound
 from kvengine.manifest.model import SSTMeta
 from kvengine.options import Options
 from kvengine.sst import BlockCache, SSTBuilder, SSTInfo, SSTReader
+from kvengine.sst.footer import with_sst_id
 from kvengine.store.base import ObjectStore
 from kvengine.wal import WalObject, decode_wal
 
@@ -66,7 +67,12 @@ class TableStore:
     def read_wal(self, wal_id: int) -> WalObject | None:
         """WAL object ``wal_id``, or None if there is none; ``Corruption`` if damaged."""
         data = self.wal_bytes(wal_id)
-        return None if data is None else decode_wal(wal_path(wal_id), data)
+        if data is None:
+            return None
+        obj = decode_wal(wal_path(wal_id), data)
+        if obj.wal_id != wal_id:  # another WAL object's valid bytes under this name
+            raise Corruption(wal_path(wal_id), f"the header says this is WAL object {obj.wal_id}")
+        return obj
 
     def read_wals(self, wal_ids: list[int]) -> Iterator[WalObject | None]:
         """``read_wal`` of each id, in order, with up to ``WAL_READ_THREADS`` GETs at once."""
@@ -101,7 +107,7 @@ class TableStore:
 
     def write_sst(self, sst_id: int, data: bytes, info: SSTInfo) -> SSTMeta | None:
         """Create SST ``sst_id`` from a finished builder's output; None if the id is taken."""
-        if not self.store.put_if_absent(sst_path(sst_id), data):
+        if not self.store.put_if_absent(sst_path(sst_id), with_sst_id(data, sst_id)):
             return None
         return SSTMeta(
             sst_id=sst_id,
@@ -127,7 +133,11 @@ class TableStore:
         def read(start: int, end: int) -> bytes:
             return store.get(path, start, end)
 
-        reader = SSTReader.open(path, meta.size, read, cache=self.cache)
+        expect = SSTInfo(
+            meta.first_key, meta.last_key, meta.entries, meta.min_seq, meta.max_seq, meta.size
+        )
+        expected = (meta.sst_id, expect)
+        reader = SSTReader.open(path, meta.size, read, cache=self.cache, expect=expected)
         if keep:
             with self._lock:
                 self._readers[meta.sst_id] = reader

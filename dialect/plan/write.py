@@ -21,6 +21,8 @@ _QUERIES = (exp.Select, exp.Union, exp.Except, exp.Intersect, exp.Subquery)
 def _target(planner: Planner, node: exp.Expression) -> tuple[exp.Table, Table, RowCodec]:
     target = node.this if isinstance(node, exp.Schema) else node
     if not isinstance(target, exp.Table):
+        if not isinstance(node, exp.Expression):  # `DELETE u WHERE …` parses to a bool target
+            raise ProgrammingError("the statement names no table to change")
         raise NotSupportedError(f"unsupported target: {node.sql()[:60]}")
     schema = schema_of(planner.catalog, target)
     table = named_table(planner.catalog, target)

@@ -17,15 +17,17 @@ from kvengine.manifest.model import Checkpoint, Manifest, SortedRun, SSTMeta
 
 MAGIC = b"STRM"
 #: The version this module writes; it reads every version from 1 up to this one. Version 2
-#: added the checkpoints (a tenth body field), version 3 the transaction WAL span (an eleventh).
-FORMAT_VERSION = 3
+#: added the checkpoints (a tenth body field), version 3 the transaction WAL span (an eleventh),
+#: version 4 the version's own id (a twelfth), so that another version's valid bytes stored
+#: under this version's name are caught.
+FORMAT_VERSION = 4
 #: magic, format version, body length
 HEADER = struct.Struct("<4sHI")
 #: crc32c of the header and the body
 TRAILER = struct.Struct("<I")
 MAX_BODY_BYTES = 0xFFFF_FFFF
 #: body fields by format version
-_BODY_FIELDS = {1: 9, 2: 10, 3: 11}
+_BODY_FIELDS = {1: 9, 2: 10, 3: 11, 4: 12}
 _SST_FIELDS = 7
 _CHECKPOINT_FIELDS = 5
 _RUN_FIELDS = 2
@@ -33,9 +35,10 @@ _RUN_FIELDS = 2
 SSTFields = tuple[int, int, bytes, bytes, int, int, int]
 
 
-def encode_manifest(m: Manifest) -> bytes:
-    """The bytes of ``m``. Raises ``ValueError`` if ``m`` breaks an invariant (a manifest
-    that could not be decoded is never produced) or does not fit the format."""
+def encode_manifest(m: Manifest, manifest_id: int = 0) -> bytes:
+    """The bytes of ``m`` as version ``manifest_id`` (0: not known). Raises ``ValueError`` if
+    ``m`` breaks an invariant (a manifest that could not be decoded is never produced) or does
+    not fit the format."""
     m.check_invariants()
     fields = (
         m.writer_epoch,
@@ -52,6 +55,7 @@ def encode_manifest(m: Manifest) -> bytes:
             for c in m.checkpoints
         ),
         m.txn_wal_span,
+        manifest_id,
     )
     try:
         body: bytes = msgpack.packb(fields, use_bin_type=True)
@@ -63,8 +67,9 @@ def encode_manifest(m: Manifest) -> bytes:
     return head + TRAILER.pack(google_crc32c.value(head))
 
 
-def decode_manifest(name: str, data: bytes) -> Manifest:
-    """The manifest stored as object ``name`` with bytes ``data``.
+def decode_manifest(name: str, data: bytes, manifest_id: int | None = None) -> Manifest:
+    """The manifest stored as object ``name`` with bytes ``data``; with ``manifest_id``, a
+    version 3 manifest that names another id is ``Corruption`` (another version's bytes).
 
     Raises ``Corruption(name, ...)`` for truncation, a checksum mismatch, a format version
     newer than this Strata reads, a body the format does not allow, or contents that break a
@@ -91,10 +96,14 @@ def decode_manifest(name: str, data: bytes) -> Manifest:
     if body_length != end - HEADER.size:
         raise Corruption(name, f"header says a {body_length}-byte body, found {end - HEADER.size}")
     try:
-        manifest = _from_fields(msgpack.unpackb(data[HEADER.size : end], use_list=False), version)
+        body = msgpack.unpackb(data[HEADER.size : end], use_list=False)
+        manifest = _from_fields(body, version)
         manifest.check_invariants()
+        stored_id = _uint(_array(body, 12, "body")[11], "manifest_id") if version >= 4 else None
     except (ValueError, msgpack.UnpackException) as exc:
         raise Corruption(name, f"invalid manifest body: {exc}") from exc
+    if manifest_id is not None and stored_id is not None and stored_id != manifest_id:
+        raise Corruption(name, f"this is manifest version {stored_id}, not {manifest_id}")
     return manifest
 
 

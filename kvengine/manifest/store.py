@@ -54,7 +54,7 @@ class ManifestStore:
             data = self.store.get(path)
         except ObjectNotFound:
             raise Corruption(path, "manifest version listed but missing") from None
-        return decode_manifest(path, data)
+        return decode_manifest(path, data, manifest_id)
 
     def read_latest(self, after: int = 0) -> tuple[int, Manifest] | None:
         """The newest version after ``after`` with its id, or None if nothing newer exists."""
@@ -71,7 +71,9 @@ class ManifestStore:
         version exists: then the id was taken and garbage-collected while this process's
         view was stale, and the version just written is a stray that no one will read
         (docs/design/0005-storage-lifecycle.md). Either way the caller re-reads the latest."""
-        if not self.store.put_if_absent(manifest_path(manifest_id), encode_manifest(manifest)):
+        if not self.store.put_if_absent(
+            manifest_path(manifest_id), encode_manifest(manifest, manifest_id)
+        ):
             return False
         if self.latest_id(manifest_id) is not None:
             log.warning("manifest %d re-created after garbage collection: stale", manifest_id)

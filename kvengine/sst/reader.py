@@ -14,7 +14,7 @@ from kvengine.sst.block import DataBlock, decode_data_block, unframe
 from kvengine.sst.bloom import BloomFilter
 from kvengine.sst.builder import SSTInfo
 from kvengine.sst.cache import BlockCache
-from kvengine.sst.footer import FOOTER_BYTES, Footer
+from kvengine.sst.footer import V1_FOOTER_BYTES, Footer
 
 #: Bytes read from the end of an SST on open, hoping to get footer, index and filter at once.
 TAIL_READ_BYTES = 64 * 1024
@@ -44,20 +44,31 @@ class SSTReader:
 
     @classmethod
     def open(
-        cls, name: str, size: int, read: ReadRange, *, cache: BlockCache | None = None
+        cls,
+        name: str,
+        size: int,
+        read: ReadRange,
+        *,
+        cache: BlockCache | None = None,
+        expect: tuple[int, SSTInfo] | None = None,
     ) -> SSTReader:
-        """Open SST ``name`` of ``size`` bytes, read through ``read(start, end)``."""
-        if size < FOOTER_BYTES:
+        """Open SST ``name`` of ``size`` bytes, read through ``read(start, end)``. With
+        ``expect`` (its id and what the manifest says it holds), an SST whose footer names
+        another id, or whose index disagrees with the manifest, is ``Corruption``: another
+        SST's valid bytes stored under this name."""
+        if size < V1_FOOTER_BYTES:
             raise Corruption(name, f"SST of {size} bytes is too short for a footer")
         tail_start = max(0, size - TAIL_READ_BYTES)
         tail = read(tail_start, size)
         if len(tail) != size - tail_start:
             raise Corruption(name, f"SST is shorter than its recorded size {size}")
-        footer = Footer.decode(name, tail[-FOOTER_BYTES:], size)
+        footer = Footer.decode(name, tail, size)
+        if expect is not None and footer.sst_id is not None and footer.sst_id != expect[0]:
+            raise Corruption(name, f"footer says this is SST {footer.sst_id}, not {expect[0]}")
         if footer.filter_offset < tail_start:
-            meta = read(footer.filter_offset, size - FOOTER_BYTES)
+            meta = read(footer.filter_offset, size - footer.length)
         else:
-            meta = tail[footer.filter_offset - tail_start : -FOOTER_BYTES]
+            meta = tail[footer.filter_offset - tail_start : -footer.length]
         if len(meta) != footer.filter_length + footer.index_length:
             raise Corruption(name, "SST filter and index were not read whole")
         bloom = BloomFilter(name, unframe(name, meta[: footer.filter_length], "bloom filter"))
@@ -74,6 +85,8 @@ class SSTReader:
             if off + length != nxt:
                 raise Corruption(name, "index block handles do not tile the data section")
         info = SSTInfo(first, last, count, min_seq, max_seq, size)
+        if expect is not None and info != expect[1]:
+            raise Corruption(name, f"index describes {info}, the manifest {expect[1]}")
         return cls(name, read, info, index, bloom, cache)
 
     # -- blocks -----------------------------------------------------------------------------

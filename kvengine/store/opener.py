@@ -23,6 +23,25 @@ from kvengine.store.instrumented import InstrumentedStore, StoreStats
 from kvengine.store.memory import MemoryStore
 from kvengine.store.retrying import RetryingStore, RetryPolicy
 
+
+def redact_url(url: str) -> str:
+    """``url`` without what may hold a credential: the user info (``s3://key:secret@bucket``)
+    and the query string (``?token=…``, ``?sig=…``). For logs, errors and ``repr``."""
+    protocol, sep, rest = url.partition("://")
+    if not sep:
+        return url.split("?", 1)[0]
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    host, slash, path = rest.partition("/")
+    if "@" in host:
+        host = "***@" + host.rsplit("@", 1)[1]
+    return f"{protocol}{sep}{host}{slash}{path}"
+
+
+def option_names(storage_options: dict[str, Any]) -> str:
+    """The names of ``storage_options``, never their values (which may be credentials)."""
+    return ", ".join(sorted(map(str, storage_options))) or "none"
+
+
 _EXTRAS = {"gs": "gcs", "gcs": "gcs", "s3": "s3", "s3a": "s3", "az": "az", "abfs": "az"}
 
 
@@ -99,10 +118,17 @@ def _adapter(
         return _local(url, storage_options, timeout_s)
     if protocol == "memory":
         if storage_options:
-            raise StoreConfigError(f"memory:// takes no storage options: {storage_options}")
+            raise StoreConfigError(
+                f"memory:// takes no storage options (given: {option_names(storage_options)})"
+            )
         return MemoryStore.named(rest.strip("/"))
     if protocol in ("file", "local"):
         return _local(rest, storage_options, timeout_s)
+    if "@" in rest.split("/", 1)[0]:
+        raise StoreConfigError(
+            f"{redact_url(url)!r}: credentials in the URL are not supported (the backends would "
+            "take them for part of the bucket name); pass them as storage options"
+        )
     if protocol in ("gs", "gcs") and "endpoint_url" in storage_options:
         # gcsfs probes a gRPC bucket-type API that emulators lack and stalls for a minute
         # before falling back; an explicit endpoint means an emulator or a proxy.
@@ -112,17 +138,23 @@ def _adapter(
     except ImportError as exc:
         extra = _EXTRAS.get(protocol)
         hint = f"; install it with: pip install 'strata[{extra}]'" if extra else ""
-        raise StoreConfigError(f"no backend for {protocol}://: {exc}{hint}") from exc
-    except (ValueError, TypeError) as exc:
-        raise StoreConfigError(f"cannot open {url!r}: {exc}") from exc
+        raise StoreConfigError(f"no backend for {protocol}://: {exc}{hint}") from None
+    except Exception as exc:  # any failure of a backend to configure itself
+        # the backend's message and its traceback may quote the options: name the type only
+        raise StoreConfigError(
+            f"cannot open {redact_url(url)!r} with storage options "
+            f"({option_names(storage_options)}): {type(exc).__name__}"
+        ) from None
     if not path.strip("/"):
-        raise StoreConfigError(f"{url!r} names no bucket or container")
-    return FsspecStore(fs, path, timeout_s=timeout_s, url=url.rstrip("/"))
+        raise StoreConfigError(f"{redact_url(url)!r} names no bucket or container")
+    return FsspecStore(fs, path, timeout_s=timeout_s, url=redact_url(url).rstrip("/"))
 
 
 def _local(path: str, storage_options: dict[str, Any], timeout_s: float) -> FsspecStore:
     if storage_options:
-        raise StoreConfigError(f"a local directory takes no storage options: {storage_options}")
+        raise StoreConfigError(
+            f"a local directory takes no storage options (given: {option_names(storage_options)})"
+        )
     directory = os.path.abspath(os.path.expanduser(path))
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise StoreConfigError(f"{directory} exists and is not a directory")

@@ -41,13 +41,15 @@ def sample_v3() -> Manifest:
     return replace(sample_v2(), txn_wal_span=65536)
 
 
-def frame(body: bytes, version: int = 3, length: int | None = None) -> bytes:
+def frame(body: bytes, version: int = 4, length: int | None = None) -> bytes:
     """A manifest object around ``body`` with a correct checksum."""
     head = HEADER.pack(MAGIC, version, len(body) if length is None else length) + body
     return head + TRAILER.pack(google_crc32c.value(head))
 
 
 def body_of(m: Manifest) -> list[object]:
+    """The body fields of ``m`` as this version writes them (version 4: twelve, the last the
+    manifest id); a prefix of them is an older version's body."""
     unpacked: list[object] = msgpack.unpackb(encode_manifest(m)[HEADER.size : -TRAILER.size])
     return unpacked
 
@@ -109,9 +111,20 @@ def test_round_trip(m: Manifest) -> None:
 
 def test_golden_bytes() -> None:
     """The format is pinned: changing these bytes needs a new format version."""
-    data = encode_manifest(sample_v3())
-    assert data[: HEADER.size] == b"STRM\x03\x00" + (len(data) - 14).to_bytes(4, "little")
+    data = encode_manifest(sample_v3(), 9)
+    assert data[: HEADER.size] == b"STRM\x04\x00" + (len(data) - 14).to_bytes(4, "little")
+    assert data[-TRAILER.size - 1 : -TRAILER.size] == b"\x09"  # the id, last in the body
+    assert hashlib.sha256(data).hexdigest() == GOLDEN_V4
+
+
+def test_version_3_still_decodes() -> None:
+    """A manifest written by format version 3 (eleven body fields, no id of its own)."""
+    data = frame(msgpack.packb(body_of(sample_v3())[:11]), version=3)
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V3
+    assert decode_manifest(NAME, data, 9) == sample_v3()
+    assert decode_manifest(NAME, data, 10) == sample_v3()  # no id to check
+    with pytest.raises(Corruption, match="12 fields, not 11"):
+        decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v3())), version=3))
 
 
 def test_version_2_still_decodes() -> None:
@@ -119,8 +132,17 @@ def test_version_2_still_decodes() -> None:
     data = frame(msgpack.packb(body_of(sample_v2())[:10]), version=2)
     assert decode_manifest(NAME, data) == sample_v2()
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V2
-    with pytest.raises(Corruption, match="11 fields, not 10"):
+    with pytest.raises(Corruption, match="12 fields, not 10"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v2())), version=2))
+
+
+def test_another_versions_bytes_are_corruption() -> None:
+    """Version 8's valid bytes stored as version 9 (a misplaced copy) are refused."""
+    data = encode_manifest(sample(), 8)
+    assert decode_manifest(NAME, data, 8) == sample()
+    with pytest.raises(Corruption, match="manifest version 8, not 9") as info:
+        decode_manifest(NAME, data, 9)
+    assert info.value.object_name == NAME
 
 
 def test_version_1_still_decodes() -> None:
@@ -129,7 +151,7 @@ def test_version_1_still_decodes() -> None:
     data = frame(body, version=1)
     assert decode_manifest(NAME, data) == sample()
     assert hashlib.sha256(data).hexdigest() == GOLDEN
-    with pytest.raises(Corruption, match="11 fields, not 9"):
+    with pytest.raises(Corruption, match="12 fields, not 9"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample())), version=1))
 
 
@@ -157,8 +179,8 @@ def test_every_truncation_and_extension_is_detected() -> None:
 
 def test_a_newer_version_is_refused_with_a_clear_message() -> None:
     body = encode_manifest(sample())[HEADER.size : -TRAILER.size]
-    with pytest.raises(Corruption, match="version 4 was written by a newer Strata"):
-        decode_manifest(NAME, frame(body, version=4))
+    with pytest.raises(Corruption, match="version 5 was written by a newer Strata"):
+        decode_manifest(NAME, frame(body, version=5))
     with pytest.raises(Corruption, match="unknown manifest format version 0"):
         decode_manifest(NAME, frame(body, version=0))
 
@@ -231,3 +253,4 @@ def test_encoding_refuses_a_manifest_that_breaks_an_invariant() -> None:
 GOLDEN = "201b2966601e0d5eeeedafd2de22e739f0bf413eb2cfb233200dedaf1b38b8cc"
 GOLDEN_V2 = "d7776affaf111c53ec3652de1d11b79c77bee8156eaa73ea19a5966655c9bf14"
 GOLDEN_V3 = "e1a067ca911efb43d7f7496f5301664f8233c3f6cb45763b15679c814e08bfb2"
+GOLDEN_V4 = "a3a8f4b13798ac57b15b3684cdde78e45fda1c435590067c899f40cab5112e30"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Literal
 
+import google_crc32c
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from kvengine.errors import Corruption, InvalidArgument
 from kvengine.record import MAX_SEQ, Entry, Kind, sort_key
 from kvengine.sst import BlockCache, SSTBuilder, SSTReader
+from kvengine.sst.footer import with_sst_id
 
 KEYS = st.binary(min_size=1, max_size=5)
 
@@ -137,7 +140,39 @@ def small_sst() -> bytes:
 
 
 def test_golden_bytes() -> None:
-    assert hashlib.sha256(small_sst()).hexdigest() == GOLDEN
+    data = small_sst()
+    assert data[-34:-28] == b"STRS\x02\x00" and data[-42:-34] == bytes(8)  # id 0: not named
+    assert hashlib.sha256(with_sst_id(data, 7)).hexdigest() == GOLDEN_V2
+
+
+def _as_version_1(data: bytes) -> bytes:
+    """``data`` with the version 1 footer (no SST id) a builder of format 1 wrote."""
+    footer = bytearray(data[-34:-4])
+    footer[4:6] = b"\x01\x00"
+    return data[:-42] + bytes(footer) + google_crc32c.value(bytes(footer)).to_bytes(4, "little")
+
+
+def test_version_1_still_reads() -> None:
+    data = _as_version_1(small_sst())
+    assert hashlib.sha256(data).hexdigest() == GOLDEN
+    reader, _ = open_reader(data)
+    assert [e.key for e in reader.scan()] == [b"k%02d" % i for i in range(30)]
+    assert reader.get(b"k05") is not None
+
+
+def test_another_ssts_bytes_are_corruption() -> None:
+    """SST 7's valid bytes stored as SST 8, or an SST whose index disagrees with the
+    manifest (a version 1 SST has no id), are refused."""
+    data = with_sst_id(small_sst(), 7)
+    reader, _ = open_reader(data)
+    info = reader.info
+    assert SSTReader.open("sst/7", len(data), CountingRead(data), expect=(7, info)).info == info
+    with pytest.raises(Corruption, match="footer says this is SST 7, not 8"):
+        SSTReader.open("sst/8", len(data), CountingRead(data), expect=(8, info))
+    old = _as_version_1(small_sst())
+    other = dataclasses.replace(info, entries=info.entries - 1)
+    with pytest.raises(Corruption, match="the manifest"):
+        SSTReader.open("sst/8", len(old), CountingRead(old), expect=(8, other))
 
 
 def _read_all(data: bytes) -> None:
@@ -169,3 +204,4 @@ def test_compressed_blocks_are_smaller() -> None:
 
 
 GOLDEN = "afca2b5d84331ed3499e11dae1b3ed5c766e33f940749094f9c9971811a054aa"
+GOLDEN_V2 = "bf59974fb69945596695d951ab7bbd799a6e1c5a3e92cb2c31f657d50e09f448"
