@@ -82,7 +82,11 @@ class CommitRequest:
     size_bytes: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.size_bytes = sum(len(k) + len(v) + OP_OVERHEAD_BYTES for _, k, v in self.ops)
+        if len(self.ops) == 1:  # a put or a delete: the common case, without a generator
+            _, k, v = self.ops[0]
+            self.size_bytes = len(k) + len(v) + OP_OVERHEAD_BYTES
+        else:
+            self.size_bytes = sum(len(k) + len(v) + OP_OVERHEAD_BYTES for _, k, v in self.ops)
 
 
 class Committer:
