@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -58,6 +59,9 @@ UNKNOWN_OUTCOME_CLOSE_S = 60.0
 #: A commit whose view of the WAL tail is older than this reads the tail before its PUT
 #: (a process idle for a while may be far behind; racing for old ids one by one is slow).
 STALE_TAIL_S = 1.0
+#: Writers wait while the requests queued for the commit thread hold this many times
+#: ``wal_buffer_bytes`` (the bound on how long a read waits for this process's writes).
+QUEUED_OBJECTS = 2
 #: After this many lost races in a row, read the tail (LIST) rather than step id by id.
 LOSSES_BEFORE_LISTING = 8
 
@@ -78,7 +82,11 @@ class CommitRequest:
     size_bytes: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.size_bytes = sum(len(k) + len(v) + OP_OVERHEAD_BYTES for _, k, v in self.ops)
+        if len(self.ops) == 1:  # a put or a delete: the common case, without a generator
+            _, k, v = self.ops[0]
+            self.size_bytes = len(k) + len(v) + OP_OVERHEAD_BYTES
+        else:
+            self.size_bytes = sum(len(k) + len(v) + OP_OVERHEAD_BYTES for _, k, v in self.ops)
 
 
 class Committer:
@@ -105,8 +113,9 @@ class Committer:
         self._buffer_bytes = buffer_bytes
         self._gc_min_age_s = gc_min_age_s
         self._cond = threading.Condition()
-        self._queue: list[CommitRequest] = []
+        self._queue: deque[CommitRequest] = deque()  # popleft is O(1): queues grow long
         self._queued_bytes = 0
+        self._max_queued = QUEUED_OBJECTS * buffer_bytes
         self._oldest_at = 0.0
         self._urgent = False  # a durable request or a flush is waiting
         self._submitted = 0  # requests numbered so far
@@ -135,6 +144,19 @@ class Committer:
                 raise self._broken
             if self._closing or self._closed:
                 raise Closed("the database is closed")
+            # Backpressure: at most two WAL objects' worth waits for the commit thread (one
+            # being stored, the next filling). Without it, a writer faster than the thread
+            # grows the queue without end, and every read in this process waits for all of
+            # it (read-your-writes): reads would stall behind a nonstop non-durable writer.
+            while self._queued_bytes and self._queued_bytes + request.size_bytes > self._max_queued:
+                self._urgent = True
+                self._cond.notify_all()
+                self._cond.wait()
+                self._view.check_fenced()
+                if self._broken is not None:
+                    raise self._broken
+                if self._closing or self._closed:
+                    raise Closed("the database is closed")
             self._submitted += 1
             request.number = self._submitted
             self._unfinished.add(request.number)
@@ -165,7 +187,10 @@ class Committer:
         return not self._unfinished or self._unfinished[0] > target
 
     def wait_nondurable(self) -> None:
-        """Wait until every non-durable request submitted so far is done (read-your-writes)."""
+        """Wait until every non-durable request submitted before this call is done
+        (read-your-writes): the target is the latest number at the call, so requests queued
+        meanwhile are not waited for, and the queue bound in :meth:`submit` bounds the wait.
+        One PUT when nothing is in flight: the wait makes the thread store at once."""
         with self._cond:
             target = self._last_nondurable
             if self._done_through(target):
@@ -227,12 +252,14 @@ class Committer:
                 r = self._queue[0]
                 if group and size + r.size_bytes > max_bytes:
                     break
-                self._queue.pop(0)
+                self._queue.popleft()
                 group.append(r)
                 ops += len(r.ops)
                 size += r.size_bytes
                 self._queued_bytes -= r.size_bytes
             self._urgent = bool(self._queue)
+            if group:
+                self._cond.notify_all()  # writers waiting for room in the queue
             return group
 
     def _run(self) -> None:
@@ -252,7 +279,7 @@ class Committer:
         finally:
             with self._cond:
                 self._closed = True
-                leftover, self._queue = self._queue, []
+                leftover, self._queue = list(self._queue), deque()
                 error = self._broken or Closed("the database closed before the write was stored")
             self._finish(leftover, error)
 
@@ -263,7 +290,7 @@ class Committer:
                     r.done, r.error = True, error
                     if error is not None and not r.durable:
                         log.error("a non-durable write was not stored: %s", error)
-                self._unfinished.discard(r.number)
+            self._unfinished.difference_update(r.number for r in requests)
             self._cond.notify_all()
 
     def _commit(self, group: list[CommitRequest]) -> None:
@@ -325,19 +352,24 @@ class Committer:
             raise StoreUnavailable(f"WAL object {wal_id} is stored; its outcome is unknown")
         aborted = set(outcome)
         self.conflicts += len(aborted)
-        with view.cond:
-            horizon = view.version.manifest.txn_horizon(wal_id)
-            span = view.version.manifest.txn_wal_span
-        for i, r in enumerate(pending):
-            error = None
-            if i in aborted and r.read_seq is not None and r.read_seq < horizon:
-                error = too_old(span)
-            elif i in aborted:
+        if aborted:
+            with view.cond:
+                horizon = view.version.manifest.txn_horizon(wal_id)
+                span = view.version.manifest.txn_wal_span
+            old = {
+                i
+                for i in aborted
+                if (r := pending[i]).read_seq is not None and r.read_seq < horizon
+            }
+            if old:
+                self._finish([pending[i] for i in sorted(old)], too_old(span))
+            if aborted - old:
                 error = Conflict(
                     "write conflict: a transaction that committed after this one began changed "
                     "a key it writes or watches; retry the transaction"
                 )
-            self._finish((r,), error)
+                self._finish([pending[i] for i in sorted(aborted - old)], error)
+        self._finish([r for i, r in enumerate(pending) if i not in aborted], None)
 
     def _settle(self, wal_id: int, obj: WalObject, started: float) -> None:
         """Apply every WAL object before our stored object ``wal_id``, then ours. Ours is
@@ -368,9 +400,12 @@ class Committer:
         ``last_seq``); the others fail with ``Conflict``."""
         written: SortedSet = SortedSet()
         accepted: list[CommitRequest] = []
+        last_txn = max((i for i, r in enumerate(pending) if r.read_seq is not None), default=-1)
+        if last_txn < 0:
+            return list(pending)  # blind writes only: nothing to check
         # Our object lands after the tail we know of, so at least this horizon applies to it.
         horizon = version.manifest.txn_horizon(self._view.tail_id + 1)
-        for r in pending:
+        for i, r in enumerate(pending):
             reason = None
             if r.read_seq is not None and r.read_seq < horizon:
                 self.conflicts += 1
@@ -385,7 +420,8 @@ class Committer:
                 self._finish((r,), Conflict(f"write conflict: {reason}; retry the transaction"))
                 continue
             accepted.append(r)
-            written.update(key for _, key, _ in r.ops)
+            if i < last_txn:
+                written.update(key for _, key, _ in r.ops)
         return accepted
 
     def _encode(self, wal_id: int, requests: list[CommitRequest]) -> tuple[bytes, WalObject]:

@@ -370,6 +370,8 @@ class DB:
         committer = self._committer
         assert committer is not None
         self._wait_for_l0()
+        if not view.version.frozen and committer.queued_bytes <= limit:
+            return  # the common case, without the lock (a Version never changes)
         with view.cond:
             waited = False
             while view.frozen_bytes() + committer.queued_bytes > limit:
@@ -381,8 +383,7 @@ class DB:
                 view.cond.wait(1.0)
 
     def _l0_count(self) -> int:
-        with self._view.cond:
-            return len(self._view.version.manifest.l0)
+        return len(self._view.version.manifest.l0)  # a Version never changes: no lock
 
     def _wait_for_l0(self) -> None:
         """Slow writes down while L0 is past ``l0_slowdown_trigger`` (a pause of 1 ms per SST

@@ -60,10 +60,7 @@ def get_entry(version: Version, tables: TableStore, key: bytes, seq: int) -> Ent
     for meta in candidates:
         if meta.min_seq > seq:
             continue
-        reader = tables.reader(meta)
-        if not reader.may_contain(key):
-            continue
-        entry = reader.get(key, seq)
+        entry = tables.reader(meta).get(key, seq)  # probes the filter first
         if entry is not None:
             return entry
     return None

@@ -143,6 +143,9 @@ class View:
         written: SortedSet = SortedSet()  # keys of the batches applied before, in this object
         tables = self._tables
         horizon = txn_horizon(self._txn_wal_span or 0, obj.wal_id)
+        # Only a transaction checks the keys written before it in the object: past the
+        # last one, blind writes need no bookkeeping (most objects hold blind writes only).
+        last_txn = max((i for i, b in enumerate(obj.batches) if b.read_seq is not None), default=-1)
         for i, batch in enumerate(obj.batches):
             if batch.first_seq + len(batch.ops) - 1 <= last_seq:
                 continue  # in SSTs already (decided when it was first applied)
@@ -155,7 +158,8 @@ class View:
                 aborted.append(i)
                 continue
             applied.append(batch)
-            written.update(k for _, k, _ in batch.ops)
+            if i < last_txn:
+                written.update(k for _, k, _ in batch.ops)
         return applied, aborted
 
     def take_outcome(self, wal_id: int) -> list[int] | None:

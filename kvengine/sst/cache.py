@@ -4,35 +4,32 @@ filters), keyed by ``(object name, offset)``."""
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any
-
-from cachetools import LRUCache
-
-
-def _size(item: tuple[Any, int]) -> int:
-    return item[1]
 
 
 class BlockCache:
     """Holds decoded blocks up to ``capacity_bytes`` (their decoded size), least recently used
-    out first. A capacity of 0 caches nothing."""
+    out first. A capacity of 0 caches nothing. An ``OrderedDict`` (whose ``move_to_end`` is
+    C code) keeps the order: a hit is on the path of every cached read."""
 
     def __init__(self, capacity_bytes: int) -> None:
         self.capacity_bytes = capacity_bytes
-        self._cache: LRUCache[tuple[str, int], tuple[Any, int]] = LRUCache(
-            maxsize=max(1, capacity_bytes), getsizeof=_size
-        )
+        self._cache: OrderedDict[tuple[str, int], tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, name: str, offset: int) -> Any | None:
         """The cached value for this block, or None."""
+        key = (name, offset)
         with self._lock:
-            item = self._cache.get((name, offset))
+            item = self._cache.get(key)
             if item is None:
                 self.misses += 1
                 return None
+            self._cache.move_to_end(key)
             self.hits += 1
             return item[0]
 
@@ -40,5 +37,13 @@ class BlockCache:
         """Cache ``value``, which takes ``size`` bytes; too large a value is not cached."""
         if size > self.capacity_bytes:
             return
+        key = (name, offset)
         with self._lock:
-            self._cache[(name, offset)] = (value, size)
+            old = self._cache.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._cache[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.capacity_bytes:
+                _, (_, evicted) = self._cache.popitem(last=False)
+                self._bytes -= evicted
