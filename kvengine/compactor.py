@@ -42,12 +42,12 @@ from kvengine.iterators import compact_entries, merge
 from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
 from kvengine.options import Options
 from kvengine.record import Entry
-from kvengine.sst import SSTInfo
+from kvengine.sst import SpooledSST, SSTBuilder, SSTInfo, SSTOutput
 from kvengine.table_store import TableStore
 
 log = logging.getLogger(__name__)
 
-WriteSST = Callable[[bytes, SSTInfo], SSTMeta]
+WriteSST = Callable[[SSTOutput, SSTInfo], SSTMeta]
 #: Called after each output SST with (input bytes read so far, total input bytes).
 Progress = Callable[[int, int], None]
 
@@ -152,6 +152,16 @@ def _plan(
     )
 
 
+def _write(write_sst: WriteSST, builder: SSTBuilder) -> SSTMeta:
+    """Finish ``builder`` and store its SST; a spooled one's file is deleted afterwards."""
+    data, info = builder.finish_output()
+    try:
+        return write_sst(data, info)
+    finally:
+        if isinstance(data, SpooledSST):
+            data.close()
+
+
 class Compactor:
     """Runs compaction plans for one database."""
 
@@ -196,13 +206,13 @@ class Compactor:
         )
         target = self.options.sst_target_bytes
         outputs: list[SSTMeta] = []
-        builder = self.tables.new_builder()
+        builder = self.tables.new_builder(spill=True)
         count = 0
         last_key: bytes | None = None
         for entry in entries:
             if count and entry.key != last_key and builder.estimated_bytes >= target:
-                outputs.append(write_sst(*builder.finish()))
-                builder = self.tables.new_builder()
+                outputs.append(_write(write_sst, builder))
+                builder = self.tables.new_builder(spill=True)
                 count = 0
                 if progress is not None:
                     progress(counted[0], total)
@@ -210,7 +220,7 @@ class Compactor:
             count += 1
             last_key = entry.key
         if count:
-            outputs.append(write_sst(*builder.finish()))
+            outputs.append(_write(write_sst, builder))
         if progress is not None:
             progress(total, total)
         elapsed = time.monotonic() - started

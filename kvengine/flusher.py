@@ -33,6 +33,7 @@ from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.memtable import Memtable
 from kvengine.options import Options
+from kvengine.sst import SSTOutput
 from kvengine.table_store import TableStore, sst_path
 from kvengine.view import View
 
@@ -275,7 +276,7 @@ class Flusher:
 
     # -- flushing and compacting ---------------------------------------------------------------
 
-    def _write_new_sst(self, role: FenceableManifest, data: bytes, info: Any) -> SSTMeta:
+    def _write_new_sst(self, role: FenceableManifest, data: SSTOutput, info: Any) -> SSTMeta:
         # One counter for both threads: ids only grow, so a flush and a compaction running
         # at once never pick the same one (Manifest: "fresh_from").
         while True:

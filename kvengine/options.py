@@ -42,6 +42,10 @@ class Options:
     compaction_max_runs: int = 12
     #: Bytes of consecutive data blocks a compaction reads from an input SST per ranged GET.
     compaction_readahead_bytes: int = 1024 * 1024
+    #: A compaction output whose data blocks pass this size goes on in a local temporary
+    #: file and is uploaded from it a chunk at a time (``put_if_absent_stream``), so a
+    #: compaction's memory does not grow with ``sst_target_bytes``; smaller ones are one PUT.
+    compaction_spill_bytes: int = 8 * 1024 * 1024
     #: Writes slow down (a short pause each) while L0 holds at least this many SSTs
     #: (0: never), and wait while it holds ``l0_stop_trigger`` (0: never) until compaction
     #: catches up. Neither applies while compaction is off (``l0_compaction_trigger == 0``).
@@ -99,6 +103,7 @@ class Options:
             "wal_gc_min_age_s",
             "compaction_size_ratio",
             "compaction_readahead_bytes",
+            "compaction_spill_bytes",
         )
         for name in positive:
             if getattr(self, name) <= 0:

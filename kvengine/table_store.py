@@ -20,9 +20,9 @@ from cachetools import LRUCache
 from kvengine.errors import Corruption, ObjectNotFound
 from kvengine.manifest.model import SSTMeta
 from kvengine.options import Options
-from kvengine.sst import BlockCache, SSTBuilder, SSTInfo, SSTReader
+from kvengine.sst import BlockCache, SpooledSST, SSTBuilder, SSTInfo, SSTOutput, SSTReader
 from kvengine.sst.footer import with_sst_id
-from kvengine.store.base import ObjectStore
+from kvengine.store.base import FileChunks, ObjectStore
 from kvengine.wal import WalObject, decode_wal
 
 #: WAL objects read at once when catching up with several
@@ -96,18 +96,28 @@ class TableStore:
 
     # -- SST ------------------------------------------------------------------------------
 
-    def new_builder(self) -> SSTBuilder:
-        """An SST builder with this database's block size, compression and filter settings."""
+    def new_builder(self, *, spill: bool = False) -> SSTBuilder:
+        """An SST builder with this database's block size, compression and filter settings;
+        with ``spill``, one that moves to a temporary file past ``compaction_spill_bytes``."""
         opts = self.options
         return SSTBuilder(
             block_bytes=opts.block_bytes,
             compression=opts.compression,
             bloom_bits_per_key=opts.bloom_bits_per_key,
+            spill_bytes=opts.compaction_spill_bytes if spill else None,
         )
 
-    def write_sst(self, sst_id: int, data: bytes, info: SSTInfo) -> SSTMeta | None:
-        """Create SST ``sst_id`` from a finished builder's output; None if the id is taken."""
-        if not self.store.put_if_absent(sst_path(sst_id), with_sst_id(data, sst_id)):
+    def write_sst(self, sst_id: int, data: SSTOutput, info: SSTInfo) -> SSTMeta | None:
+        """Create SST ``sst_id`` from a finished builder's output; None if the id is taken.
+        A spooled SST is streamed from its file (and may be written again under another id)."""
+        path = sst_path(sst_id)
+        if isinstance(data, SpooledSST):
+            data.set_sst_id(sst_id)
+            chunks = FileChunks(data.file, data.size)
+            created = self.store.put_if_absent_stream(path, chunks, data.size)
+        else:
+            created = self.store.put_if_absent(path, with_sst_id(data, sst_id))
+        if not created:
             return None
         return SSTMeta(
             sst_id=sst_id,

@@ -1,7 +1,14 @@
 """SSTables: immutable sorted files of entries (format: docs/formats/sst.md)."""
 
-from kvengine.sst.builder import SSTBuilder, SSTInfo
+from kvengine.sst.builder import SpooledSST, SSTBuilder, SSTInfo, SSTOutput
 from kvengine.sst.cache import BlockCache
 from kvengine.sst.reader import SSTReader
 
-__all__ = ["BlockCache", "SSTBuilder", "SSTInfo", "SSTReader"]
+__all__ = [
+    "BlockCache",
+    "SSTBuilder",
+    "SSTInfo",
+    "SSTOutput",
+    "SSTReader",
+    "SpooledSST",
+]

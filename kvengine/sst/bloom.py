@@ -13,19 +13,32 @@ from collections.abc import Iterable
 from kvengine.errors import Corruption
 
 
+def key_digest(key: bytes) -> bytes:
+    """The 8 bytes of ``key`` a filter is built from (a builder keeps these, not the keys)."""
+    return hashlib.blake2b(key, digest_size=8).digest()
+
+
+def _split(digest: bytes) -> tuple[int, int]:
+    return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:8], "little") | 1
+
+
 def _hashes(key: bytes) -> tuple[int, int]:
-    digest = hashlib.blake2b(key, digest_size=8).digest()
-    return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little") | 1
+    return _split(key_digest(key))
 
 
 def build_filter(keys: Iterable[bytes], count: int, bits_per_key: int) -> bytes:
     """A filter over ``keys`` (``count`` of them) with about ``bits_per_key`` bits each."""
+    return build_filter_from_digests(map(key_digest, keys), count, bits_per_key)
+
+
+def build_filter_from_digests(digests: Iterable[bytes], count: int, bits_per_key: int) -> bytes:
+    """``build_filter`` of the keys whose ``key_digest`` are ``digests``."""
     nbits = max(64, count * max(1, bits_per_key))
     nbits = (nbits + 7) // 8 * 8
     k = max(1, min(30, round(bits_per_key * math.log(2))))
     bits = bytearray(nbits // 8)
-    for key in keys:
-        h1, h2 = _hashes(key)
+    for digest in digests:
+        h1, h2 = _split(digest)
         for i in range(k):
             pos = (h1 + i * h2) % nbits
             bits[pos >> 3] |= 1 << (pos & 7)

@@ -1,16 +1,26 @@
-"""Writing an SST: entries in record order in, the whole object's bytes out."""
+"""Writing an SST: entries in record order in, the object's bytes out.
+
+Small SSTs are built in memory and stored with one PUT. A builder given ``spill_bytes`` moves
+its finished data blocks to a temporary file once they pass that size and writes every later
+block there as soon as it is finished, so it holds one open block, the index and 8 bytes per
+distinct key (for the filter) whatever the SST's size; the finished SST (:class:`SpooledSST`)
+is then uploaded from that file a chunk at a time (``ObjectStore.put_if_absent_stream``).
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import msgpack
 
 from kvengine.errors import InvalidArgument
 from kvengine.record import Entry
 from kvengine.sst.block import Compression, Compressor, encode_data_block
-from kvengine.sst.bloom import build_filter
-from kvengine.sst.footer import Footer
+from kvengine.sst.bloom import build_filter_from_digests, key_digest
+from kvengine.sst.footer import FOOTER_BYTES, Footer
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,32 @@ class SSTInfo:
     size: int
 
 
+class SpooledSST:
+    """A finished SST in a temporary file (deleted when closed), ``size`` bytes long."""
+
+    def __init__(self, file: BinaryIO, size: int) -> None:
+        self.file = file
+        self.size = size
+
+    def set_sst_id(self, sst_id: int) -> None:
+        """Put ``sst_id`` in the footer (``with_sst_id`` of a spooled SST)."""
+        self.file.seek(self.size - FOOTER_BYTES)
+        old = Footer.decode("<new SST>", self.file.read(FOOTER_BYTES), self.size)
+        footer = Footer(
+            old.filter_offset, old.filter_length, old.index_offset, old.index_length, sst_id
+        )
+        self.file.seek(self.size - FOOTER_BYTES)
+        self.file.write(footer.encode())
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+#: What a builder finishes: the SST's bytes, or the file they were spooled to.
+SSTOutput = bytes | SpooledSST
+
+
 class SSTBuilder:
     """Accumulates entries (strictly increasing in record order) into blocks of about
     ``block_bytes`` each. Not thread-safe; single use."""
@@ -35,6 +71,8 @@ class SSTBuilder:
         block_bytes: int = 4096,
         compression: Compression = "zstd",
         bloom_bits_per_key: int = 10,
+        spill_bytes: int | None = None,
+        spill_dir: str | None = None,
     ) -> None:
         if block_bytes <= 0:
             raise InvalidArgument("block_bytes must be positive")
@@ -42,11 +80,14 @@ class SSTBuilder:
         self._compressor = Compressor(compression)
         self._bits_per_key = bloom_bits_per_key
         self._parts: list[bytes] = []
+        self._spill_bytes = spill_bytes
+        self._spill_dir = spill_dir
+        self._spool: BinaryIO | None = None
         self._written = 0
         self._index: list[list[object]] = []  # [last key, offset, length] per data block
         self._flat: list[object] = []
         self._flat_bytes = 0
-        self._keys: list[bytes] = []  # distinct keys, for the filter
+        self._digests = bytearray()  # key_digest of each distinct key, for the filter
         self._last: tuple[bytes, int] | None = None
         self._first_key: bytes | None = None
         self._count = 0
@@ -73,7 +114,7 @@ class SSTBuilder:
         if self._last is not None and order <= self._last:
             raise InvalidArgument("SST entries must be strictly increasing in record order")
         if self._last is None or key != self._last[0]:
-            self._keys.append(key)
+            self._digests += key_digest(key)
         if self._first_key is None:
             self._first_key = key
         self._last = order
@@ -90,13 +131,37 @@ class SSTBuilder:
             return
         framed = self._compressor.frame(encode_data_block(self._flat))
         self._index.append([self._flat[-4], self._written, len(framed)])
-        self._parts.append(framed)
         self._written += len(framed)
+        if self._spool is not None:
+            self._spool.write(framed)
+        else:
+            self._parts.append(framed)
+            if self._spill_bytes is not None and self._written > self._spill_bytes:
+                if self._spill_dir is not None:
+                    os.makedirs(self._spill_dir, exist_ok=True)
+                self._spool = tempfile.TemporaryFile(dir=self._spill_dir)  # noqa: SIM115
+                for part in self._parts:
+                    self._spool.write(part)
+                self._parts = []
         self._flat = []
         self._flat_bytes = 0
 
+    @property
+    def spilled(self) -> bool:
+        """True once the blocks went to a temporary file."""
+        return self._spool is not None
+
     def finish(self) -> tuple[bytes, SSTInfo]:
-        """The object's bytes and what it holds; ``InvalidArgument`` if no entry was added."""
+        """The object's bytes and what it holds; ``InvalidArgument`` if no entry was added
+        (or if the builder spilled: use ``finish_output``)."""
+        out, info = self.finish_output()
+        if not isinstance(out, bytes):
+            out.close()
+            raise InvalidArgument("the SST builder spilled to a file: use finish_output")
+        return out, info
+
+    def finish_output(self) -> tuple[SSTOutput, SSTInfo]:
+        """The object's bytes, or the file they were spooled to, and what it holds."""
         if self._finished:
             raise InvalidArgument("the SST builder is finished")
         if self._last is None or self._first_key is None or self._min_seq is None:
@@ -104,7 +169,11 @@ class SSTBuilder:
         self._finished = True
         self._finish_block()
         filter_framed = self._compressor.frame(
-            build_filter(self._keys, len(self._keys), self._bits_per_key)
+            build_filter_from_digests(
+                (bytes(self._digests[i : i + 8]) for i in range(0, len(self._digests), 8)),
+                len(self._digests) // 8,
+                self._bits_per_key,
+            )
         )
         index_contents: bytes = msgpack.packb(
             [
@@ -121,9 +190,17 @@ class SSTBuilder:
         filter_offset = self._written
         index_offset = filter_offset + len(filter_framed)
         footer = Footer(filter_offset, len(filter_framed), index_offset, len(index_framed))
-        data = b"".join([*self._parts, filter_framed, index_framed, footer.encode()])
-        info = SSTInfo(
-            self._first_key, self._last[0], self._count, self._min_seq, self._max_seq, len(data)
-        )
+        tail = [filter_framed, index_framed, footer.encode()]
+        size = index_offset + len(index_framed) + len(tail[2])
+        last = self._last[0]
+        info = SSTInfo(self._first_key, last, self._count, self._min_seq, self._max_seq, size)
+        self._digests = bytearray()
+        if self._spool is not None:
+            spool, self._spool = self._spool, None
+            for part in tail:
+                spool.write(part)
+            spool.flush()
+            return SpooledSST(spool, size), info
+        data = b"".join([*self._parts, *tail])
         self._parts = []
         return data, info

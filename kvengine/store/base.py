@@ -12,6 +12,10 @@ Contract shared by every implementation (checked by ``tests/kvengine/store/confo
 * ``put_if_absent`` creates the object only if no object has that path; exactly one of many
   concurrent callers gets ``True``. Stores whose backend cannot do this atomically say so with
   ``atomic_create = False``.
+* ``put_if_absent_stream`` is ``put_if_absent`` of the concatenation of ``chunks`` (``size``
+  bytes in all), sent without holding the whole object in memory where the backend can: the
+  object appears whole or not at all, and a loser of a race leaves nothing behind. ``chunks``
+  may be iterated more than once (each pass yields the same bytes) so a wrapper can retry.
 * ``get`` returns ``[start, end)`` of the object (``end`` past the size is clipped) or raises
   :class:`~kvengine.errors.ObjectNotFound`.
 * ``list`` returns every object whose path starts with ``prefix`` and sorts after
@@ -23,8 +27,9 @@ Contract shared by every implementation (checked by ``tests/kvengine/store/confo
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from kvengine.errors import InvalidArgument
 
@@ -65,6 +70,10 @@ class ObjectStore(Protocol):
 
     def put_if_absent(self, path: str, data: bytes) -> bool:
         """Store ``data`` at ``path`` only if nothing is there; ``False`` if an object exists."""
+        ...
+
+    def put_if_absent_stream(self, path: str, chunks: Iterable[bytes], size: int) -> bool:
+        """``put_if_absent`` of ``b"".join(chunks)`` (``size`` bytes), streamed where possible."""
         ...
 
     def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
@@ -116,3 +125,46 @@ def slice_bytes(data: bytes, start: int | None, end: int | None) -> bytes:
     if (start is not None and start < 0) or (end is not None and end < 0):
         raise InvalidArgument(f"negative range [{start}, {end})")
     return data[start:end]
+
+
+class FileChunks:
+    """The bytes of an open binary file, ``chunk_bytes`` at a time, from the start on every
+    pass: a re-iterable ``chunks`` argument for ``put_if_absent_stream``."""
+
+    def __init__(self, file: BinaryIO, size: int, chunk_bytes: int = 8 * 1024 * 1024) -> None:
+        self.file = file
+        self.size = size
+        self.chunk_bytes = chunk_bytes
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.file.seek(0)
+        left = self.size
+        while left > 0:
+            chunk = self.file.read(min(self.chunk_bytes, left))
+            if not chunk:
+                raise InvalidArgument(f"file ended {left} bytes before its stated size")
+            left -= len(chunk)
+            yield chunk
+
+
+def joined(chunks: Iterable[bytes], size: int) -> bytes:
+    """``b"".join(chunks)``, checked to be ``size`` bytes: the buffered fallback of stores
+    that cannot stream a create-only upload."""
+    if isinstance(chunks, FileChunks) and chunks.size == size:
+        chunks.file.seek(0)
+        data = chunks.file.read(size)  # one copy, not a list of chunks and their join
+    else:
+        data = b"".join(chunks)
+    if len(data) != size:
+        raise InvalidArgument(f"streamed {len(data)} bytes, {size} were announced")
+    return data
+
+
+def checked(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """``chunks``, raising ``InvalidArgument`` at the end if they are not ``size`` bytes."""
+    seen = 0
+    for chunk in chunks:
+        seen += len(chunk)
+        yield chunk
+    if seen != size:
+        raise InvalidArgument(f"streamed {seen} bytes, {size} were announced")

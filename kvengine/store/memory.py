@@ -10,10 +10,11 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+from collections.abc import Iterable
 from typing import ClassVar
 
 from kvengine.errors import Closed, ObjectNotFound
-from kvengine.store.base import ObjectInfo, check_path, check_prefix, slice_bytes
+from kvengine.store.base import ObjectInfo, check_path, check_prefix, joined, slice_bytes
 
 
 class _Bucket:
@@ -71,6 +72,10 @@ class MemoryStore:
                 return False
             b.store(path, data)
             return True
+
+    def put_if_absent_stream(self, path: str, chunks: Iterable[bytes], size: int) -> bool:
+        # Collected first: a memory store holds every object whole anyway.
+        return self.put_if_absent(path, joined(chunks, size))
 
     def _lookup(self, path: str) -> bytes:
         check_path(path)

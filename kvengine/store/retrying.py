@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -115,6 +115,40 @@ class RetryingStore:
             log.info("create-only put of %r was ambiguous and is ours (read back)", path)
             return True
         return False
+
+    def put_if_absent_stream(self, path: str, chunks: Iterable[bytes], size: int) -> bool:
+        """As ``put_if_absent``: each attempt iterates ``chunks`` afresh, and an "exists" after
+        a failed attempt is settled by comparing the stored object with ``chunks``, range by
+        range (never the whole object in memory)."""
+        attempts = 0
+
+        def attempt() -> bool:
+            nonlocal attempts
+            attempts += 1
+            return self.inner.put_if_absent_stream(path, chunks, size)
+
+        if self._retry(attempt):
+            return True
+        if attempts == 1:
+            return False
+        try:
+            if self._retry(lambda: self.inner.head(path)).size != size:
+                return False
+            offset = 0
+            for chunk in chunks:
+                end = offset + len(chunk)
+                if self._get_range(path, offset, end) != chunk:
+                    return False
+                offset = end
+        except ObjectNotFound:
+            return False
+        with self._lock:
+            self.verified_creates += 1
+        log.info("create-only streamed put of %r was ambiguous and is ours (read back)", path)
+        return True
+
+    def _get_range(self, path: str, start: int, end: int) -> bytes:
+        return self._retry(lambda: self.inner.get(path, start, end))
 
     def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         return self._retry(lambda: self.inner.get(path, start, end))

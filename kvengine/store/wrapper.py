@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from kvengine.store.base import DELETE, GET, HEAD, LIST, PUT, ObjectInfo, ObjectStore
@@ -27,6 +27,11 @@ class StoreWrapper:
 
     def put_if_absent(self, path: str, data: bytes) -> bool:
         return self.around(PUT, path, lambda: self.inner.put_if_absent(path, data), len(data))
+
+    def put_if_absent_stream(self, path: str, chunks: Iterable[bytes], size: int) -> bool:
+        return self.around(
+            PUT, path, lambda: self.inner.put_if_absent_stream(path, chunks, size), size
+        )
 
     def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         return self.around(GET, path, lambda: self.inner.get(path, start, end), 0)

@@ -297,3 +297,37 @@ def test_a_writer_of_another_process_stopped_at_the_l0_limit_resumes_after_compa
             assert done.is_set()
             assert other.get(b"late") == b"1"
             assert not other.stats()["flush_role"]  # it waited; it did not take the role
+
+
+def test_large_outputs_are_streamed_from_a_spill_file(tmp_path: Path) -> None:
+    """Outputs past ``compaction_spill_bytes`` go through ``put_if_absent_stream`` (local dir:
+    streamed into the temporary file, then linked); the data survives, and a taken output id
+    makes the same spilled output be streamed again under the next id."""
+    options = Options(
+        l0_sst_size=8192,
+        block_bytes=256,
+        l0_compaction_trigger=0,
+        sst_target_bytes=16_000,
+        compaction_spill_bytes=2_000,
+    )
+    rng = random.Random(11)
+    model: dict[bytes, bytes] = {}
+    url = str(tmp_path / "db")
+    with DB.open(url, options=options) as db:
+        for _ in range(4):
+            for _ in range(300):
+                key = b"k%04d" % rng.randrange(1000)
+                value = os.urandom(rng.randint(10, 60))
+                db.put(key, value, durable=False)
+                model[key] = value
+            db.flush()
+        store = open_store(url)
+        taken = db.manifest[1].next_sst_id
+        assert store.put_if_absent(f"sst/{taken:020d}.sst", b"someone else's")
+        db.compact()
+        run = db.manifest[1].runs[0]
+        assert len(run.ssts) > 2 and taken not in {m.sst_id for m in run.ssts}
+        assert all(m.size > options.compaction_spill_bytes for m in run.ssts[:-1])
+        assert dict(db.scan()) == model
+    with DB.open(url, options=options) as db:
+        assert dict(db.scan()) == model

@@ -205,3 +205,35 @@ def test_compressed_blocks_are_smaller() -> None:
 
 GOLDEN = "afca2b5d84331ed3499e11dae1b3ed5c766e33f940749094f9c9971811a054aa"
 GOLDEN_V2 = "bf59974fb69945596695d951ab7bbd799a6e1c5a3e92cb2c31f657d50e09f448"
+
+
+@settings(max_examples=40, deadline=None)
+@given(entry_sets(), st.integers(16, 512), st.integers(0, 2000))
+def test_a_spilled_sst_is_the_same_object_as_one_built_in_memory(
+    entries: list[Entry], block_bytes: int, spill_bytes: int
+) -> None:
+    builder = SSTBuilder(block_bytes=block_bytes, spill_bytes=spill_bytes)
+    for e in entries:
+        builder.add(e)
+    out, info = builder.finish_output()
+    assert builder.spilled is False  # the file was handed over with the output
+    expected = build(entries, block_bytes)
+    if isinstance(out, bytes):
+        assert out == expected
+        return
+    try:
+        assert info.size == out.size == len(expected)
+        out.set_sst_id(42)
+        out.file.seek(0)
+        assert out.file.read() == with_sst_id(expected, 42)
+    finally:
+        out.close()
+
+
+def test_finish_refuses_a_spilled_builder() -> None:
+    builder = SSTBuilder(block_bytes=16, spill_bytes=1)
+    for i in range(20):
+        builder.add(Entry(b"k%03d" % i, 1, Kind.PUT, b"v" * 10))
+    assert builder.spilled
+    with pytest.raises(InvalidArgument):
+        builder.finish()

@@ -188,6 +188,80 @@ class StoreConformance:
             assert sum(results) == 1, results
             assert store.get(name) == f"writer-{results.index(True)}".encode()
 
+    def test_streamed_create(self, store: Store) -> None:
+        chunks = [b"a" * 1000, b"", b"b" * 70_000, b"c"]
+        size = sum(map(len, chunks))
+        before = store.stats()
+        assert store.put_if_absent_stream("s/1", chunks, size) is True
+        assert (store.stats() - before).bytes_written == size
+        assert store.get("s/1") == b"".join(chunks)
+        assert store.put_if_absent_stream("s/1", [b"other"], 5) is False
+        assert store.get("s/1") == b"".join(chunks)
+        with pytest.raises(InvalidArgument):
+            store.put_if_absent_stream("s/2", [b"short"], 6)
+        assert [o.path for o in store.list("s/")] == ["s/1"]
+
+    def test_streamed_create_race_has_one_winner(self, store: Store) -> None:
+        threads = 8
+        for round_ in range(2):
+            name = f"srace/{round_}"
+            barrier = threading.Barrier(threads)
+            results = [False] * threads
+
+            def race(
+                i: int,
+                name: str = name,
+                barrier: threading.Barrier = barrier,
+                results: list[bool] = results,
+            ) -> None:
+                body = [f"writer-{i}:".encode(), bytes([i]) * 50_000]
+                barrier.wait()
+                results[i] = store.put_if_absent_stream(name, body, 50_000 + len(body[0]))
+
+            run_threads(threads, race)
+            assert sum(results) == 1, results
+            winner = results.index(True)
+            assert store.get(name) == f"writer-{winner}:".encode() + bytes([winner]) * 50_000
+        # the losers left nothing visible behind
+        assert [o.path for o in store.list()] == ["srace/0", "srace/1"]
+
+    def test_multipart_streamed_create_race(self, store: Store) -> None:
+        """Objects of several 8 MiB parts (the size a streaming backend would upload in
+        parts): two writers, one wins, the object is exactly the winner's bytes."""
+        part = 8 * 1024 * 1024
+        size = 2 * part + 12345
+        barrier = threading.Barrier(2)
+        results = [False, False]
+
+        def body(i: int) -> list[bytes]:
+            return [bytes([i]) * (part // 2)] * 4 + [bytes([i]) * (size - 4 * (part // 2))]
+
+        def race(i: int) -> None:
+            barrier.wait()
+            results[i] = store.put_if_absent_stream("mp/obj", body(i), size)
+
+        run_threads(2, race)
+        assert sum(results) == 1, results
+        winner = results.index(True)
+        assert store.head("mp/obj").size == size
+        assert store.get("mp/obj", size - 3) == bytes([winner]) * 3
+        assert store.get("mp/obj", part - 2, part + 2) == bytes([winner]) * 4
+        assert [o.path for o in store.list("mp/")] == ["mp/obj"]
+
+    def test_ambiguous_streamed_create_is_resolved_by_reading_back(
+        self, faulty: tuple[Store, FaultyStore]
+    ) -> None:
+        store, faults = faulty
+        body = [b"unique-", b"to-this-writer" * 100]
+        size = sum(map(len, body))
+        faults.fail_next(PUT, after_effect=True)
+        assert store.put_if_absent_stream("samb/1", body, size) is True
+        assert store.verified_creates == 1
+        store.put("samb/2", b"x" * size)  # another writer's object of the same size
+        faults.fail_next(PUT, after_effect=True)
+        assert store.put_if_absent_stream("samb/2", body, size) is False
+        assert store.get("samb/2") == b"x" * size
+
     # -- retries, verification and counts --------------------------------------------------------
 
     def test_transient_errors_are_retried(self, faulty: tuple[Store, FaultyStore]) -> None:
