@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kvengine import clone as clones
 from kvengine.compactor import (
     CompactAllPolicy,
     CompactionPlan,
@@ -393,6 +394,8 @@ class Flusher:
             return False
         self.compactions += 1
         self._view.adopt(*role.current())
+        if role.manifest.external and not role.manifest.external_sst_count():
+            clones.release(self._mstore, self._tables)  # a clone with none of its source left
         return True
 
     def _check_outputs_exist(self, role: FenceableManifest, new_run: SortedRun | None) -> None:

@@ -1,0 +1,144 @@
+"""Clones (docs/design/0005-storage-lifecycle.md, "Clones"): a new database from a
+checkpoint of another, listing its SSTs without copying them."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from kvengine import DB, Options
+from kvengine.errors import CheckpointUnavailable, InvalidArgument
+from kvengine.gc import GarbageCollector
+from kvengine.store import open_store
+from kvengine.table_store import SST_PREFIX
+
+
+def _urls(tmp_path: Path) -> tuple[str, str]:
+    return str(tmp_path / "source"), str(tmp_path / "clone")
+
+
+def _sst_names(url: str) -> set[str]:
+    store = open_store(url)
+    try:
+        return {o.path for o in store.list(SST_PREFIX)}
+    finally:
+        store.close()
+
+
+def _gc(url: str) -> None:
+    store = open_store(url)
+    try:
+        GarbageCollector(store, min_age_s=0).run()
+    finally:
+        store.close()
+
+
+def _fill(db: DB, prefix: bytes, n: int) -> None:
+    for i in range(n):
+        db.put(prefix + b"%04d" % i, b"v%d" % i)
+
+
+def test_a_clone_and_its_source_each_see_only_their_own_writes(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        _fill(src, b"a", 50)
+        src.flush()
+        src.compact()
+        _fill(src, b"b", 10)  # in the WAL only: replayed into the clone's first SST
+        src.checkpoint("base")
+        src.put(b"after", b"source")
+    DB.clone(source_url, "base", clone_url)
+    assert _sst_names(clone_url)  # the replayed WAL range, nothing copied...
+    assert len(_sst_names(clone_url)) == 1
+    with DB.open(clone_url) as clone, DB.open(source_url) as src:
+        assert clone.get(b"a0007") == b"v7" and clone.get(b"b0003") == b"v3"
+        assert clone.get(b"after") is None
+        clone.put(b"mine", b"clone")
+        clone.delete(b"a0001")
+        src.put(b"theirs", b"source")
+        assert src.get(b"mine") is None and src.get(b"a0001") == b"v1"
+        assert clone.get(b"theirs") is None and clone.get(b"a0001") is None
+        assert [c.name for c in src.checkpoints()] == ["base", f"clone:{clone_url}"]
+    with DB.open(clone_url) as clone:  # and after a reopen
+        assert clone.get(b"mine") == b"clone" and clone.get(b"a0002") == b"v2"
+        assert dict(clone.scan()).keys() == {
+            *(b"a%04d" % i for i in range(50) if i != 1),
+            *(b"b%04d" % i for i in range(10)),
+            b"mine",
+        }
+
+
+def test_source_gc_keeps_what_the_clone_reads_until_the_clone_compacts(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        _fill(src, b"k", 200)
+        src.flush()
+        src.checkpoint("base")
+    DB.clone(source_url, "base", clone_url)
+    with DB.open(source_url) as src:
+        src.delete_checkpoint("base")
+        for i in range(200):  # overwrite everything, then compact it away
+            src.put(b"k%04d" % i, b"new")
+        src.compact()
+    _gc(source_url)
+    with DB.open(clone_url) as clone:
+        assert dict(clone.scan()) == {b"k%04d" % i: b"v%d" % i for i in range(200)}
+        assert clone.manifest[1].external_sst_count() > 0
+        clone.compact()
+        m = clone.manifest[1]
+        assert m.external_sst_count() == 0
+    with DB.open(clone_url) as clone:
+        assert not clone.manifest[1].external  # released: the root is gone
+        assert len(dict(clone.scan())) == 200
+    with DB.open(source_url) as src:
+        assert src.checkpoints() == ()
+        before = _sst_names(source_url)
+    _gc(source_url)
+    after = _sst_names(source_url)
+    assert after < before  # the SSTs only the clone held are collected now
+
+
+def test_clone_refuses_a_target_in_use_and_an_unknown_checkpoint(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        src.put(b"k", b"v")
+        src.checkpoint("base")
+    with pytest.raises(CheckpointUnavailable):
+        DB.clone(source_url, "nope", clone_url)
+    with DB.open(clone_url) as other:
+        other.put(b"x", b"y")
+    with pytest.raises(InvalidArgument, match="holds a database"):
+        DB.clone(source_url, "base", clone_url)
+    with DB.open(source_url) as src:
+        assert [c.name for c in src.checkpoints()] == ["base"]
+
+
+def test_clone_in_memory_store_under_another_prefix() -> None:
+    bucket = f"memory://clone-{uuid.uuid4().hex}"
+    with DB.open(f"{bucket}/a", options=Options()) as src:
+        _fill(src, b"m", 20)
+        src.flush()
+        src.checkpoint("c")
+    DB.clone(f"{bucket}/a", "c", f"{bucket}/b")
+    with DB.open(f"{bucket}/b") as clone:
+        assert clone.get(b"m0019") == b"v19"
+        assert clone.manifest[1].external[0].url == f"{bucket}/a"
+
+
+def test_strata_clone_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kvengine.cli import admin
+
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        src.put(b"k", b"v")
+        src.checkpoint("base")
+    result = CliRunner().invoke(admin, ["clone", source_url, "base", clone_url])
+    assert result.exit_code == 0, result.output
+    with DB.open(clone_url) as clone:
+        assert clone.get(b"k") == b"v"
+    result = CliRunner().invoke(admin, ["clone", source_url, "base", clone_url])
+    assert result.exit_code == 2 and "holds a database" in result.output
