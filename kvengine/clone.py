@@ -108,6 +108,11 @@ def _write_first_manifest(
         version = smstore.read(manifest_id)
     except Corruption:
         raise CheckpointUnavailable(hold, "its manifest version is gone") from None
+    if version.external_sst_count():
+        raise InvalidArgument(
+            "the checkpoint lists SSTs of another database (its source is a clone that has "
+            "not compacted them away yet): a clone of a clone is not supported"
+        )
 
     def external(s: SSTMeta) -> SSTMeta:
         return replace(s, root=SOURCE_ROOT)

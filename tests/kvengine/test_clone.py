@@ -7,6 +7,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kvengine import DB, Options
 from kvengine.errors import CheckpointUnavailable, InvalidArgument
@@ -142,3 +144,86 @@ def test_strata_clone_command(tmp_path: Path) -> None:
         assert clone.get(b"k") == b"v"
     result = CliRunner().invoke(admin, ["clone", source_url, "base", clone_url])
     assert result.exit_code == 2 and "holds a database" in result.output
+
+
+def test_the_source_url_is_stored_without_credentials() -> None:
+    from kvengine.clone import hold_name, public_url
+
+    url = "s3://AKIA:secret@bucket:9000/db/a?token=x#frag"
+    assert public_url(url) == "s3://bucket:9000/db/a"
+    assert hold_name(url) == "clone:s3://bucket:9000/db/a"
+    assert public_url("/tmp/x/a") == "/tmp/x/a"
+
+
+def test_a_clone_of_a_clone_waits_until_it_has_its_own_ssts(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        _fill(src, b"k", 20)
+        src.flush()
+        src.checkpoint("base")
+    DB.clone(source_url, "base", clone_url)
+    with DB.open(clone_url) as clone:
+        clone.checkpoint("c1")
+    with pytest.raises(InvalidArgument, match="clone of a clone"):
+        DB.clone(clone_url, "c1", str(tmp_path / "grandchild"))
+    with DB.open(clone_url) as clone:
+        assert [c.name for c in clone.checkpoints()] == ["c1"]  # the attempt's hold is gone
+        clone.delete_checkpoint("c1")
+        clone.compact()
+        clone.checkpoint("c2")
+    DB.clone(clone_url, "c2", str(tmp_path / "grandchild"))
+    with DB.open(str(tmp_path / "grandchild")) as grandchild:
+        assert grandchild.get(b"k0005") == b"v5"
+
+
+_KEYS = st.sampled_from([b"k%d" % i for i in range(12)])
+_OPS = st.lists(
+    st.tuples(st.sampled_from(["put", "delete", "flush", "compact"]), _KEYS, st.binary(max_size=4)),
+    max_size=25,
+)
+
+
+def _apply(db: DB, model: dict[bytes, bytes], ops: list[tuple[str, bytes, bytes]]) -> None:
+    for op, key, value in ops:
+        if op == "put":
+            db.put(key, value)
+            model[key] = value
+        elif op == "delete":
+            db.delete(key)
+            model.pop(key, None)
+        elif op == "flush":
+            db.flush()
+        else:
+            db.compact()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(before=_OPS, source_after=_OPS, clone_after=_OPS)
+def test_clone_and_source_diverge_from_the_checkpoint(
+    before: list[tuple[str, bytes, bytes]],
+    source_after: list[tuple[str, bytes, bytes]],
+    clone_after: list[tuple[str, bytes, bytes]],
+) -> None:
+    """Any history before the checkpoint, then any writes, flushes and compactions on each
+    side (with the source's GC at min age 0 in between): each sees its model, before and
+    after the clone's compaction rewrites its source's SSTs and lets go of the source."""
+    bucket = f"memory://clone-prop-{uuid.uuid4().hex}"
+    source_url, clone_url = f"{bucket}/source", f"{bucket}/clone"
+    base: dict[bytes, bytes] = {}
+    with DB.open(source_url) as src:
+        _apply(src, base, before)
+        src.checkpoint("base")
+    DB.clone(source_url, "base", clone_url)
+    source_model, clone_model = dict(base), dict(base)
+    with DB.open(source_url) as src, DB.open(clone_url) as clone:
+        _apply(src, source_model, source_after)
+        _gc(source_url)
+        _apply(clone, clone_model, clone_after)
+        assert dict(src.scan()) == source_model
+        assert dict(clone.scan()) == clone_model
+        clone.compact()
+        assert clone.manifest[1].external == ()
+        assert dict(clone.scan()) == clone_model
+        assert "clone:" not in " ".join(c.name for c in src.checkpoints())
+    with DB.open(clone_url) as clone:
+        assert dict(clone.scan()) == clone_model
