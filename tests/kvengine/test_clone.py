@@ -3,14 +3,21 @@ checkpoint of another, listing its SSTs without copying them."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvengine import DB, Options
+from kvengine.cli import admin
+from kvengine.clone import hold_name, public_url
 from kvengine.errors import CheckpointUnavailable, InvalidArgument
 from kvengine.gc import GarbageCollector
 from kvengine.store import open_store
@@ -130,10 +137,6 @@ def test_clone_in_memory_store_under_another_prefix() -> None:
 
 
 def test_strata_clone_command(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from kvengine.cli import admin
-
     source_url, clone_url = _urls(tmp_path)
     with DB.open(source_url) as src:
         src.put(b"k", b"v")
@@ -147,8 +150,6 @@ def test_strata_clone_command(tmp_path: Path) -> None:
 
 
 def test_the_source_url_is_stored_without_credentials() -> None:
-    from kvengine.clone import hold_name, public_url
-
     url = "s3://AKIA:secret@bucket:9000/db/a?token=x#frag"
     assert public_url(url) == "s3://bucket:9000/db/a"
     assert hold_name(url) == "clone:s3://bucket:9000/db/a"
@@ -227,3 +228,59 @@ def test_clone_and_source_diverge_from_the_checkpoint(
         assert "clone:" not in " ".join(c.name for c in src.checkpoints())
     with DB.open(clone_url) as clone:
         assert dict(clone.scan()) == clone_model
+
+
+_CLONE_CHILD = """
+import json, sys
+from kvengine import DB
+with DB.open(sys.argv[1]) as clone:
+    for i in range(300):
+        clone.put(b"c%04d" % i, b"clone")
+        if i % 100 == 99:
+            clone.flush()
+    seen = dict(clone.scan())
+    clone.compact()
+    after = dict(clone.scan())
+    print(json.dumps({"before": len(seen), "same": seen == after,
+                      "old": sum(v == b"old" for v in after.values()),
+                      "external": len(clone.manifest[1].external)}))
+"""
+
+
+def test_a_clone_process_beside_a_source_process_and_its_gc(tmp_path: Path) -> None:
+    """The clone is written and compacted in its own process while this one rewrites the
+    source, compacts it and collects its garbage at min age 0 over and over: the clone
+    reads every source SST it lists until it lets go, then the source's GC takes them."""
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        for i in range(300):
+            src.put(b"s%04d" % i, b"old")
+        src.flush()
+        src.checkpoint("base")
+    DB.clone(source_url, "base", clone_url)
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CLONE_CHILD, clone_url],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    with DB.open(source_url) as src:
+        src.delete_checkpoint("base")
+        rounds = 0
+        while child.poll() is None or rounds < 2:
+            for i in range(0, 300, 7):
+                src.put(b"s%04d" % i, b"new%d" % rounds)
+            src.compact()
+            _gc(source_url)
+            rounds += 1
+    out, _ = child.communicate(timeout=120)
+    assert child.returncode == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {"before": 600, "same": True, "old": 300, "external": 0}
+    with DB.open(source_url) as src:
+        assert src.checkpoints() == ()
+        live = src.manifest[1].live_sst_ids()
+    _gc(source_url)
+    assert _sst_names(source_url) == {f"sst/{i:020d}.sst" for i in live}
