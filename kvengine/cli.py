@@ -1,5 +1,5 @@
 """The engine's administration commands: the ``admin`` click group (doctor, info, get, put,
-delete, scan, manifest, gc, checkpoint, compact, compactor) over Strata databases and
+delete, scan, manifest, gc, checkpoint, compact, compactor, clone) over Strata databases and
 object stores.
 
 This module registers nothing elsewhere; the top-level ``strata`` command
@@ -501,3 +501,15 @@ def compactor(
 
 if __name__ == "__main__":
     admin()
+
+
+@admin.command()
+@click.argument("source")
+@click.argument("checkpoint_name", metavar="CHECKPOINT")
+@click.argument("target")
+@storage_option
+def clone(source: str, checkpoint_name: str, target: str, options: tuple[str, ...]) -> None:
+    """Create a database at TARGET from checkpoint CHECKPOINT of SOURCE without copying its
+    SSTs (the storage options must reach both: for now, two prefixes of one bucket)."""
+    _run(lambda: DB.clone(source, checkpoint_name, target, **parse_options(options)))
+    click.echo(f"cloned {source} at {checkpoint_name!r} into {target}")

@@ -135,10 +135,11 @@ class SizeTieredPolicy:
 
 class CompactAllPolicy:
     """Everything into one run: every L0 SST and every run (``DB.compact``). None when the
-    database is one run already, or empty."""
+    database is one run of its own already (a clone's run of its source's SSTs is rewritten),
+    or empty."""
 
     def plan(self, manifest: Manifest) -> CompactionPlan | None:
-        if not manifest.l0 and len(manifest.runs) <= 1:
+        if not manifest.l0 and len(manifest.runs) <= 1 and not manifest.external_sst_count():
             return None
         return _plan(manifest, manifest.l0, manifest.runs)
 

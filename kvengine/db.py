@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from kvengine import checkpoint as checkpoints
+from kvengine import clone as clones
 from kvengine.batch import WriteBatch, check_key, check_value
 from kvengine.committer import CommitRequest, Committer
 from kvengine.errors import CheckpointUnavailable, Closed, Corruption, Fenced, InvalidArgument
@@ -32,7 +33,7 @@ from kvengine.manifest.model import Checkpoint, Manifest
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.options import Options
 from kvengine.reader import ReaderThread
-from kvengine.record import Kind, prefix_end
+from kvengine.record import Entry, Kind, prefix_end
 from kvengine.store import ObjectStore, Store, open_store
 from kvengine.table_store import TableStore
 from kvengine.transaction import Transaction
@@ -169,13 +170,17 @@ class DB:
                 raise InvalidArgument("a checkpoint opens read-only, not exclusive")
             owns = not isinstance(target, ObjectStore)
             try:
-                return cls._open_checkpoint(store, options, checkpoint, owns_store=owns)
+                return cls._open_checkpoint(
+                    store, options, checkpoint, owns_store=owns, storage_options=storage_options
+                )
             except BaseException:
                 if owns:
                     store.close()
                 raise
         if isinstance(target, ObjectStore):
-            return cls._open(store, options, read_only, exclusive, owns_store=False)
+            return cls._open(
+                store, options, read_only, exclusive, owns_store=False, **storage_options
+            )
         key = _registry_key(store.adapter.url, storage_options, read_only, exclusive)
         with cls._registry_lock:
             found = cls._registry.get(key)
@@ -183,14 +188,20 @@ class DB:
                 found._refs += 1
                 store.close()
                 return found
-            db = cls._open(store, options, read_only, exclusive, owns_store=True)
+            db = cls._open(store, options, read_only, exclusive, owns_store=True, **storage_options)
             db._key = key
             cls._registry[key] = db
             return db
 
     @classmethod
     def _open(
-        cls, store: Store, options: Options, read_only: bool, exclusive: bool, owns_store: bool
+        cls,
+        store: Store,
+        options: Options,
+        read_only: bool,
+        exclusive: bool,
+        owns_store: bool,
+        **storage_options: Any,
     ) -> DB:
         tables = TableStore(store, options)
         mstore = ManifestStore(store)
@@ -210,6 +221,7 @@ class DB:
         else:
             found = mstore.read_latest()
             manifest_id, manifest = found if found else (0, Manifest.empty())
+        _open_roots(tables, manifest, options, storage_options)
 
         def read_manifest() -> tuple[int, Manifest]:
             return mstore.read_latest() or (0, Manifest.empty())
@@ -250,7 +262,14 @@ class DB:
         )
 
     @classmethod
-    def _open_checkpoint(cls, store: Store, options: Options, name: str, owns_store: bool) -> DB:
+    def _open_checkpoint(
+        cls,
+        store: Store,
+        options: Options,
+        name: str,
+        owns_store: bool,
+        storage_options: dict[str, Any] | None = None,
+    ) -> DB:
         tables = TableStore(store, options)
         mstore = ManifestStore(store)
         cp = checkpoints.find(mstore, name)
@@ -258,6 +277,7 @@ class DB:
             manifest = mstore.read(cp.manifest_id)
         except Corruption:
             raise CheckpointUnavailable(name, "its manifest version is gone") from None
+        _open_roots(tables, manifest, options, storage_options or {})
         # The WAL range is replayed whole into one memtable: nothing is frozen, so nothing
         # ever makes this view adopt a newer manifest.
         pinned = dataclasses.replace(options, l0_sst_size=2**62, gc_interval_s=0)
@@ -290,6 +310,43 @@ class DB:
             owns_store=owns_store,
             checkpoint=cp,
         )
+
+    @classmethod
+    def clone(
+        cls,
+        source: str | os.PathLike[str],
+        checkpoint: str,
+        target: str | os.PathLike[str],
+        *,
+        options: Options | None = None,
+        **storage_options: Any,
+    ) -> None:
+        """Create a new database at ``target`` from checkpoint ``checkpoint`` of the one at
+        ``source``, without copying its SSTs: the clone lists them where they are and holds
+        a checkpoint in the source, named ``clone:<target>``, until its own compactions
+        have rewritten all of them. Writes to either database are not seen by the other.
+        ``storage_options`` must reach both (for now: two prefixes of one bucket or store);
+        the source's URL is stored without credentials, and every open of the clone uses
+        its own storage options for the source too. ``InvalidArgument`` if ``target``
+        holds a database; ``CheckpointUnavailable`` if the checkpoint does not exist."""
+        options = options or Options()
+        source_store = _as_store(source, options, storage_options)
+        target_store = _as_store(target, options, storage_options)
+        try:
+
+            def replay() -> list[Entry]:
+                at = cls._open_checkpoint(source_store, options, checkpoint, owns_store=False)
+                try:
+                    return list(at._view.version.memtable.entries())
+                finally:
+                    at.close()
+
+            clones.create(
+                source_store, str(source), checkpoint, target_store, str(target), options, replay
+            )
+        finally:
+            source_store.close()
+            target_store.close()
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -687,6 +744,17 @@ def _bounds(start: bytes | None, end: bytes | None) -> tuple[bytes | None, bytes
         if bound is not None and not isinstance(bound, bytes | bytearray | memoryview):
             raise InvalidArgument(f"scan {name} must be bytes or None, got {type(bound).__name__}")
     return (None if start is None else bytes(start), None if end is None else bytes(end))
+
+
+def _open_roots(
+    tables: TableStore, manifest: Manifest, options: Options, storage_options: dict[str, Any]
+) -> None:
+    """Open the store of each of a clone's external roots, with the clone's own storage
+    options (the manifest stores no credentials)."""
+    for root in manifest.external:
+        tables.roots[root.root_id] = open_store(
+            root.url, timeout_s=options.request_timeout_s, **storage_options
+        )
 
 
 def _as_store(

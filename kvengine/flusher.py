@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kvengine import clone as clones
 from kvengine.compactor import (
     CompactAllPolicy,
     CompactionPlan,
@@ -344,6 +345,7 @@ class Flusher:
                 self._maybe_compact(role)
                 if wanted > self.compact_all_done:
                     self._compact(role, CompactAllPolicy().plan(role.manifest))
+                    self._release_sources(role)
                     with self._view.cond:
                         self.compact_all_done = max(self.compact_all_done, wanted)
                         self._view.cond.notify_all()
@@ -394,7 +396,15 @@ class Flusher:
             return False
         self.compactions += 1
         self._view.adopt(*role.current())
+        self._release_sources(role)
         return True
+
+    def _release_sources(self, role: FenceableManifest) -> None:
+        """A clone none of whose SSTs are its source's any more lets go of the source."""
+        m = role.manifest
+        if m.external and not m.external_sst_count() and clones.release(self._mstore, self._tables):
+            role.refresh()
+            self._view.adopt(*role.current())
 
     def _check_outputs_exist(self, role: FenceableManifest, new_run: SortedRun | None) -> None:
         """A flush that committed while the merge ran raised ``next_sst_id`` past output ids:

@@ -47,7 +47,9 @@ class TableStore:
         self.store = store
         self.options = options
         self.cache = BlockCache(options.block_cache_bytes)
-        self._readers: LRUCache[int, SSTReader] = LRUCache(maxsize=4096)
+        self._readers: LRUCache[tuple[int, int], SSTReader] = LRUCache(maxsize=4096)
+        #: the stores of a clone's external roots (``Manifest.external``), by root id
+        self.roots: dict[int, ObjectStore] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -133,12 +135,20 @@ class TableStore:
         """A reader of SST ``meta`` (its footer, index and filter read once, then cached;
         with ``keep=False`` a reader not cached yet is not cached: a compaction's inputs,
         whose indexes would otherwise stay in memory after they are compacted away)."""
+        key = (meta.root, meta.sst_id)
         with self._lock:
-            reader = self._readers.get(meta.sst_id)
+            reader = self._readers.get(key)
         if reader is not None:
             return reader
         path = sst_path(meta.sst_id)
         store = self.store
+        name = path
+        if meta.root:  # a clone's source: its own id, and a name of its own in the cache
+            try:
+                store = self.roots[meta.root]
+            except KeyError:
+                raise Corruption(path, f"external root {meta.root} is not open") from None
+            name = f"{store.url}/{path}"
 
         def read(start: int, end: int) -> bytes:
             return store.get(path, start, end)
@@ -147,10 +157,10 @@ class TableStore:
             meta.first_key, meta.last_key, meta.entries, meta.min_seq, meta.max_seq, meta.size
         )
         expected = (meta.sst_id, expect)
-        reader = SSTReader.open(path, meta.size, read, cache=self.cache, expect=expected)
+        reader = SSTReader.open(name, meta.size, read, cache=self.cache, expect=expected)
         if keep:
             with self._lock:
-                self._readers[meta.sst_id] = reader
+                self._readers[key] = reader
         return reader
 
     def close(self) -> None:
@@ -159,8 +169,12 @@ class TableStore:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+        for root in self.roots.values():
+            close = getattr(root, "close", None)
+            if close is not None:
+                close()
 
     def delete_sst(self, sst_id: int) -> None:
         with self._lock:
-            self._readers.pop(sst_id, None)
+            self._readers.pop((0, sst_id), None)
         self.store.delete(sst_path(sst_id))

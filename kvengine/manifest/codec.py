@@ -13,26 +13,27 @@ import google_crc32c
 import msgpack
 
 from kvengine.errors import Corruption
-from kvengine.manifest.model import Checkpoint, Manifest, SortedRun, SSTMeta
+from kvengine.manifest.model import Checkpoint, ExternalRoot, Manifest, SortedRun, SSTMeta
 
 MAGIC = b"STRM"
 #: The version this module writes; it reads every version from 1 up to this one. Version 2
 #: added the checkpoints (a tenth body field), version 3 the transaction WAL span (an eleventh),
 #: version 4 the version's own id (a twelfth), so that another version's valid bytes stored
-#: under this version's name are caught.
-FORMAT_VERSION = 4
+#: under this version's name are caught; version 5 the external roots of a clone (a
+#: thirteenth) and each SST's root id (an eighth SST field).
+FORMAT_VERSION = 5
 #: magic, format version, body length
 HEADER = struct.Struct("<4sHI")
 #: crc32c of the header and the body
 TRAILER = struct.Struct("<I")
 MAX_BODY_BYTES = 0xFFFF_FFFF
 #: body fields by format version
-_BODY_FIELDS = {1: 9, 2: 10, 3: 11, 4: 12}
-_SST_FIELDS = 7
+_BODY_FIELDS = {1: 9, 2: 10, 3: 11, 4: 12, 5: 13}
+_EXTERNAL_FIELDS = 3
 _CHECKPOINT_FIELDS = 5
 _RUN_FIELDS = 2
 
-SSTFields = tuple[int, int, bytes, bytes, int, int, int]
+SSTFields = tuple[int, int, bytes, bytes, int, int, int, int]
 
 
 def encode_manifest(m: Manifest, manifest_id: int = 0) -> bytes:
@@ -56,6 +57,7 @@ def encode_manifest(m: Manifest, manifest_id: int = 0) -> bytes:
         ),
         m.txn_wal_span,
         manifest_id,
+        tuple((e.root_id, e.url, e.checkpoint) for e in m.external),
     )
     try:
         body: bytes = msgpack.packb(fields, use_bin_type=True)
@@ -99,7 +101,11 @@ def decode_manifest(name: str, data: bytes, manifest_id: int | None = None) -> M
         body = msgpack.unpackb(data[HEADER.size : end], use_list=False)
         manifest = _from_fields(body, version)
         manifest.check_invariants()
-        stored_id = _uint(_array(body, 12, "body")[11], "manifest_id") if version >= 4 else None
+        stored_id = (
+            _uint(_array(body, _BODY_FIELDS[version], "body")[11], "manifest_id")
+            if version >= 4
+            else None
+        )
     except (ValueError, msgpack.UnpackException) as exc:
         raise Corruption(name, f"invalid manifest body: {exc}") from exc
     if manifest_id is not None and stored_id is not None and stored_id != manifest_id:
@@ -108,7 +114,7 @@ def decode_manifest(name: str, data: bytes, manifest_id: int | None = None) -> M
 
 
 def _sst_fields(s: SSTMeta) -> SSTFields:
-    return (s.sst_id, s.size, s.first_key, s.last_key, s.entries, s.min_seq, s.max_seq)
+    return (s.sst_id, s.size, s.first_key, s.last_key, s.entries, s.min_seq, s.max_seq, s.root)
 
 
 # Decoding checks every field's shape and type, raising ValueError; decode_manifest turns that
@@ -117,6 +123,16 @@ def _sst_fields(s: SSTMeta) -> SSTFields:
 
 def _from_fields(body: object, version: int) -> Manifest:
     f = _array(body, _BODY_FIELDS[version], "body")
+
+    def _sst(value: object) -> SSTMeta:
+        return _sst_of(value, version)
+
+    def _run(value: object) -> SortedRun:
+        run_id, ssts = _array(value, _RUN_FIELDS, "run")
+        return SortedRun(
+            _uint(run_id, "run_id"), tuple(_sst(s) for s in _array(ssts, None, "ssts"))
+        )
+
     return Manifest(
         writer_epoch=_uint(f[0], "writer_epoch"),
         compactor_epoch=_uint(f[1], "compactor_epoch"),
@@ -131,7 +147,17 @@ def _from_fields(body: object, version: int) -> Manifest:
         if version >= 2
         else (),
         txn_wal_span=_uint(f[10], "txn_wal_span") if version >= 3 else 0,
+        external=tuple(_external(e) for e in _array(f[12], None, "external"))
+        if version >= 5
+        else (),
     )
+
+
+def _external(value: object) -> ExternalRoot:
+    root_id, url, checkpoint = _array(value, _EXTERNAL_FIELDS, "external root")
+    if type(url) is not str or type(checkpoint) is not str:
+        raise ValueError("an external root's URL and checkpoint are not str")
+    return ExternalRoot(_uint(root_id, "external root_id"), url, checkpoint)
 
 
 def _checkpoint(value: object) -> Checkpoint:
@@ -149,13 +175,8 @@ def _checkpoint(value: object) -> Checkpoint:
     )
 
 
-def _run(value: object) -> SortedRun:
-    run_id, ssts = _array(value, _RUN_FIELDS, "run")
-    return SortedRun(_uint(run_id, "run_id"), tuple(_sst(s) for s in _array(ssts, None, "ssts")))
-
-
-def _sst(value: object) -> SSTMeta:
-    f = _array(value, _SST_FIELDS, "sst")
+def _sst_of(value: object, version: int) -> SSTMeta:
+    f = _array(value, 8 if version >= 5 else 7, "sst")
     return SSTMeta(
         sst_id=_uint(f[0], "sst_id"),
         size=_uint(f[1], "size"),
@@ -164,6 +185,7 @@ def _sst(value: object) -> SSTMeta:
         entries=_uint(f[4], "entries"),
         min_seq=_uint(f[5], "min_seq"),
         max_seq=_uint(f[6], "max_seq"),
+        root=_uint(f[7], "root") if version >= 5 else 0,
     )
 
 

@@ -21,6 +21,8 @@ Invariants, checked by :meth:`Manifest.check_invariants` (and so on every decode
 7. ``txn_wal_span`` is >= 0. It is set when the database is created and never changes (every
    transition carries it over), so every process validates transactions with the same span
    (the tombstone horizon, docs/design/0005-storage-lifecycle.md).
+8. External roots (format version 5, clones) have unique ids >= 1 and a non-empty URL and
+   checkpoint name; an SST's ``root`` is 0 (this database's ``sst/``) or one of them.
 
 Between consecutive versions the transitions also keep epochs, ``wal_replay_after``,
 ``last_seq`` and the ``next_*`` counters from going backwards (a single manifest cannot show
@@ -83,6 +85,18 @@ class SSTMeta:
     entries: int
     min_seq: int
     max_seq: int
+    #: 0: this database's ``sst/``; otherwise the id of an ``ExternalRoot`` (format version 5)
+    root: int = 0
+
+
+@dataclass(frozen=True)
+class ExternalRoot:
+    """Another database whose SSTs this one (a clone) lists without copying them: its store
+    URL (no credentials) and the checkpoint this database holds there, which keeps them."""
+
+    root_id: int
+    url: str
+    checkpoint: str
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,8 @@ class Manifest:
     # A transaction batch in WAL object n whose read point is before WAL object n - span is
     # refused; 0: no limit (format versions 1 and 2). Fixed at creation (format version 3).
     txn_wal_span: int = 0
+    # The databases whose SSTs a clone lists (format version 5), oldest first.
+    external: tuple[ExternalRoot, ...] = ()
 
     @classmethod
     def empty(cls, txn_wal_span: int = 0) -> Manifest:
@@ -266,6 +282,28 @@ class Manifest:
             self, checkpoints=tuple(c for c in self.checkpoints if c.name not in gone)
         )._checked()
 
+    def with_checkpoint_copy(self, of: str, name: str, created_ms: int) -> Manifest:
+        """A checkpoint ``name`` that pins what checkpoint ``of`` pins, less its WAL range
+        (a clone holds its source this way: it replayed that range into an SST of its own).
+        ``of`` must exist: while it does, GC has kept everything it pins."""
+        source = self.checkpoint(of)
+        if source is None:
+            raise ValueError(f"no checkpoint named {of!r}")
+        if any(c.name == name for c in self.checkpoints):
+            raise ValueError(f"a checkpoint named {name!r} exists")
+        copy = Checkpoint(name, source.manifest_id, 0, created_ms, None)
+        return replace(self, checkpoints=(*self.checkpoints, copy))._checked()
+
+    def without_external(self, root_id: int) -> Manifest:
+        """The external root ``root_id`` dropped; no SST may still refer to it."""
+        return replace(
+            self, external=tuple(e for e in self.external if e.root_id != root_id)
+        )._checked()
+
+    def external_sst_count(self) -> int:
+        """How many SSTs of this version live in another database."""
+        return sum(1 for m in self.all_ssts() if m.root)
+
     def checkpoint(self, name: str) -> Checkpoint | None:
         """The checkpoint called ``name``, or None."""
         return next((c for c in self.checkpoints if c.name == name), None)
@@ -275,7 +313,7 @@ class Manifest:
             _check_new_ssts(ssts, self.next_sst_id)
             return
         _check_new_ssts(ssts, fresh_from)
-        if used := {m.sst_id for m in ssts} & self.live_sst_ids():
+        if used := {m.sst_id for m in ssts} & {m.sst_id for m in self.all_ssts()}:
             raise ValueError(f"SST ids {sorted(used)} are in use: not fresh")
 
     def _checked(self) -> Manifest:
@@ -300,8 +338,9 @@ class Manifest:
         return (*self.l0, *(m for run in self.runs for m in run.ssts))
 
     def live_sst_ids(self) -> frozenset[int]:
-        """Ids of every SST this version refers to; any other SST object is garbage."""
-        return frozenset(m.sst_id for m in self.all_ssts())
+        """Ids of every SST of this database's own ``sst/`` this version refers to; any
+        other SST object there is garbage (external SSTs, of a clone's source, are not)."""
+        return frozenset(m.sst_id for m in self.all_ssts() if not m.root)
 
     def total_bytes(self) -> int:
         """The summed size of every SST this version refers to."""
@@ -350,6 +389,13 @@ class Manifest:
                 raise ValueError(f"checkpoint {c.name!r}: bad version id, WAL tail or time")
             if c.expires_ms is not None and c.expires_ms <= c.created_ms:
                 raise ValueError(f"checkpoint {c.name!r} ends before it was created")
+        roots = [e.root_id for e in self.external]
+        if len(roots) != len(set(roots)) or any(r < 1 for r in roots):
+            raise ValueError("external root ids must be unique and >= 1")
+        if any(not e.url or not e.checkpoint for e in self.external):
+            raise ValueError("an external root has no URL or checkpoint")
+        if stray := {m.root for m in ssts if m.root} - set(roots):
+            raise ValueError(f"SSTs refer to unknown external roots {sorted(stray)}")
 
 
 def txn_horizon(txn_wal_span: int, wal_id: int) -> int:

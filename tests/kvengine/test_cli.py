@@ -73,5 +73,5 @@ def test_bad_url_is_a_clear_error() -> None:
 def test_admin_group_holds_the_engine_commands() -> None:
     assert set(admin.commands) == {
         *("doctor", "info", "get", "put", "delete", "scan", "manifest", "gc", "checkpoint"),
-        *("compact", "compactor"),
+        *("compact", "compactor", "clone"),
     }

@@ -63,7 +63,7 @@ def test_demo(tmp_path: Path) -> None:
 
 ENGINE_COMMANDS = {
     *("doctor", "info", "get", "put", "delete", "scan", "manifest", "gc", "checkpoint"),
-    *("compact", "compactor"),
+    *("compact", "compactor", "clone"),
 }
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kvengine.errors import Corruption
 from kvengine.manifest.codec import HEADER, MAGIC, TRAILER, decode_manifest, encode_manifest
-from kvengine.manifest.model import Checkpoint, Manifest, SortedRun, SSTMeta
+from kvengine.manifest.model import Checkpoint, ExternalRoot, Manifest, SortedRun, SSTMeta
 
 NAME = "manifest/00000000000000000009"
 U64 = 2**64 - 1
@@ -41,17 +41,35 @@ def sample_v3() -> Manifest:
     return replace(sample_v2(), txn_wal_span=65536)
 
 
-def frame(body: bytes, version: int = 4, length: int | None = None) -> bytes:
+def frame(body: bytes, version: int = 5, length: int | None = None) -> bytes:
     """A manifest object around ``body`` with a correct checksum."""
     head = HEADER.pack(MAGIC, version, len(body) if length is None else length) + body
     return head + TRAILER.pack(google_crc32c.value(head))
 
 
-def body_of(m: Manifest) -> list[object]:
-    """The body fields of ``m`` as this version writes them (version 4: twelve, the last the
-    manifest id); a prefix of them is an older version's body."""
-    unpacked: list[object] = msgpack.unpackb(encode_manifest(m)[HEADER.size : -TRAILER.size])
-    return unpacked
+def body_of(m: Manifest, version: int = 5, manifest_id: int = 0) -> list[object]:
+    """The body fields of ``m`` as format ``version`` writes them (version 5: thirteen, the
+    twelfth the manifest id, and eight fields per SST; an older version's body is a prefix
+    of them, with seven fields per SST)."""
+    unpacked: list[object] = msgpack.unpackb(
+        encode_manifest(m, manifest_id)[HEADER.size : -TRAILER.size]
+    )
+    if version >= 5:
+        return unpacked
+    fields = {1: 9, 2: 10, 3: 11, 4: 12}[version]
+    body = unpacked[:fields]
+    body[5] = [sst[:7] for sst in body[5]]  # type: ignore[union-attr,index]
+    body[6] = [[run[0], [sst[:7] for sst in run[1]]] for run in body[6]]  # type: ignore[union-attr,index]
+    return body
+
+
+def sample_v5() -> Manifest:
+    """``sample_v3()`` as a clone: its run's SSTs live in another database."""
+    m = sample_v3()
+    run = m.runs[0]
+    external = SortedRun(run.run_id, tuple(replace(s, root=1) for s in run.ssts))
+    root = ExternalRoot(1, "gs://bucket/source", "clone:gs://bucket/target")
+    return replace(m, runs=(external,), external=(root,))
 
 
 @st.composite
@@ -61,10 +79,12 @@ def manifests(draw: st.DrawFn) -> Manifest:
     last_seq = draw(st.integers(0, U64))
     seq = st.integers(0, last_seq)
     ids = itertools.count(1)
+    roots = draw(st.integers(0, 2))  # a clone's external roots (format version 5)
 
     def sst(first: bytes, last: bytes) -> SSTMeta:
         lo, hi = sorted((draw(seq), draw(seq)))
-        return SSTMeta(next(ids), draw(st.integers(0, U64)), first, last, draw(seq), lo, hi)
+        size, root = draw(st.integers(0, U64)), draw(st.integers(0, roots))
+        return SSTMeta(next(ids), size, first, last, draw(seq), lo, hi, root)
 
     l0 = []
     for _ in range(draw(st.integers(0, 4))):
@@ -99,6 +119,10 @@ def manifests(draw: st.DrawFn) -> Manifest:
             if name.isprintable()
         ),
         txn_wal_span=draw(st.integers(0, U64)),
+        external=tuple(
+            ExternalRoot(r, draw(st.text(min_size=1)), draw(st.text(min_size=1)))
+            for r in range(1, roots + 1)
+        ),
     )
 
 
@@ -111,28 +135,45 @@ def test_round_trip(m: Manifest) -> None:
 
 def test_golden_bytes() -> None:
     """The format is pinned: changing these bytes needs a new format version."""
-    data = encode_manifest(sample_v3(), 9)
-    assert data[: HEADER.size] == b"STRM\x04\x00" + (len(data) - 14).to_bytes(4, "little")
+    data = encode_manifest(sample_v5(), 9)
+    assert data[: HEADER.size] == b"STRM\x05\x00" + (len(data) - 14).to_bytes(4, "little")
+    assert hashlib.sha256(data).hexdigest() == GOLDEN_V5
+    assert decode_manifest(NAME, data, 9) == sample_v5()
+
+
+def test_version_4_still_decodes() -> None:
+    """A manifest written by format version 4 (twelve body fields, seven per SST)."""
+    data = frame(msgpack.packb(body_of(sample_v3(), 4, 9)), version=4)
     assert data[-TRAILER.size - 1 : -TRAILER.size] == b"\x09"  # the id, last in the body
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V4
+    assert decode_manifest(NAME, data, 9) == sample_v3()
+    with pytest.raises(Corruption, match="13 fields, not 12"):
+        decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v3())), version=4))
+
+
+def test_an_sst_of_an_unknown_root_is_corruption() -> None:
+    body = body_of(replace(sample_v5(), external=(ExternalRoot(1, "gs://b/s", "c"),)))
+    body[12] = [[2, "gs://b/s", "c"]]
+    with pytest.raises(Corruption, match="unknown external roots"):
+        decode_manifest(NAME, frame(msgpack.packb(body)))
 
 
 def test_version_3_still_decodes() -> None:
     """A manifest written by format version 3 (eleven body fields, no id of its own)."""
-    data = frame(msgpack.packb(body_of(sample_v3())[:11]), version=3)
+    data = frame(msgpack.packb(body_of(sample_v3(), 3)), version=3)
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V3
     assert decode_manifest(NAME, data, 9) == sample_v3()
     assert decode_manifest(NAME, data, 10) == sample_v3()  # no id to check
-    with pytest.raises(Corruption, match="12 fields, not 11"):
+    with pytest.raises(Corruption, match="13 fields, not 11"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v3())), version=3))
 
 
 def test_version_2_still_decodes() -> None:
     """A manifest written by format version 2 (ten body fields, no txn_wal_span: 0)."""
-    data = frame(msgpack.packb(body_of(sample_v2())[:10]), version=2)
+    data = frame(msgpack.packb(body_of(sample_v2(), 2)), version=2)
     assert decode_manifest(NAME, data) == sample_v2()
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V2
-    with pytest.raises(Corruption, match="12 fields, not 10"):
+    with pytest.raises(Corruption, match="13 fields, not 10"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v2())), version=2))
 
 
@@ -147,11 +188,11 @@ def test_another_versions_bytes_are_corruption() -> None:
 
 def test_version_1_still_decodes() -> None:
     """A manifest written by format version 1 (nine body fields, no checkpoints)."""
-    body = msgpack.packb(body_of(sample())[:9])
+    body = msgpack.packb(body_of(sample(), 1))
     data = frame(body, version=1)
     assert decode_manifest(NAME, data) == sample()
     assert hashlib.sha256(data).hexdigest() == GOLDEN
-    with pytest.raises(Corruption, match="12 fields, not 9"):
+    with pytest.raises(Corruption, match="13 fields, not 9"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample())), version=1))
 
 
@@ -179,8 +220,8 @@ def test_every_truncation_and_extension_is_detected() -> None:
 
 def test_a_newer_version_is_refused_with_a_clear_message() -> None:
     body = encode_manifest(sample())[HEADER.size : -TRAILER.size]
-    with pytest.raises(Corruption, match="version 5 was written by a newer Strata"):
-        decode_manifest(NAME, frame(body, version=5))
+    with pytest.raises(Corruption, match="version 6 was written by a newer Strata"):
+        decode_manifest(NAME, frame(body, version=6))
     with pytest.raises(Corruption, match="unknown manifest format version 0"):
         decode_manifest(NAME, frame(body, version=0))
 
@@ -213,7 +254,7 @@ def _bad_bodies() -> list[tuple[object, str]]:
         (with_field(2, "0123456789abcdef"), "writer_id"),
         (with_field(2, b"short"), "writer id"),
         (with_field(5, [[*l0[0][:2], "a", *l0[0][3:]]]), "first_key"),
-        (with_field(5, [l0[0][:6]]), "sst has 6"),
+        (with_field(5, [l0[0][:7]]), "sst has 7"),
         (with_field(6, [[1]]), "run has 1"),
         (with_field(6, [[1, None]]), "ssts is NoneType"),
         (with_field(5, [l0[0], l0[0]]), "appears twice"),  # an invariant
@@ -253,4 +294,5 @@ def test_encoding_refuses_a_manifest_that_breaks_an_invariant() -> None:
 GOLDEN = "201b2966601e0d5eeeedafd2de22e739f0bf413eb2cfb233200dedaf1b38b8cc"
 GOLDEN_V2 = "d7776affaf111c53ec3652de1d11b79c77bee8156eaa73ea19a5966655c9bf14"
 GOLDEN_V3 = "e1a067ca911efb43d7f7496f5301664f8233c3f6cb45763b15679c814e08bfb2"
+GOLDEN_V5 = "b9a7ee87cf241a3b1d1589bde5c29a9bafd4b13e7a9f2c61abeaa8566c6186bc"
 GOLDEN_V4 = "a3a8f4b13798ac57b15b3684cdde78e45fda1c435590067c899f40cab5112e30"

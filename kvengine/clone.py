@@ -1,0 +1,193 @@
+"""Clones: a new database that starts as a checkpoint of another and lists that checkpoint's
+SSTs where they are, without copying them (docs/design/0005-storage-lifecycle.md, "Clones").
+
+The clone's first manifest names the source as external root 1 (its URL, no credentials,
+and the checkpoint the clone holds in the source) and its SSTs with that root; the
+checkpoint's WAL range is replayed once, at clone time, into the clone's first L0 SST, so
+the clone never reads the source's WAL. The clone's WAL continues after the checkpoint's WAL
+tail, so its sequence numbers stay above every one it inherited. Compaction writes to the
+clone's own ``sst/``; once no SST of the clone (nor any version a checkpoint of the clone
+pins) refers to the source, :func:`release` deletes the held checkpoint and drops the root.
+
+Supported: a source the clone's storage options also reach (in practice another prefix of
+the same bucket or store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import replace
+
+from kvengine import checkpoint as checkpoints
+from kvengine.errors import CheckpointUnavailable, Corruption, InvalidArgument
+from kvengine.manifest.model import (
+    MAX_CHECKPOINT_NAME,
+    WRITER_ID_BYTES,
+    ExternalRoot,
+    Manifest,
+    SortedRun,
+    SSTMeta,
+)
+from kvengine.manifest.store import ManifestStore
+from kvengine.options import Options
+from kvengine.record import Entry
+from kvengine.store.base import ObjectStore
+from kvengine.table_store import WAL_PREFIX, TableStore
+
+log = logging.getLogger(__name__)
+
+#: the root id a clone gives its source
+SOURCE_ROOT = 1
+
+
+def public_url(url: str) -> str:
+    """``url`` without user information, query or fragment (where credentials may hide)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def hold_name(target_url: str) -> str:
+    """The name of the checkpoint a clone at ``target_url`` holds in its source."""
+    return f"clone:{public_url(target_url)}"[:MAX_CHECKPOINT_NAME]
+
+
+def create(
+    source: ObjectStore,
+    source_url: str,
+    checkpoint_name: str,
+    target: ObjectStore,
+    target_url: str,
+    options: Options,
+    replay: Callable[[], list[Entry]],
+) -> Manifest:
+    """Make ``target`` (empty) a clone of ``source`` at its checkpoint ``checkpoint_name``;
+    ``replay()`` returns the entries of the checkpoint's WAL range. Returns the clone's
+    first manifest. ``InvalidArgument`` if ``target`` holds a database already,
+    ``CheckpointUnavailable`` if the checkpoint does not exist."""
+    tmstore = ManifestStore(target)
+    if tmstore.latest_id() is not None or any(True for _ in target.list(WAL_PREFIX)):
+        raise InvalidArgument(f"{public_url(target_url)} holds a database already")
+    smstore = ManifestStore(source)
+    cp = checkpoints.find(smstore, checkpoint_name)
+    hold = hold_name(target_url)
+
+    def take(new_id: int, m: Manifest) -> Manifest:
+        try:
+            return m.with_checkpoint_copy(checkpoint_name, hold, checkpoints.now_ms())
+        except ValueError as exc:
+            raise InvalidArgument(f"cannot hold the source checkpoint: {exc}") from None
+
+    checkpoints.update_manifest(smstore, take)
+    try:
+        return _write_first_manifest(
+            smstore, cp.manifest_id, cp.wal_tail, hold, source_url, tmstore, target, options, replay
+        )
+    except BaseException:
+        checkpoints.delete(smstore, hold)
+        raise
+
+
+def _write_first_manifest(
+    smstore: ManifestStore,
+    manifest_id: int,
+    wal_tail: int,
+    hold: str,
+    source_url: str,
+    tmstore: ManifestStore,
+    target: ObjectStore,
+    options: Options,
+    replay: Callable[[], list[Entry]],
+) -> Manifest:
+    try:
+        version = smstore.read(manifest_id)
+    except Corruption:
+        raise CheckpointUnavailable(hold, "its manifest version is gone") from None
+    if version.external_sst_count():
+        raise InvalidArgument(
+            "the checkpoint lists SSTs of another database (its source is a clone that has "
+            "not compacted them away yet): a clone of a clone is not supported"
+        )
+
+    def external(s: SSTMeta) -> SSTMeta:
+        return replace(s, root=SOURCE_ROOT)
+
+    l0 = tuple(external(s) for s in version.l0)
+    last_seq, next_sst_id = version.last_seq, version.next_sst_id
+    tables = TableStore(target, options)
+    builder = tables.new_builder()
+    for entry in replay():
+        if entry.seq > version.last_seq:
+            builder.add(entry)
+    if builder.entry_count:
+        data, info = builder.finish()
+        meta = tables.write_sst(next_sst_id, data, info)
+        if meta is None:
+            raise InvalidArgument(f"{public_url(tmstore.store.url)} holds SSTs already")
+        l0, last_seq, next_sst_id = (meta, *l0), max(last_seq, meta.max_seq), next_sst_id + 1
+    manifest = Manifest(
+        writer_epoch=0,
+        compactor_epoch=0,
+        writer_id=bytes(WRITER_ID_BYTES),
+        wal_replay_after=wal_tail,  # the clone's WAL ids, and so its seqs, continue after it
+        last_seq=last_seq,
+        l0=l0,
+        runs=tuple(SortedRun(r.run_id, tuple(external(s) for s in r.ssts)) for r in version.runs),
+        next_sst_id=next_sst_id,
+        next_run_id=version.next_run_id,
+        txn_wal_span=version.txn_wal_span,
+        external=(ExternalRoot(SOURCE_ROOT, public_url(source_url), hold),),
+    )
+    if not tmstore.try_write(1, manifest):
+        raise InvalidArgument(f"{public_url(tmstore.store.url)} holds a database already")
+    log.info(
+        "cloned %s into %s (%d SSTs listed)",
+        source_url,
+        tmstore.store.url,
+        len(manifest.all_ssts()),
+    )
+    return manifest
+
+
+def release(mstore: ManifestStore, tables: TableStore) -> list[str]:
+    """Let go of every source no SST of the latest manifest, nor of a version a checkpoint
+    of this database pins, refers to: delete the checkpoint held there, then drop the root.
+    Returns the checkpoints deleted."""
+    found = mstore.read_latest()
+    if found is None or not found[1].external:
+        return []
+    latest = found[1]
+    used = {s.root for s in latest.all_ssts()}
+    for cp in latest.checkpoints:
+        try:
+            used |= {s.root for s in mstore.read(cp.manifest_id).all_ssts()}
+        except Corruption:
+            continue  # collected: it pins nothing any more
+    released = []
+    for root in latest.external:
+        if root.root_id in used:
+            continue
+        store = tables.roots.get(root.root_id)
+        if store is None:
+            continue
+        # The checkpoint first: a crash between the two leaves a root that is let go again.
+        with contextlib.suppress(CheckpointUnavailable):
+            checkpoints.delete(ManifestStore(store), root.checkpoint)
+        checkpoints.update_manifest(mstore, _drop_root(root.root_id))
+        released.append(root.checkpoint)
+        log.info("released the source %s (checkpoint %r)", root.url, root.checkpoint)
+    return released
+
+
+def _drop_root(root_id: int) -> Callable[[int, Manifest], Manifest]:
+    def change(_new_id: int, m: Manifest) -> Manifest:
+        if any(s.root == root_id for s in m.all_ssts()):
+            return m  # cannot happen: SSTs never move back to a root
+        return m.without_external(root_id)
+
+    return change

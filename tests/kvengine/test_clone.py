@@ -1,0 +1,286 @@
+"""Clones (docs/design/0005-storage-lifecycle.md, "Clones"): a new database from a
+checkpoint of another, listing its SSTs without copying them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kvengine import DB, Options
+from kvengine.cli import admin
+from kvengine.clone import hold_name, public_url
+from kvengine.errors import CheckpointUnavailable, InvalidArgument
+from kvengine.gc import GarbageCollector
+from kvengine.store import open_store
+from kvengine.table_store import SST_PREFIX
+
+
+def _urls(tmp_path: Path) -> tuple[str, str]:
+    return str(tmp_path / "source"), str(tmp_path / "clone")
+
+
+def _sst_names(url: str) -> set[str]:
+    store = open_store(url)
+    try:
+        return {o.path for o in store.list(SST_PREFIX)}
+    finally:
+        store.close()
+
+
+def _gc(url: str) -> None:
+    store = open_store(url)
+    try:
+        GarbageCollector(store, min_age_s=0).run()
+    finally:
+        store.close()
+
+
+def _fill(db: DB, prefix: bytes, n: int) -> None:
+    for i in range(n):
+        db.put(prefix + b"%04d" % i, b"v%d" % i)
+
+
+def test_a_clone_and_its_source_each_see_only_their_own_writes(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        _fill(src, b"a", 50)
+        src.flush()
+        src.compact()
+        _fill(src, b"b", 10)  # in the WAL only: replayed into the clone's first SST
+        src.checkpoint("base")
+        src.put(b"after", b"source")
+    DB.clone(source_url, "base", clone_url)
+    assert _sst_names(clone_url)  # the replayed WAL range, nothing copied...
+    assert len(_sst_names(clone_url)) == 1
+    with DB.open(clone_url) as clone, DB.open(source_url) as src:
+        assert clone.get(b"a0007") == b"v7" and clone.get(b"b0003") == b"v3"
+        assert clone.get(b"after") is None
+        clone.put(b"mine", b"clone")
+        clone.delete(b"a0001")
+        src.put(b"theirs", b"source")
+        assert src.get(b"mine") is None and src.get(b"a0001") == b"v1"
+        assert clone.get(b"theirs") is None and clone.get(b"a0001") is None
+        assert [c.name for c in src.checkpoints()] == ["base", f"clone:{clone_url}"]
+    with DB.open(clone_url) as clone:  # and after a reopen
+        assert clone.get(b"mine") == b"clone" and clone.get(b"a0002") == b"v2"
+        assert dict(clone.scan()).keys() == {
+            *(b"a%04d" % i for i in range(50) if i != 1),
+            *(b"b%04d" % i for i in range(10)),
+            b"mine",
+        }
+
+
+def test_source_gc_keeps_what_the_clone_reads_until_the_clone_compacts(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        _fill(src, b"k", 200)
+        src.flush()
+        src.checkpoint("base")
+    DB.clone(source_url, "base", clone_url)
+    with DB.open(source_url) as src:
+        src.delete_checkpoint("base")
+        for i in range(200):  # overwrite everything, then compact it away
+            src.put(b"k%04d" % i, b"new")
+        src.compact()
+    _gc(source_url)
+    with DB.open(clone_url) as clone:
+        assert dict(clone.scan()) == {b"k%04d" % i: b"v%d" % i for i in range(200)}
+        assert clone.manifest[1].external_sst_count() > 0
+        clone.compact()
+        m = clone.manifest[1]
+        assert m.external_sst_count() == 0
+    with DB.open(clone_url) as clone:
+        assert not clone.manifest[1].external  # released: the root is gone
+        assert len(dict(clone.scan())) == 200
+    with DB.open(source_url) as src:
+        assert src.checkpoints() == ()
+        before = _sst_names(source_url)
+    _gc(source_url)
+    after = _sst_names(source_url)
+    assert after < before  # the SSTs only the clone held are collected now
+
+
+def test_clone_refuses_a_target_in_use_and_an_unknown_checkpoint(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        src.put(b"k", b"v")
+        src.checkpoint("base")
+    with pytest.raises(CheckpointUnavailable):
+        DB.clone(source_url, "nope", clone_url)
+    with DB.open(clone_url) as other:
+        other.put(b"x", b"y")
+    with pytest.raises(InvalidArgument, match="holds a database"):
+        DB.clone(source_url, "base", clone_url)
+    with DB.open(source_url) as src:
+        assert [c.name for c in src.checkpoints()] == ["base"]
+
+
+def test_clone_in_memory_store_under_another_prefix() -> None:
+    bucket = f"memory://clone-{uuid.uuid4().hex}"
+    with DB.open(f"{bucket}/a", options=Options()) as src:
+        _fill(src, b"m", 20)
+        src.flush()
+        src.checkpoint("c")
+    DB.clone(f"{bucket}/a", "c", f"{bucket}/b")
+    with DB.open(f"{bucket}/b") as clone:
+        assert clone.get(b"m0019") == b"v19"
+        assert clone.manifest[1].external[0].url == f"{bucket}/a"
+
+
+def test_strata_clone_command(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        src.put(b"k", b"v")
+        src.checkpoint("base")
+    result = CliRunner().invoke(admin, ["clone", source_url, "base", clone_url])
+    assert result.exit_code == 0, result.output
+    with DB.open(clone_url) as clone:
+        assert clone.get(b"k") == b"v"
+    result = CliRunner().invoke(admin, ["clone", source_url, "base", clone_url])
+    assert result.exit_code == 2 and "holds a database" in result.output
+
+
+def test_the_source_url_is_stored_without_credentials() -> None:
+    url = "s3://AKIA:secret@bucket:9000/db/a?token=x#frag"
+    assert public_url(url) == "s3://bucket:9000/db/a"
+    assert hold_name(url) == "clone:s3://bucket:9000/db/a"
+    assert public_url("/tmp/x/a") == "/tmp/x/a"
+
+
+def test_a_clone_of_a_clone_waits_until_it_has_its_own_ssts(tmp_path: Path) -> None:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        _fill(src, b"k", 20)
+        src.flush()
+        src.checkpoint("base")
+    DB.clone(source_url, "base", clone_url)
+    with DB.open(clone_url) as clone:
+        clone.checkpoint("c1")
+    with pytest.raises(InvalidArgument, match="clone of a clone"):
+        DB.clone(clone_url, "c1", str(tmp_path / "grandchild"))
+    with DB.open(clone_url) as clone:
+        assert [c.name for c in clone.checkpoints()] == ["c1"]  # the attempt's hold is gone
+        clone.delete_checkpoint("c1")
+        clone.compact()
+        clone.checkpoint("c2")
+    DB.clone(clone_url, "c2", str(tmp_path / "grandchild"))
+    with DB.open(str(tmp_path / "grandchild")) as grandchild:
+        assert grandchild.get(b"k0005") == b"v5"
+
+
+_KEYS = st.sampled_from([b"k%d" % i for i in range(12)])
+_OPS = st.lists(
+    st.tuples(st.sampled_from(["put", "delete", "flush", "compact"]), _KEYS, st.binary(max_size=4)),
+    max_size=25,
+)
+
+
+def _apply(db: DB, model: dict[bytes, bytes], ops: list[tuple[str, bytes, bytes]]) -> None:
+    for op, key, value in ops:
+        if op == "put":
+            db.put(key, value)
+            model[key] = value
+        elif op == "delete":
+            db.delete(key)
+            model.pop(key, None)
+        elif op == "flush":
+            db.flush()
+        else:
+            db.compact()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(before=_OPS, source_after=_OPS, clone_after=_OPS)
+def test_clone_and_source_diverge_from_the_checkpoint(
+    before: list[tuple[str, bytes, bytes]],
+    source_after: list[tuple[str, bytes, bytes]],
+    clone_after: list[tuple[str, bytes, bytes]],
+) -> None:
+    """Any history before the checkpoint, then any writes, flushes and compactions on each
+    side (with the source's GC at min age 0 in between): each sees its model, before and
+    after the clone's compaction rewrites its source's SSTs and lets go of the source."""
+    bucket = f"memory://clone-prop-{uuid.uuid4().hex}"
+    source_url, clone_url = f"{bucket}/source", f"{bucket}/clone"
+    base: dict[bytes, bytes] = {}
+    with DB.open(source_url) as src:
+        _apply(src, base, before)
+        src.checkpoint("base")
+    DB.clone(source_url, "base", clone_url)
+    source_model, clone_model = dict(base), dict(base)
+    with DB.open(source_url) as src, DB.open(clone_url) as clone:
+        _apply(src, source_model, source_after)
+        _gc(source_url)
+        _apply(clone, clone_model, clone_after)
+        assert dict(src.scan()) == source_model
+        assert dict(clone.scan()) == clone_model
+        clone.compact()
+        assert clone.manifest[1].external == ()
+        assert dict(clone.scan()) == clone_model
+        assert "clone:" not in " ".join(c.name for c in src.checkpoints())
+    with DB.open(clone_url) as clone:
+        assert dict(clone.scan()) == clone_model
+
+
+_CLONE_CHILD = """
+import json, sys
+from kvengine import DB
+with DB.open(sys.argv[1]) as clone:
+    for i in range(300):
+        clone.put(b"c%04d" % i, b"clone")
+        if i % 100 == 99:
+            clone.flush()
+    seen = dict(clone.scan())
+    clone.compact()
+    after = dict(clone.scan())
+    print(json.dumps({"before": len(seen), "same": seen == after,
+                      "old": sum(v == b"old" for v in after.values()),
+                      "external": len(clone.manifest[1].external)}))
+"""
+
+
+def test_a_clone_process_beside_a_source_process_and_its_gc(tmp_path: Path) -> None:
+    """The clone is written and compacted in its own process while this one rewrites the
+    source, compacts it and collects its garbage at min age 0 over and over: the clone
+    reads every source SST it lists until it lets go, then the source's GC takes them."""
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        for i in range(300):
+            src.put(b"s%04d" % i, b"old")
+        src.flush()
+        src.checkpoint("base")
+    DB.clone(source_url, "base", clone_url)
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CLONE_CHILD, clone_url],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    with DB.open(source_url) as src:
+        src.delete_checkpoint("base")
+        rounds = 0
+        while child.poll() is None or rounds < 2:
+            for i in range(0, 300, 7):
+                src.put(b"s%04d" % i, b"new%d" % rounds)
+            src.compact()
+            _gc(source_url)
+            rounds += 1
+    out, _ = child.communicate(timeout=120)
+    assert child.returncode == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {"before": 600, "same": True, "old": 300, "external": 0}
+    with DB.open(source_url) as src:
+        assert src.checkpoints() == ()
+        live = src.manifest[1].live_sst_ids()
+    _gc(source_url)
+    assert _sst_names(source_url) == {f"sst/{i:020d}.sst" for i in live}
