@@ -26,6 +26,7 @@ from kvengine.errors import CheckpointUnavailable, Corruption, InvalidArgument
 from kvengine.manifest.model import (
     MAX_CHECKPOINT_NAME,
     WRITER_ID_BYTES,
+    Checkpoint,
     ExternalRoot,
     Manifest,
     SortedRun,
@@ -35,7 +36,7 @@ from kvengine.manifest.store import ManifestStore
 from kvengine.options import Options
 from kvengine.record import Entry
 from kvengine.store.base import ObjectStore
-from kvengine.table_store import WAL_PREFIX, TableStore
+from kvengine.table_store import SST_PREFIX, WAL_PREFIX, TableStore
 
 log = logging.getLogger(__name__)
 
@@ -71,26 +72,70 @@ def create(
     first manifest. ``InvalidArgument`` if ``target`` holds a database already,
     ``CheckpointUnavailable`` if the checkpoint does not exist."""
     tmstore = ManifestStore(target)
-    if tmstore.latest_id() is not None or any(True for _ in target.list(WAL_PREFIX)):
-        raise InvalidArgument(f"{public_url(target_url)} holds a database already")
     smstore = ManifestStore(source)
-    cp = checkpoints.find(smstore, checkpoint_name)
     hold = hold_name(target_url)
+    found = tmstore.read_latest()
+    if found is not None or any(True for _ in target.list(WAL_PREFIX)):
+        # Refused even when it is this very clone (an attempt that wrote its manifest,
+        # then crashed before it could say so): it may be in use since.
+        already = " (this clone, made already)" if _is_clone(found, source_url, hold) else ""
+        raise InvalidArgument(f"{public_url(target_url)} holds a database already{already}")
+    cp = checkpoints.find(smstore, checkpoint_name)
 
     def take(new_id: int, m: Manifest) -> Manifest:
+        held = m.checkpoint(hold)
+        if held is not None:
+            if _holds(held, cp.manifest_id):
+                raise _Reused  # left by an attempt that crashed: this clone's
+            raise InvalidArgument(
+                f"the source holds a checkpoint {hold!r} pinning another version (an "
+                "unfinished clone of another checkpoint into this target?): delete it first"
+            )
         try:
             return m.with_checkpoint_copy(checkpoint_name, hold, checkpoints.now_ms())
         except ValueError as exc:
             raise InvalidArgument(f"cannot hold the source checkpoint: {exc}") from None
 
-    checkpoints.update_manifest(smstore, take)
+    with contextlib.suppress(_Reused):
+        checkpoints.update_manifest(smstore, take)
     try:
+        # A target without a manifest holds no database: SSTs there are an earlier
+        # attempt's, written before it crashed. Remove them (the replayed SST is written
+        # again, with the same id).
+        for orphan in target.list(SST_PREFIX):
+            target.delete(orphan.path)
         return _write_first_manifest(
             smstore, cp.manifest_id, cp.wal_tail, hold, source_url, tmstore, target, options, replay
         )
     except BaseException:
-        checkpoints.delete(smstore, hold)
+        _let_go_after_failure(smstore, hold, tmstore)
         raise
+
+
+class _Reused(Exception):
+    """The source holds this clone's checkpoint already."""
+
+
+def _is_clone(found: tuple[int, Manifest] | None, source_url: str, hold: str) -> bool:
+    """Whether the target's latest manifest is a clone of ``source_url`` holding ``hold``."""
+    root = ExternalRoot(SOURCE_ROOT, public_url(source_url), hold)
+    return found is not None and root in found[1].external
+
+
+def _holds(held: Checkpoint, manifest_id: int) -> bool:
+    """Whether ``held`` is what a clone of the version ``manifest_id`` holds."""
+    return held.manifest_id == manifest_id and held.wal_tail == 0 and held.expires_ms is None
+
+
+def _let_go_after_failure(smstore: ManifestStore, hold: str, tmstore: ManifestStore) -> None:
+    """Best effort after a failed attempt: delete the held checkpoint unless the target's
+    manifest was written (then the clone exists and needs it). If this fails too (the
+    store is out of reach, as in a crash) a retry reuses the checkpoint."""
+    try:
+        if tmstore.latest_id() is None:
+            checkpoints.delete(smstore, hold)
+    except Exception as exc:  # the first failure is the one to report
+        log.warning("could not delete the checkpoint %r after a failed clone: %s", hold, exc)
 
 
 def _write_first_manifest(
@@ -127,7 +172,7 @@ def _write_first_manifest(
     if builder.entry_count:
         data, info = builder.finish()
         meta = tables.write_sst(next_sst_id, data, info)
-        if meta is None:
+        if meta is None:  # another attempt, at the same time, got here first
             raise InvalidArgument(f"{public_url(tmstore.store.url)} holds SSTs already")
         l0, last_seq, next_sst_id = (meta, *l0), max(last_seq, meta.max_seq), next_sst_id + 1
     manifest = Manifest(

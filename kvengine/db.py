@@ -342,7 +342,13 @@ class DB:
                     at.close()
 
             clones.create(
-                source_store, str(source), checkpoint, target_store, str(target), options, replay
+                source_store,
+                source if isinstance(source, str) else getattr(source, "url", str(source)),
+                checkpoint,
+                target_store,
+                target if isinstance(target, str) else getattr(target, "url", str(target)),
+                options,
+                replay,
             )
         finally:
             source_store.close()

@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from click.testing import CliRunner
@@ -21,7 +23,12 @@ from kvengine.clone import hold_name, public_url
 from kvengine.errors import CheckpointUnavailable, InvalidArgument
 from kvengine.gc import GarbageCollector
 from kvengine.store import open_store
+from kvengine.store.base import ObjectStore
+from kvengine.store.opener import Store
+from kvengine.store.wrapper import StoreWrapper
 from kvengine.table_store import SST_PREFIX
+
+T = TypeVar("T")
 
 
 def _urls(tmp_path: Path) -> tuple[str, str]:
@@ -284,3 +291,107 @@ def test_a_clone_process_beside_a_source_process_and_its_gc(tmp_path: Path) -> N
         live = src.manifest[1].live_sst_ids()
     _gc(source_url)
     assert _sst_names(source_url) == {f"sst/{i:020d}.sst" for i in live}
+
+
+class _Crash(Exception):
+    """The process died: no request from here on reaches the store (not retried)."""
+
+
+class _Dying(StoreWrapper):
+    """Counts requests on a shared clock; request ``at`` (1-based) and every later one fail
+    with ``_Crash``, request ``at`` after taking effect if ``after_effect``."""
+
+    def __init__(self, inner: ObjectStore, clock: list[int], at: int, after_effect: bool):
+        super().__init__(inner)
+        self.clock, self.at, self.after_effect = clock, at, after_effect
+
+    def around(self, kind: str, path: str | None, op: Callable[[], T], written: int) -> T:
+        self.clock[0] += 1
+        if self.clock[0] < self.at:
+            return op()
+        if self.clock[0] == self.at and self.after_effect:
+            op()
+        raise _Crash(f"request {self.clock[0]}: {kind} {path}")
+
+
+def _dying(url: str, clock: list[int], at: int, after_effect: bool) -> Store:
+    return Store(_Dying(open_store(url).adapter, clock, at, after_effect))
+
+
+def _clone_source(tmp_path: Path) -> tuple[str, str]:
+    source_url, clone_url = _urls(tmp_path)
+    with DB.open(source_url) as src:
+        _fill(src, b"a", 30)
+        src.flush()
+        _fill(src, b"b", 5)  # in the WAL: replayed into the clone's own L0 SST
+        src.checkpoint("base")
+        src.put(b"after", b"x")
+    return source_url, clone_url
+
+
+def test_a_clone_that_crashed_at_any_request_can_be_retried(tmp_path: Path) -> None:
+    """A crash at every request of a clone (before or after it takes effect): the retry
+    completes (or finds the clone made, when the crash came after its manifest was
+    written), the clone reads the checkpoint, the source holds one checkpoint for it, and
+    lets go of it once the clone has compacted."""
+    clock = [0]
+    source_url, clone_url = _clone_source(tmp_path / "count")
+    DB.clone(
+        _dying(source_url, clock, 10**9, False), "base", _dying(clone_url, clock, 10**9, False)
+    )
+    total = clock[0]
+    assert total > 10
+    for at in range(1, total + 1):
+        for after_effect in (False, True):
+            clock = [0]
+            source_url, clone_url = _clone_source(tmp_path / f"{at}-{after_effect}")
+            with pytest.raises(_Crash):
+                DB.clone(
+                    _dying(source_url, clock, at, after_effect),
+                    "base",
+                    _dying(clone_url, clock, at, after_effect),
+                )
+            try:
+                DB.clone(source_url, "base", clone_url)
+            except InvalidArgument as exc:  # the manifest was written: the clone exists
+                assert "this clone, made already" in str(exc), (at, after_effect)
+            with DB.open(clone_url) as clone, DB.open(source_url) as src:
+                assert dict(clone.scan()) == {
+                    **{b"a%04d" % i: b"v%d" % i for i in range(30)},
+                    **{b"b%04d" % i: b"v%d" % i for i in range(5)},
+                }, (at, after_effect)
+                assert [c.name for c in src.checkpoints()] == ["base", hold_name(clone_url)]
+                clone.compact()
+                assert clone.manifest[1].external == ()
+                assert [c.name for c in src.checkpoints()] == ["base"]
+            _gc(clone_url)
+            assert _sst_names(clone_url) == {
+                f"sst/{i:020d}.sst" for i in _live(clone_url)
+            }  # nothing an attempt left
+
+
+def _live(url: str) -> set[int]:
+    with DB.open(url) as db:
+        return set(db.manifest[1].live_sst_ids())
+
+
+def test_a_crashed_clone_of_another_checkpoint_is_not_taken_for_this_one(tmp_path: Path) -> None:
+    source_url, clone_url = _clone_source(tmp_path)
+    with DB.open(source_url) as src:
+        src.checkpoint("later")
+    for at in range(1, 50):  # crash right after the source holds "base"
+        clock = [0]
+        with pytest.raises(_Crash):
+            DB.clone(
+                _dying(source_url, clock, at, True), "base", _dying(clone_url, clock, at, True)
+            )
+        with DB.open(source_url) as src:
+            if len(src.checkpoints()) == 3:
+                break
+    with DB.open(source_url) as src:
+        assert hold_name(clone_url) in [c.name for c in src.checkpoints()]
+    with pytest.raises(InvalidArgument, match="pinning another version"):
+        DB.clone(source_url, "later", clone_url)
+    DB.clone(source_url, "base", clone_url)
+    with DB.open(clone_url) as clone:
+        assert clone.get(b"b0004") == b"v4" and clone.get(b"after") is None
