@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from rich import filesize
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
@@ -305,14 +306,6 @@ def manifest(url: str, options: tuple[str, ...]) -> None:
     click.echo(json.dumps(doc, indent=2))
 
 
-def _size(nbytes: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if nbytes < 1024 or unit == "GiB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024  # type: ignore[assignment]
-    raise AssertionError
-
-
 def _open_shared(url: str, options: tuple[str, ...], engine_options: tuple[str, ...]) -> DB:
     opts = parse_engine_options(engine_options)
     try:
@@ -361,13 +354,14 @@ def gc(
     for col in ("kind", "objects", "bytes"):
         t.add_column(col, justify="left" if col == "kind" else "right")
     for kind in KINDS:
-        t.add_row(kind, str(report.count(kind)), _size(report.bytes(kind)))
-    t.add_row("total", str(report.total_count), _size(report.total_bytes))
+        t.add_row(kind, str(report.count(kind)), filesize.decimal(report.bytes(kind)))
+    t.add_row("total", str(report.total_count), filesize.decimal(report.total_bytes))
     console.print(t)
     left = report.bytes_before - report.total_bytes
     console.print(
         f"{verb} {report.total_count} of {report.objects_before} objects, "
-        f"{_size(report.total_bytes)} of {_size(report.bytes_before)} ({_size(left)} left); "
+        f"{filesize.decimal(report.total_bytes)} of {filesize.decimal(report.bytes_before)} "
+        f"({filesize.decimal(left)} left); "
         f"saves ${report.monthly_savings_usd(prices):.4f}/month at {prices} storage prices; "
         f"kept manifest versions {', '.join(map(str, report.kept_versions)) or 'none'}"
     )

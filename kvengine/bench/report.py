@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
+from rich import filesize
 from rich.console import Console
 from rich.table import Table
 
@@ -139,14 +140,6 @@ class Report:
         }
 
 
-def _bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]  # int becomes float for display
-    raise AssertionError("unreachable")
-
-
 def _per_kind(requests: Mapping[str, int], ops: int) -> str:
     parts = [f"{k} {1000 * n / ops:,.1f}" for k, n in requests.items() if n and ops]
     return " ".join(parts) or "0"
@@ -176,12 +169,12 @@ def render_table(report: Report, console: Console) -> None:
             f"{r.ops_per_s:,.0f}",
             *(f"{lat[p]:.2f}" for p, _ in PERCENTILES),
             _per_kind(r.requests(), r.ops) if r.stats else "-",
-            _bytes(r.stats.bytes_written) if r.stats else "-",
-            _bytes(r.stats.bytes_read) if r.stats else "-",
+            filesize.decimal(r.stats.bytes_written) if r.stats else "-",
+            filesize.decimal(r.stats.bytes_read) if r.stats else "-",
             f"{wamp:.2f}" if wamp is not None else "-",
             f"{usd['gcs-standard']:.2f}" if usd else "-",
             f"{usd['s3-standard']:.2f}" if usd else "-",
-            _bytes(r.peak_rss_bytes),
+            filesize.decimal(r.peak_rss_bytes),
         ]
         if report.kind == "sql":
             cells.append(f"{r.ratio_vs_sqlite:.2f}x" if r.ratio_vs_sqlite is not None else "-")
