@@ -169,24 +169,12 @@ class StoreConformance:
         assert store.get("c/1") == b"mine"
 
     def test_create_race_has_one_winner(self, store: Store) -> None:
-        threads = 16
         for round_ in range(3):
             name = f"race/{round_}"
-            barrier = threading.Barrier(threads)
-            results = [False] * threads
-
-            def race(
-                i: int,
-                name: str = name,
-                barrier: threading.Barrier = barrier,
-                results: list[bool] = results,
-            ) -> None:
-                barrier.wait()
-                results[i] = store.put_if_absent(name, f"writer-{i}".encode())
-
-            run_threads(threads, race)
-            assert sum(results) == 1, results
-            assert store.get(name) == f"writer-{results.index(True)}".encode()
+            winner = one_winner(
+                16, lambda i, name=name: store.put_if_absent(name, b"writer-%d" % i)
+            )
+            assert store.get(name) == b"writer-%d" % winner
 
     def test_streamed_create(self, store: Store) -> None:
         chunks = [b"a" * 1000, b"", b"b" * 70_000, b"c"]
@@ -202,26 +190,15 @@ class StoreConformance:
         assert [o.path for o in store.list("s/")] == ["s/1"]
 
     def test_streamed_create_race_has_one_winner(self, store: Store) -> None:
-        threads = 8
+        def body(i: int) -> list[bytes]:
+            return [b"writer-%d:" % i, bytes([i]) * 50_000]  # 50,009 bytes for i < 10
+
         for round_ in range(2):
             name = f"srace/{round_}"
-            barrier = threading.Barrier(threads)
-            results = [False] * threads
-
-            def race(
-                i: int,
-                name: str = name,
-                barrier: threading.Barrier = barrier,
-                results: list[bool] = results,
-            ) -> None:
-                body = [f"writer-{i}:".encode(), bytes([i]) * 50_000]
-                barrier.wait()
-                results[i] = store.put_if_absent_stream(name, body, 50_000 + len(body[0]))
-
-            run_threads(threads, race)
-            assert sum(results) == 1, results
-            winner = results.index(True)
-            assert store.get(name) == f"writer-{winner}:".encode() + bytes([winner]) * 50_000
+            winner = one_winner(
+                8, lambda i, name=name: store.put_if_absent_stream(name, body(i), 50_009)
+            )
+            assert store.get(name) == b"".join(body(winner))
         # the losers left nothing visible behind
         assert [o.path for o in store.list()] == ["srace/0", "srace/1"]
 
@@ -232,19 +209,11 @@ class StoreConformance:
         upload; no backend streams in parts yet, docs/object-stores.md "Streamed uploads".)"""
         part = 1024 * 1024
         size = 2 * part + 12345
-        barrier = threading.Barrier(2)
-        results = [False, False]
 
         def body(i: int) -> list[bytes]:
             return [bytes([i]) * (part // 2)] * 4 + [bytes([i]) * (size - 4 * (part // 2))]
 
-        def race(i: int) -> None:
-            barrier.wait()
-            results[i] = store.put_if_absent_stream("mp/obj", body(i), size)
-
-        run_threads(2, race)
-        assert sum(results) == 1, results
-        winner = results.index(True)
+        winner = one_winner(2, lambda i: store.put_if_absent_stream("mp/obj", body(i), size))
         assert store.head("mp/obj").size == size
         assert store.get("mp/obj", size - 3) == bytes([winner]) * 3
         assert store.get("mp/obj", part - 2, part + 2) == bytes([winner]) * 4
@@ -344,6 +313,21 @@ class StoreConformance:
 def unique_root(base: str) -> str:
     """A fresh prefix under ``base`` for one test."""
     return f"{base.rstrip('/')}/t-{uuid.uuid4().hex[:12]}"
+
+
+def one_winner(n: int, create: Callable[[int], bool]) -> int:
+    """Run ``create(i)`` for ``i`` in ``range(n)`` on threads released together; exactly one
+    must return True (create-only): its ``i``."""
+    barrier = threading.Barrier(n)
+    results = [False] * n
+
+    def race(i: int) -> None:
+        barrier.wait()
+        results[i] = create(i)
+
+    run_threads(n, race)
+    assert sum(results) == 1, results
+    return results.index(True)
 
 
 def run_threads(n: int, fn: Callable[[int], None]) -> None:
