@@ -7,7 +7,7 @@ from sqlglot import exp
 
 from dialect.catalog import Table
 from dialect.errors import NotSupportedError, OperationalError, ProgrammingError
-from dialect.expr import AGGREGATES, Fn
+from dialect.expr import AGGREGATES, Compiler, Fn
 from dialect.parse import parse_stored
 from dialect.plan import nodes as n
 from dialect.plan.select import Planner, Shape, table_scope
@@ -139,17 +139,10 @@ def _on_conflict(planner: Planner, node: exp.OnConflict, table: Table) -> n.OnCo
     for col in table.columns:
         scope.add("excluded", col.name if not col.hidden else f"\x00{col.name}", True, col.type)
     compiler = planner.compiler(scope, [])
-    sets: list[tuple[int, Fn]] = []
-    for assignment in node.expressions:
-        if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
-            raise NotSupportedError(f"unsupported SET clause: {assignment.sql()}")
-        set_col = table.column(assignment.this.name)
-        if set_col is None or set_col.hidden:
-            raise ProgrammingError(f"no such column: {assignment.this.name}")
-        sets.append((table.columns.index(set_col), compiler.compile(assignment.expression)))
+    sets = _set_clause(table, node.expressions, compiler)
     where = node.args.get("where")
     return n.OnConflict(
-        on_key, index, tuple(sets), compiler.compile(where.this) if where is not None else None
+        on_key, index, sets, compiler.compile(where.this) if where is not None else None
     )
 
 
@@ -216,15 +209,22 @@ def plan_update(planner: Planner, node: exp.Update) -> n.Update:
     where = node.args.get("where")
     rows, scope, codec = planner.matching_rows(table_node, where.this if where else None)
     compiler = planner.compiler(scope, [])
+    return n.Update(target(planner, codec), rows, _set_clause(table, node.expressions, compiler))
+
+
+def _set_clause(
+    table: Table, assignments: list[exp.Expression], compiler: Compiler
+) -> tuple[tuple[int, Fn], ...]:
+    """``SET col = expr, …`` of UPDATE or ON CONFLICT DO UPDATE: (column position, value)."""
     sets: list[tuple[int, Fn]] = []
-    for assignment in node.expressions:
+    for assignment in assignments:
         if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
             raise NotSupportedError(f"unsupported SET clause: {assignment.sql()}")
         col = table.column(assignment.this.name)
         if col is None or col.hidden:
             raise ProgrammingError(f"no such column: {assignment.this.name}")
         sets.append((table.columns.index(col), compiler.compile(assignment.expression)))
-    return n.Update(target(planner, codec), rows, tuple(sets))
+    return tuple(sets)
 
 
 def plan_delete(planner: Planner, node: exp.Delete) -> n.Delete:
