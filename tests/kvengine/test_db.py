@@ -80,9 +80,11 @@ def test_flush_writes_ssts_and_compaction_merges_them() -> None:
             for i in range(50):
                 db.put(b"key%03d" % i, b"round%d" % round_, durable=False)
             db.flush()
-        stats = db.stats()
-        assert stats["sorted_runs"] >= 1
-        assert stats["l0_ssts"] < 3
+        # compaction follows the flushes in its own thread: wait for it (a guard, not a timing)
+        deadline = time.monotonic() + 60
+        while (stats := db.stats())["sorted_runs"] < 1 or stats["l0_ssts"] >= 3:
+            assert time.monotonic() < deadline, stats
+            time.sleep(0.05)
         assert all(v == b"round7" for _, v in db.scan())
     with DB.open(url, options=SMALL) as db:
         assert dict(db.scan()) == {b"key%03d" % i: b"round7" for i in range(50)}

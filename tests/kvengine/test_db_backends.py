@@ -21,6 +21,7 @@ def test_write_flush_compact_reopen(any_target: Target) -> None:
             db.write(batch)
             db.flush()
         db.delete(b"k000")
+        db.compact()  # compaction runs in its own thread: wait for one here
         assert db.stats()["sorted_runs"] >= 1
     with DB.open(url, options=SMALL, **opts) as db:
         pairs = list(db.scan())
