@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kvengine import DB, Options
-from kvengine.errors import ObjectNotFound, SSTGone
+from kvengine import DB, ObjectNotFound, Options, SSTGone
 from kvengine.gc import GarbageCollector
 from kvengine.store.memory import MemoryStore
 from kvengine.table_store import sst_path
