@@ -17,9 +17,11 @@ Size-tiered, as in RocksDB's universal compaction:
 
 A compaction streams: each input SST is read a few data blocks at a time
 (``compaction_readahead_bytes`` per ranged GET, outside the block cache), and each output SST
-is built in memory and written with one create-only PUT when it reaches ``sst_target_bytes``
-(a key's versions never split across two). Memory is therefore about one output SST plus one
-read-ahead per input, whatever the input size.
+is cut when it reaches ``sst_target_bytes`` (a key's versions never split across two), its
+blocks moved to a temporary file past ``compaction_spill_bytes`` and written create-only
+from there (``put_if_absent_stream``: streamed on local disk, one buffered request on
+GCS/S3/Azure, docs/object-stores.md "Streamed uploads"). Memory is therefore about one
+read-ahead per input plus the spill threshold, plus one output SST while a cloud upload runs.
 
 What a compaction keeps (``iterators.compact_entries``): every version a live snapshot of this
 process may read (``keep_seq``), and each key's newest version. Tombstones are dropped only

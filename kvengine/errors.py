@@ -12,6 +12,7 @@ adlfs, msgpack or the operating system reaches a caller untranslated::
     ├── CheckpointUnavailable    the named checkpoint does not exist, was deleted or expired
     └── StoreError               the object store failed a request
         ├── ObjectNotFound       the object does not exist (404); never retried
+        │   └── SSTGone          an SST of the version a reader holds was garbage-collected
         ├── StorePermissionDenied  credentials lack access (401/403); never retried
         ├── StoreConfigError     the URL, options or backend cannot work (unknown protocol, no
         │                        atomic create-only on a store opened for several writers)
@@ -91,6 +92,27 @@ class StoreError(StrataError):
 
 class ObjectNotFound(StoreError, FileNotFoundError):
     """The object does not exist."""
+
+
+class SSTGone(ObjectNotFound):
+    """An SST that the version being read lists is no longer in the store: garbage collection
+    deleted it because that version stopped being the latest more than ``gc_min_age_s`` ago
+    and no checkpoint pins it. No other data is returned instead. Reopen (or read the latest
+    version) to read on, or hold a checkpoint (``db.checkpoint()``, ``DB.open(url,
+    checkpoint=...)``) to keep a version's SSTs for as long as it is needed.
+
+    ``sst_id`` names the SST, ``path`` its object.
+    """
+
+    def __init__(self, sst_id: int, path: str, url: str) -> None:
+        super().__init__(
+            f"SST {sst_id} ({path!r} in {url}) is gone: the version being read lists it, but it "
+            "was garbage-collected (that version stopped being the latest more than "
+            "gc_min_age_s ago and no checkpoint pins it); reopen to read the latest version, "
+            "or hold a checkpoint to keep a version readable",
+            path=path,
+        )
+        self.sst_id = sst_id
 
 
 class StorePermissionDenied(StoreError, PermissionError):

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from cachetools import LRUCache
 
-from kvengine.errors import Corruption, ObjectNotFound
+from kvengine.errors import Corruption, ObjectNotFound, SSTGone
 from kvengine.manifest.model import SSTMeta
 from kvengine.options import Options
 from kvengine.sst import BlockCache, SpooledSST, SSTBuilder, SSTInfo, SSTOutput, SSTReader
@@ -151,7 +151,10 @@ class TableStore:
             name = f"{store.url}/{path}"
 
         def read(start: int, end: int) -> bytes:
-            return store.get(path, start, end)
+            try:
+                return store.get(path, start, end)
+            except ObjectNotFound as exc:  # listed by the version read, so collected since
+                raise SSTGone(meta.sst_id, path, store.url) from exc
 
         expect = SSTInfo(
             meta.first_key, meta.last_key, meta.entries, meta.min_seq, meta.max_seq, meta.size

@@ -9,8 +9,10 @@ each backend (see docs/object-stores.md):
 * local disk: the object is written in full to a temporary file, then ``os.link``-ed into
   place, which fails if the name exists; no reader ever sees a partial object.
 
-fsspec's generic create mode (check existence, then write) is not atomic and is never used: on
-any other filesystem ``atomic_create`` is ``False``.
+Each is one request whatever the size (gcsfs and s3fs would otherwise switch to resumable or
+multipart uploads, whose preconditions the emulators do not enforce). fsspec's generic create
+mode (check existence, then write) is not atomic and is never used: on any other filesystem
+``atomic_create`` is ``False``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ T = TypeVar("T")
 
 #: fsspec protocols whose ``pipe_file(mode="create")`` is a server-side conditional write.
 NATIVE_CREATE_PROTOCOLS = frozenset({"gs", "gcs", "s3", "s3a", "az", "abfs", "abfss"})
+#: Protocols whose ``pipe_file`` switches to a resumable (gcsfs, at ``chunksize``, 50 MiB by
+#: default) or multipart (s3fs, at twice ``chunksize``) upload for large objects; a create-only
+#: write there is always sent as one request (``_ONE_REQUEST``), the kind whose precondition
+#: the emulators enforce (docs/object-stores.md, "Streamed uploads").
+_CHUNKED_PROTOCOLS = frozenset({"gs", "gcs", "s3", "s3a"})
+#: ``chunksize`` above any object: 5 GiB is S3's single-PUT limit (GCS's is 5 TiB).
+_ONE_REQUEST = 5 * 2**30
 #: Directory (under the root) for local temporary files; dot-names are never listed.
 _LOCAL_TMP_DIR = ".tmp"
 
@@ -73,6 +82,7 @@ class FsspecStore:
         self.timeout_s = timeout_s
         self._local = isinstance(fs, LocalFileSystem)
         self._async = bool(getattr(fs, "async_impl", False))
+        self._chunked = bool(_CHUNKED_PROTOCOLS.intersection(_protocols(fs)))
         self.atomic_create = self._local or bool(
             NATIVE_CREATE_PROTOCOLS.intersection(_protocols(fs))
         )
@@ -130,7 +140,9 @@ class FsspecStore:
         "Streamed uploads"): gcsfs, s3fs and adlfs each have a create-only streaming path
         (``open(path, "xb")``), but the emulators the conformance suite runs on do not
         enforce its precondition (fake-gcs-server's resumable uploads, moto's
-        CompleteMultipartUpload), so it is not used until it can be checked."""
+        CompleteMultipartUpload), so it is not used until it can be checked. SST names are
+        not unique to one process (docs/design/0005-storage-lifecycle.md, "Large SST
+        uploads"), so a plain, unconditional streamed upload is no substitute."""
         check_path(path)
         if self._local and self.atomic_create:
             stream = checked(chunks, size)
@@ -210,6 +222,8 @@ class FsspecStore:
             parts.pop()
 
     def _create_remote(self, path: str, data: bytes, **kw: Any) -> None:
+        if self._chunked:
+            kw["chunksize"] = _ONE_REQUEST
         try:
             self.fs.pipe_file(self._full(path), data, mode="create", **kw)
         except Exception as exc:

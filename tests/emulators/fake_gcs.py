@@ -3,7 +3,8 @@
 
 It enforces ``ifGenerationMatch=0`` on single-request uploads, so gcsfs's
 ``pipe_file(path, data, mode="create")`` is atomic against it; it ignores the precondition on
-resumable uploads (gcsfs uses those for objects over about 50 MiB).
+resumable uploads (gcsfs uses those for objects over about 50 MiB, so ``FsspecStore`` sends
+every create-only PUT as one request) and on compose, copy and rewrite.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ import time
 import uuid
 from pathlib import Path
 
-from kvengine import DB, Options
+import pytest
+
+from kvengine import DB, ObjectNotFound, Options, SSTGone
 from kvengine.gc import GarbageCollector
 from kvengine.store.memory import MemoryStore
 from kvengine.table_store import sst_path
@@ -166,3 +168,26 @@ def test_a_reader_of_an_empty_location_creates_nothing() -> None:
         assert reader.get(b"k") is None
         assert reader.stats()["reader_checkpoint"] is None
     assert store.list("") == []
+
+
+def test_a_reader_whose_sst_was_collected_gets_sst_gone(tmp_path: Path) -> None:
+    """A reader holding a version without a checkpoint, past the GC age: the SST it lists is
+    gone, and the error names it and says why (not a bare ObjectNotFound, not other data)."""
+    url = str(tmp_path / "db")
+    with DB.open(url, options=SMALL) as db:
+        db.put(b"k", b"old")
+        db.flush()
+        old_ssts = {m.sst_id for m in db.manifest[1].all_ssts()}
+        day = 86_400_000
+        held = Options(reader_checkpoint_s=0, reader_poll_ms=day, max_staleness_ms=day)
+        with DB.open(url, read_only=True, options=held) as reader:
+            db.put(b"k", b"new")
+            db.flush()
+            db.compact()
+            GarbageCollector(db.store, min_age_s=0).run()
+            with pytest.raises(SSTGone) as caught:
+                reader.get(b"k")
+    assert caught.value.sst_id in old_ssts
+    assert caught.value.path == sst_path(caught.value.sst_id)
+    assert isinstance(caught.value, ObjectNotFound)
+    assert "garbage-collected" in str(caught.value) and "checkpoint" in str(caught.value)

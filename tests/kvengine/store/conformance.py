@@ -176,6 +176,18 @@ class StoreConformance:
             )
             assert store.get(name) == b"writer-%d" % winner
 
+    def test_large_create_keeps_its_precondition(self, store: Store) -> None:
+        """Past 50 MiB gcsfs would switch to a resumable upload (and s3fs, past 100 MiB, to a
+        multipart one), whose precondition fake-gcs-server ignores: a create-only PUT is
+        always sent as one request, and so a large one still loses to an existing object."""
+        big = 51 * 1024 * 1024
+        assert store.put_if_absent("big/1", b"first") is True
+        assert store.put_if_absent("big/1", b"\1" * big) is False
+        assert store.put_if_absent_stream("big/1", [b"\2" * big], big) is False
+        assert store.get("big/1") == b"first"
+        assert store.put_if_absent("big/2", b"\3" * big) is True
+        assert store.head("big/2").size == big
+
     def test_streamed_create(self, store: Store) -> None:
         chunks = [b"a" * 1000, b"", b"b" * 70_000, b"c"]
         size = sum(map(len, chunks))
