@@ -121,6 +121,8 @@ class Committer:
         self._submitted = 0  # requests numbered so far
         self._unfinished: SortedSet = SortedSet()  # numbers of the requests not done yet
         self._last_nondurable = 0  # the number of the latest non-durable request
+        # keys written by non-durable requests not done yet -> how many such requests
+        self._pending_keys: dict[bytes, int] = {}
         self._broken: StrataError | None = None  # the thread died of a bug
         self._closing = False
         self._closing_since: float | None = None
@@ -165,6 +167,9 @@ class Committer:
             self._queue.append(request)
             if not request.durable:
                 self._last_nondurable = request.number
+                pending = self._pending_keys
+                for _, key, _ in request.ops:
+                    pending[key] = pending.get(key, 0) + 1
             self._queued_bytes += request.size_bytes
             if request.durable or self._queued_bytes >= self._buffer_bytes:
                 self._urgent = True
@@ -195,6 +200,17 @@ class Committer:
             target = self._last_nondurable
             if self._done_through(target):
                 return
+        self._flush_through(target)
+
+    def wait_nondurable_key(self, key: bytes) -> None:
+        """:meth:`wait_nondurable` for a read of ``key`` alone: waits only when a non-durable
+        request not done yet writes ``key`` (a read of another key cannot tell the writes
+        apart from ones not submitted yet), so reads beside a busy writer do not wait for
+        each of its PUTs."""
+        with self._cond:
+            if key not in self._pending_keys:
+                return
+            target = self._last_nondurable
         self._flush_through(target)
 
     def flush(self) -> None:
@@ -285,11 +301,18 @@ class Committer:
 
     def _finish(self, requests: Sequence[CommitRequest], error: StrataError | None) -> None:
         with self._cond:
+            pending = self._pending_keys
             for r in requests:
                 if not r.done:
                     r.done, r.error = True, error
-                    if error is not None and not r.durable:
-                        log.error("a non-durable write was not stored: %s", error)
+                    if not r.durable:
+                        if error is not None:
+                            log.error("a non-durable write was not stored: %s", error)
+                        for _, key, _ in r.ops:
+                            if (left := pending[key] - 1) > 0:
+                                pending[key] = left
+                            else:
+                                del pending[key]
             self._unfinished.difference_update(r.number for r in requests)
             self._cond.notify_all()
 

@@ -524,12 +524,16 @@ class DB:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _begin_read(self) -> tuple[Version, int]:
-        """The view, brought up to date: this process's earlier non-durable writes are stored,
-        and (shared mode) any commit another process finished before now is applied."""
+    def _begin_read(self, key: bytes | None = None) -> tuple[Version, int]:
+        """The view, brought up to date: this process's earlier non-durable writes are stored
+        (those of ``key`` alone, for a read of one key), and (shared mode) any commit another
+        process finished before now is applied."""
         self._check_open()
         if self._committer is not None:
-            self._committer.wait_nondurable()
+            if key is None:
+                self._committer.wait_nondurable()
+            else:
+                self._committer.wait_nondurable_key(key)
         view = self._view
         if not self._exclusive and self.opened_checkpoint is None:
             now = view.clock()
@@ -539,7 +543,7 @@ class DB:
     def get(self, key: bytes) -> bytes | None:
         """The value of ``key``, or None."""
         key = check_key(key)
-        version, seq = self._begin_read()
+        version, seq = self._begin_read(key)
         return get_value(version, self._tables, key, seq)
 
     def scan(
