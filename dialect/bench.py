@@ -15,14 +15,20 @@ the other with the ratio of their time per operation.
 
 Setup (the tables, and the rows a workload reads when an earlier one has not written them)
 is not measured. ``insert``, ``to_sql`` and ``read_sql`` count rows as operations (latency
-per batch or call); the others run ``ops`` operations or until ``duration_s``.
+per batch or call) and run on one thread; the others run ``ops`` operations or until
+``duration_s``, from ``threads`` threads, each with its own connection (or sessions). A write
+that meets a conflict (Strata's ``ConflictError``, sqlite3's "database is locked") is run
+again, as an application would, and counted in the result's ``retries``.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
+import sqlite3
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -49,6 +55,15 @@ SQL_WORKLOADS = (
     "orm-read",
 )
 _NEEDS_PANDAS = ("to_sql", "read_sql")
+#: Times one operation is tried when it keeps meeting write conflicts (threads > 1).
+MAX_RETRIES = 100
+
+
+def _is_conflict(exc: sa.exc.OperationalError) -> bool:
+    """A write conflict: the transaction can be run again as it was."""
+    if isinstance(exc.orig, dialect.ConflictError):
+        return True
+    return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
 
 
 class _Base(orm.DeclarativeBase):
@@ -83,6 +98,7 @@ class SQLConfig:
     ops: int = 1_000
     batch: int = 1_000
     range_rows: int = 100
+    threads: int = 1
     duration_s: float | None = None
     durable: bool = True
     exclusive: bool = False
@@ -98,6 +114,7 @@ class SQLConfig:
             "ops": self.ops,
             "batch": self.batch,
             "range_rows": self.range_rows,
+            "threads": self.threads,
             "duration_s": self.duration_s,
             "durable": self.durable,
             "mode": "exclusive" if self.exclusive else "shared",
@@ -114,10 +131,29 @@ class _System:
     def __init__(self, name: str, engine: sa.Engine, store: kvengine.Store | None, cfg: SQLConfig):
         self.name, self.engine, self.store, self.cfg = name, engine, store, cfg
         self.loaded: set[str] = set()
-        self.next_orm_id = cfg.rows
-        self.rng = random.Random(cfg.seed)
+        self.retries = 0  # write conflicts retried (threads > 1)
+        self._lock = threading.Lock()
+        self.orm_ids = itertools.count(cfg.rows)  # next() is atomic: threads share it
+        self.rngs = [random.Random(cfg.seed * 1_000 + t) for t in range(cfg.threads)]
         _METADATA.create_all(engine)
         _Base.metadata.create_all(engine)
+
+    def retrying(self, attempt: Callable[[], None], undo: Callable[[], None] | None = None) -> None:
+        """Run ``attempt`` until it commits, as an application would: a write conflict
+        (Strata's ``ConflictError``, sqlite3's "database is locked") is counted in
+        ``retries`` and tried again; any other error is raised."""
+        for _ in range(MAX_RETRIES):
+            try:
+                attempt()
+                return
+            except sa.exc.OperationalError as exc:
+                if not _is_conflict(exc):
+                    raise
+                if undo is not None:
+                    undo()
+                with self._lock:
+                    self.retries += 1
+        raise RuntimeError(f"a write conflicted {MAX_RETRIES} times in a row")
 
     def rows(self) -> list[dict[str, Any]]:
         return [
@@ -163,7 +199,8 @@ def _frame(rows: int, seed: int) -> Any:  # Any: a pandas DataFrame (pandas is o
 def _workload(
     name: str, system: _System, keep_timeline: bool, progress: Callable[[int], None] | None
 ) -> Result:
-    cfg, engine, rng = system.cfg, system.engine, system.rng
+    cfg, engine = system.cfg, system.engine
+    threads = 1  # the bulk workloads are one call from one thread
     unit = "operation"
     max_ops = cfg.ops
     counted_ops: int | None = None  # rows, for the bulk workloads
@@ -201,13 +238,15 @@ def _workload(
         op, max_ops, unit, counted_ops = read_sql, 1, "read_sql call", cfg.rows
     elif name in ("pk-select", "range-select", "update"):
         system.ensure("items")
-        op = _items_op(name, engine, rng, cfg)
+        op, threads = _items_op(name, system), cfg.threads
     else:
         system.ensure("orm_items")
-        op = _orm_op(name, system)
+        op, threads = _orm_op(name, system), cfg.threads
     before = system.store.stats() if system.store else None
+    retries_before = system.retries
     timing = run_timed(
         op,
+        threads=threads,
         max_ops=max_ops,
         duration_s=cfg.duration_s if counted_ops is None and name != "insert" else None,
         keep_timeline=keep_timeline,
@@ -227,56 +266,65 @@ def _workload(
         system.store.stats() - before if system.store and before else None,
         latency_unit=unit,
         timeline=timing.timeline,
+        retries=system.retries - retries_before,
     )
 
 
-def _items_op(
-    name: str, engine: sa.Engine, rng: random.Random, cfg: SQLConfig
-) -> Callable[[int, int], object]:
-    # One connection held for the run, as an application's pooled connection would be.
-    conn = engine.connect()
+def _items_op(name: str, system: _System) -> Callable[[int, int], object]:
+    cfg, rngs = system.cfg, system.rngs
+    # One connection per thread, held for the run, as an application's pooled connections.
+    conns = [system.engine.connect() for _ in range(cfg.threads)]
     if name == "pk-select":
         query = sa.select(ITEMS.c.name, ITEMS.c.price).where(ITEMS.c.id == sa.bindparam("k"))
-        return lambda t, i: conn.execute(query, {"k": rng.randrange(cfg.rows)}).one()
+        return lambda t, i: conns[t].execute(query, {"k": rngs[t].randrange(cfg.rows)}).one()
     if name == "range-select":
         span = sa.select(ITEMS).where(
             ITEMS.c.id >= sa.bindparam("lo"), ITEMS.c.id < sa.bindparam("hi")
         )
 
         def range_select(t: int, i: int) -> object:
-            lo = rng.randrange(max(1, cfg.rows - cfg.range_rows))
-            return conn.execute(span, {"lo": lo, "hi": lo + cfg.range_rows}).all()
+            lo = rngs[t].randrange(max(1, cfg.rows - cfg.range_rows))
+            return conns[t].execute(span, {"lo": lo, "hi": lo + cfg.range_rows}).all()
 
         return range_select
     change = sa.update(ITEMS).where(ITEMS.c.id == sa.bindparam("k")).values(price=ITEMS.c.price + 1)
 
     def update(t: int, i: int) -> None:
-        conn.execute(change, {"k": rng.randrange(cfg.rows)})
-        conn.commit()
+        conn, key = conns[t], rngs[t].randrange(cfg.rows)
+
+        def attempt() -> None:
+            conn.execute(change, {"k": key})
+            conn.commit()
+
+        system.retrying(attempt, conn.rollback)
 
     return update
 
 
 def _orm_op(name: str, system: _System) -> Callable[[int, int], object]:
-    cfg, rng = system.cfg, system.rng
+    cfg, rngs = system.cfg, system.rngs
     sessions = orm.sessionmaker(system.engine, expire_on_commit=False)
     if name == "orm-read":
 
         def read(t: int, i: int) -> object:
             with sessions() as s:
-                item = s.get(OrmItem, rng.randrange(cfg.rows))
+                item = s.get(OrmItem, rngs[t].randrange(cfg.rows))
                 assert item is not None
                 return item.price
 
         return read
 
     def write(t: int, i: int) -> None:
-        with sessions.begin() as s:
-            item = s.get(OrmItem, rng.randrange(cfg.rows))
-            assert item is not None
-            item.price += 1
-            s.add(OrmItem(id=system.next_orm_id, name="new", price=0.0))
-            system.next_orm_id += 1
+        key, new_id = rngs[t].randrange(cfg.rows), next(system.orm_ids)
+
+        def attempt() -> None:
+            with sessions.begin() as s:
+                item = s.get(OrmItem, key)
+                assert item is not None
+                item.price += 1
+                s.add(OrmItem(id=new_id, name="new", price=0.0))
+
+        system.retrying(attempt)
 
     return write
 

@@ -384,6 +384,12 @@ def bench() -> None:
 @click.option("--ops", default=1_000, show_default=True, help="Operations per other workload.")
 @click.option("--batch", default=1_000, show_default=True, help="Rows per insert commit.")
 @click.option("--range-rows", default=100, show_default=True, help="Rows per range select.")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    help="Client threads (a connection each) of the per-operation workloads.",
+)
 @click.option("--duration", type=float, default=None, help="Stop each workload after this (s).")
 @click.option("--durable/--no-durable", default=True, show_default=True, help="Durable commits.")
 @click.option(
@@ -400,6 +406,7 @@ def sql_bench(
     ops: int,
     batch: int,
     range_rows: int,
+    threads: int,
     duration: float | None,
     durable: bool,
     mode: str,
@@ -413,13 +420,14 @@ def sql_bench(
     """SQL through SQLAlchemy on sqlite3 and Strata, with the ratio: WORKLOADS among insert,
     to_sql, read_sql, pk-select, range-select, update, orm-write, orm-read (default: all)."""
     chosen = workload_list(workloads, SQL_WORKLOADS)
-    if min(rows, ops, batch, range_rows) < 1:
-        raise click.UsageError("--rows, --ops, --batch and --range-rows must be >= 1")
+    if min(rows, ops, batch, range_rows, threads) < 1:
+        raise click.UsageError("--rows, --ops, --batch, --range-rows and --threads must be >= 1")
     cfg = SQLConfig(
         rows=rows,
         ops=ops,
         batch=batch,
         range_rows=range_rows,
+        threads=threads,
         duration_s=duration,
         durable=durable,
         exclusive=mode == "exclusive",

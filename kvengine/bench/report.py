@@ -10,7 +10,8 @@ JSON schema (``SCHEMA_VERSION`` 1)::
                   "bytes_written", "bytes_read", "user_bytes_written",
                   "write_amplification" (null when nothing was written),
                   "usd_per_million_ops": {price table: x}, "peak_rss_bytes",
-                  "ratio_vs_sqlite" (sql, strata rows: strata seconds / sqlite seconds)}],
+                  "ratio_vs_sqlite" (sql, strata rows: strata seconds / sqlite seconds),
+                  "retries" (operations run again after a write conflict)}],
      "store_requests": {kind: n}, "unmeasured_requests": {kind: n}}
 
 ``requests`` of a Strata result are the store's counters over the timed phase plus the
@@ -61,6 +62,7 @@ class Result:
     timeline: list[tuple[float, float]] = field(default_factory=list)
     peak_rss_bytes: int = field(default_factory=peak_rss_bytes)
     ratio_vs_sqlite: float | None = None
+    retries: int = 0  # operations run again after a write conflict (sql, threads > 1)
 
     @property
     def ops_per_s(self) -> float:
@@ -110,6 +112,7 @@ class Result:
             "usd_per_million_ops": self.usd_per_million_ops(),
             "peak_rss_bytes": self.peak_rss_bytes,
             "ratio_vs_sqlite": self.ratio_vs_sqlite,
+            "retries": self.retries,
         }
 
 
@@ -164,7 +167,7 @@ def render_table(report: Report, console: Console) -> None:
         wamp = r.write_amplification()
         cells = [
             r.system,
-            r.workload,
+            f"{r.workload} ({r.retries:,} retries)" if r.retries else r.workload,
             f"{r.ops:,}",
             f"{r.ops_per_s:,.0f}",
             *(f"{lat[p]:.2f}" for p, _ in PERCENTILES),

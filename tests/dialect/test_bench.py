@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
-from dialect.bench import SQL_WORKLOADS
+from dialect import ConflictError, OperationalError
+from dialect.bench import ITEMS, SQL_WORKLOADS, SQLConfig, _workload, systems
 from dialect.cli import main
 from kvengine.store import REQUEST_KINDS
 
@@ -71,3 +73,44 @@ def test_kv_is_under_bench_too() -> None:
 def test_unknown_sql_workload() -> None:
     result = CliRunner().invoke(main, ["bench", "sql", "nosuch"])
     assert result.exit_code == 2 and "unknown workload" in result.output
+
+
+def test_per_operation_workloads_from_several_threads() -> None:
+    doc = bench("pk-select", "orm-write", "--rows", "40", "--ops", "24", "--threads", "3")
+    assert doc["config"]["threads"] == 3
+    for r in doc["results"]:
+        assert r["ops"] == 24 and r["retries"] >= 0
+
+
+def test_concurrent_updates_lose_none() -> None:
+    # 3 connections increment 5 rows 60 times in all: each update commits exactly once,
+    # retried after a conflict, so the prices grow by exactly 60 on both systems.
+    cfg = SQLConfig(rows=5, ops=60, threads=3)
+    with systems(cfg) as pair:
+        for system in pair:
+            result = _workload("update", system, False, None)
+            assert result.ops == 60
+            with system.engine.connect() as conn:
+                total = conn.execute(sa.select(sa.func.sum(ITEMS.c.price))).scalar_one()
+            assert total == sum(i * 0.5 for i in range(5)) + 60, system.name
+
+
+def test_a_conflicting_write_is_run_again_and_counted() -> None:
+    cfg = SQLConfig(rows=1, ops=1)
+    with systems(cfg) as (_, strata):
+        tries: list[int] = []
+
+        def attempt() -> None:
+            tries.append(1)
+            if len(tries) < 3:
+                raise sa.exc.OperationalError("COMMIT", {}, ConflictError("write conflict"))
+
+        strata.retrying(attempt)
+        assert len(tries) == 3 and strata.retries == 2
+        with pytest.raises(sa.exc.OperationalError):  # anything else is raised at once
+
+            def broken() -> None:
+                raise sa.exc.OperationalError("SELECT", {}, OperationalError("disk gone"))
+
+            strata.retrying(broken)
+        assert strata.retries == 2
