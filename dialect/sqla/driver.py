@@ -11,7 +11,9 @@ Query parameters: ``mode=ro`` (read-only), ``writer=exclusive`` (the single fenc
 ``writer=shared`` is the default), ``checkpoint=NAME`` (the database as of that checkpoint,
 read-only), ``max_staleness_ms=N``, ``durable=false``,
 ``autocommit=true``; every other parameter is a storage option for the fsspec backend
-(``endpoint_url``, ``token``, ``project``, ``key``, ``secret``, …).
+(``endpoint_url``, ``token``, ``project``, ``key``, ``secret``, …). Storage options may be
+credentials, so the engine's ``url`` (what ``repr(engine)`` and logs print) shows each of
+their values as ``redacted``; connections use the values given.
 """
 
 from __future__ import annotations
@@ -20,11 +22,23 @@ import contextlib
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 
 from dialect.sqla.base import StrataDialect
 
 _FLAGS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+#: URL parameters that are Strata's own; any other is a storage option, maybe a credential.
+_OWN_PARAMETERS = frozenset(
+    {"mode", "writer", "max_staleness_ms", "checkpoint", "durable", "autocommit"}
+)
+MASK = "redacted"
+
+
+def masked(url: URL) -> URL:
+    """``url`` with the value of every storage option (any query parameter that is not one of
+    Strata's own) replaced by ``redacted``."""
+    hidden = {name: MASK for name in url.query if name not in _OWN_PARAMETERS}
+    return url.update_query_dict(hidden) if hidden else url
 
 
 def _flag(name: str, value: str) -> bool:
@@ -39,6 +53,12 @@ class StrataDialect_strata(StrataDialect):
 
     driver = "strata"
     supports_statement_cache = True
+
+    @classmethod
+    def engine_created(cls, engine: Engine) -> None:
+        """Hide storage options from ``engine.url`` (``repr(engine)``, SQLAlchemy's logs):
+        the pool already holds the connect arguments made from the full URL."""
+        engine.url = masked(engine.url)
 
     @classmethod
     def import_dbapi(cls) -> ModuleType:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import dialect
 from kvengine import DB
 from kvengine.store import open_store
+from tests.emulators import Emulator
 from tests.kvengine.test_security import stored_state
 
 SECRET = "SENTINEL-" + uuid.uuid4().hex
@@ -133,4 +134,24 @@ def test_credentials_never_show_in_errors_or_repr() -> None:
     with pytest.raises(sa.exc.DBAPIError) as sa_info:
         engine.connect()
     shown += [str(sa_info.value), "".join(traceback.format_exception(sa_info.value))]
+    shown += [repr(engine), str(engine.url), repr(engine.url)]
     assert not [s for s in shown if SECRET in s]
+
+
+def test_an_engine_hides_its_storage_options_and_connects_with_them(s3_server: Emulator) -> None:
+    # Before: repr(engine) printed the URL's query string, credentials included.
+    endpoint = s3_server.storage_options["endpoint_url"]
+    url = (
+        f"strata+{s3_server.url_prefix}/sec-{uuid.uuid4().hex[:10]}"
+        f"?endpoint_url={endpoint}&key=testing&secret={SECRET}&writer=shared"
+    )
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+    engine.dispose()  # a new connection from the pool's arguments, not from engine.url
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id FROM t")).all() == [(1,)]
+    for shown in (repr(engine), str(engine.url), engine.url.render_as_string(False)):
+        assert SECRET not in shown and "secret=redacted" in shown and "key=redacted" in shown
+        assert "writer=shared" in shown  # Strata's own parameters stay readable
