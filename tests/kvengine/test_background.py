@@ -107,6 +107,26 @@ def test_takeover_after_the_simulated_takeover_time() -> None:
         b.close()
 
 
+def test_flush_after_losing_the_role_claims_it_back_at_once() -> None:
+    """A flush whose process learns during the flush that the role was taken claims it again
+    at once, not after flusher_takeover_ms: the clock does not move here, so waiting for the
+    takeover time would never end."""
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    a, b = engine(memory, clock), engine(memory, clock)
+    try:
+        fill(a, b"a")
+        a.flush()
+        fill(b, b"b")
+        b.flush()  # takes the role from a
+        fill(a, b"a2")
+        a.flush()
+        assert a.stats()["flush_role"] and a.get(b"a2/039") == b"x" * 64
+    finally:
+        a.close()
+        b.close()
+
+
 def test_gc_ages_are_simulated_time() -> None:
     clock = ManualClock()
     memory = MemoryStore(clock=clock.time)
