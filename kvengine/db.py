@@ -17,13 +17,14 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, ClassVar
 
 from kvengine import checkpoint as checkpoints
 from kvengine import clone as clones
+from kvengine.background import SYSTEM_CLOCK, Background, Clock
 from kvengine.batch import WriteBatch, check_key, check_value
 from kvengine.committer import CommitRequest, Committer
 from kvengine.errors import CheckpointUnavailable, Closed, Corruption, Fenced, InvalidArgument
@@ -75,6 +76,8 @@ class DB:
         role: FenceableManifest | None,
         owns_store: bool,
         checkpoint: Checkpoint | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        manual: bool = False,
     ) -> None:
         self._store = store
         self._owns_store = owns_store
@@ -118,11 +121,13 @@ class DB:
             role=role,
             keep_seq=self._keep_seq,
             may_claim=not read_only,
+            clock=clock,
+            threaded=not manual,
         )
         #: a read-only open (not at a checkpoint) follows the writers and holds a checkpoint
         self._reader: ReaderThread | None = None
         if read_only and checkpoint is None:
-            self._reader = ReaderThread(view, mstore, options)
+            self._reader = ReaderThread(view, mstore, options, clock=clock, threaded=not manual)
         self._gc: GcThread | None = None
         if not read_only and options.gc_interval_s > 0:
             flusher = self._flusher
@@ -131,7 +136,19 @@ class DB:
                 min_age_s=options.gc_min_age_s,
                 interval_s=options.gc_interval_s,
                 holds_role=lambda: flusher.role is not None,
+                threaded=not manual,
             )
+        units: dict[str, Callable[[], None]] = {"flush": self._flusher.turn}
+        if self._committer is not None:
+            units["wal"] = self._committer.flush
+            units["compact"] = self._flusher.compact_turn
+        if self._gc is not None:
+            units["gc"] = self._gc.step
+        if self._reader is not None:
+            units["poll"] = self._reader.poll
+        #: who runs the background work: its threads, or (``manual``) the caller, one unit
+        #: at a time (kvengine/background.py)
+        self.background = Background(manual, units)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -144,6 +161,8 @@ class DB:
         read_only: bool = False,
         exclusive: bool = False,
         checkpoint: str | None = None,
+        clock: Clock | None = None,
+        manual: bool = False,
         **storage_options: Any,
     ) -> DB:
         """Open (creating if empty) the database at ``target``: a URL or local path (with
@@ -160,10 +179,17 @@ class DB:
         ``checkpoint=NAME`` opens that checkpoint read-only: reads see exactly the database
         as it was when the checkpoint was taken, nothing newer; ``CheckpointUnavailable``
         if it does not exist, was deleted or expired. Such an engine is never shared.
+
+        For deterministic simulations (kvengine/background.py): ``clock`` measures the
+        engine's intervals and timeouts (default: the system's monotonic clock), and
+        ``manual=True`` starts no flush, compaction, GC or reader thread: the caller runs
+        that work with ``db.background.step(unit)``, and ``flush``/``compact`` do theirs in
+        the calling thread. A manual engine is never shared either.
         """
         if read_only and exclusive:
             raise InvalidArgument("a database cannot be opened both read-only and exclusive")
         options = options or Options()
+        clock = clock or SYSTEM_CLOCK
         store = _as_store(target, options, storage_options)
         if checkpoint is not None:
             if exclusive:
@@ -171,16 +197,28 @@ class DB:
             owns = not isinstance(target, ObjectStore)
             try:
                 return cls._open_checkpoint(
-                    store, options, checkpoint, owns_store=owns, storage_options=storage_options
+                    store,
+                    options,
+                    checkpoint,
+                    owns_store=owns,
+                    storage_options=storage_options,
+                    clock=clock,
+                    manual=manual,
                 )
             except BaseException:
                 if owns:
                     store.close()
                 raise
-        if isinstance(target, ObjectStore):
-            return cls._open(
-                store, options, read_only, exclusive, owns_store=False, **storage_options
-            )
+        if isinstance(target, ObjectStore) or manual:
+            owns = not isinstance(target, ObjectStore)
+            try:
+                return cls._open(
+                    store, options, read_only, exclusive, owns, storage_options, clock, manual
+                )
+            except BaseException:
+                if owns:
+                    store.close()
+                raise
         key = _registry_key(store.adapter.url, storage_options, read_only, exclusive)
         with cls._registry_lock:
             found = cls._registry.get(key)
@@ -188,7 +226,9 @@ class DB:
                 found._refs += 1
                 store.close()
                 return found
-            db = cls._open(store, options, read_only, exclusive, owns_store=True, **storage_options)
+            db = cls._open(
+                store, options, read_only, exclusive, True, storage_options, clock, manual
+            )
             db._key = key
             cls._registry[key] = db
             return db
@@ -201,7 +241,9 @@ class DB:
         read_only: bool,
         exclusive: bool,
         owns_store: bool,
-        **storage_options: Any,
+        storage_options: dict[str, Any],
+        clock: Clock = SYSTEM_CLOCK,
+        manual: bool = False,
     ) -> DB:
         tables = TableStore(store, options)
         mstore = ManifestStore(store)
@@ -235,6 +277,7 @@ class DB:
             exclusive=exclusive,
             epoch=manifest.writer_epoch,
             read_manifest=read_manifest,
+            clock=clock.monotonic,
         )
         view.catch_up(probe=False)
         if exclusive:
@@ -259,6 +302,8 @@ class DB:
             read_only=read_only,
             role=role,
             owns_store=owns_store,
+            clock=clock,
+            manual=manual,
         )
 
     @classmethod
@@ -269,6 +314,8 @@ class DB:
         name: str,
         owns_store: bool,
         storage_options: dict[str, Any] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        manual: bool = False,
     ) -> DB:
         tables = TableStore(store, options)
         mstore = ManifestStore(store)
@@ -289,6 +336,7 @@ class DB:
             writer_id=os.urandom(16),
             exclusive=False,
             read_manifest=lambda: (cp.manifest_id, manifest),
+            clock=clock.monotonic,
         )
         ids = list(range(manifest.wal_replay_after + 1, cp.wal_tail + 1))
         for wal_id, obj in zip(ids, tables.read_wals(ids), strict=True):
@@ -309,6 +357,8 @@ class DB:
             role=None,
             owns_store=owns_store,
             checkpoint=cp,
+            clock=clock,
+            manual=manual,
         )
 
     @classmethod
@@ -493,11 +543,23 @@ class DB:
         with view.cond:
             waiting = view.version.frozen
         self._flusher.request_role()
-        with view.cond:
-            while any(m in view.version.frozen for m in waiting):
+        self._await(lambda: not any(m in view.version.frozen for m in waiting), self._flusher.turn)
+
+    def _await(self, done: Callable[[], bool], *turns: Callable[[], None]) -> None:
+        """Wait until ``done()`` (called holding the view's lock), for the background threads
+        to get there; a manual engine runs ``turns`` in this thread instead."""
+        view = self._view
+        while True:
+            with view.cond:
+                if done():
+                    return
                 view.check_fenced()
                 self._check_open()
-                view.cond.wait(1.0)
+                if not self.background.manual:
+                    view.cond.wait(1.0)
+                    continue
+            for turn in turns:
+                turn()
 
     def compact(self) -> None:
         """Flush, then compact every L0 SST and sorted run into one run, taking the flush
@@ -505,13 +567,10 @@ class DB:
         manifest this process reads."""
         self.flush()
         done = self._flusher.request_compact_all()
-        view = self._view
-        with view.cond:
-            while self._flusher.compact_all_done < done:
-                view.check_fenced()
-                self._check_open()
-                view.cond.wait(1.0)
-            error = self._flusher.compact_all_error
+        flusher = self._flusher
+        self._await(lambda: flusher.compact_all_done >= done, flusher.turn, flusher.compact_turn)
+        with self._view.cond:
+            error = flusher.compact_all_error
         if error is not None and error[0] >= done:
             raise Fenced(f"another process took the compaction role during compact(): {error[1]}")
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kvengine import clone as clones
+from kvengine.background import SYSTEM_CLOCK, Clock
 from kvengine.compactor import (
     CompactAllPolicy,
     CompactionPlan,
@@ -68,6 +69,8 @@ class Flusher:
         role: FenceableManifest | None,
         keep_seq: Callable[[], int],
         may_claim: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
+        threaded: bool = True,
     ) -> None:
         self._tables = tables
         self._view = view
@@ -78,6 +81,8 @@ class Flusher:
         self.role = role  # the compactor role, while this process holds it
         self._keep_seq = keep_seq
         self._may_claim = may_claim
+        self._clock = clock
+        self._threaded = threaded
         self._compactor = Compactor(tables, options)
         self.policy: CompactionPolicy = SizeTieredPolicy(options)
         self._next_sst_id = 1
@@ -104,8 +109,9 @@ class Flusher:
         self._compact_thread = threading.Thread(
             target=self._compact_loop, name="strata-compact", daemon=True
         )
-        self._thread.start()
-        self._compact_thread.start()
+        if threaded:  # else the owner runs turn() and compact_turn() (kvengine/background.py)
+            self._thread.start()
+            self._compact_thread.start()
 
     def request_role(self) -> None:
         """Claim the role at the next turn (an explicit ``DB.flush``), and wake the thread."""
@@ -138,8 +144,9 @@ class Flusher:
             self._view.cond.notify_all()
         with self._compact_cond:
             self._compact_cond.notify_all()
-        self._thread.join()
-        self._compact_thread.join()
+        if self._threaded:
+            self._thread.join()
+            self._compact_thread.join()
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -161,14 +168,8 @@ class Flusher:
                     self._view.cond.wait(remaining)
                 if self._closed:
                     return
-                if self._view.fenced is not None:
-                    # A fenced process still reads: it follows the manifests (which keeps
-                    # its memory bounded) but flushes and claims nothing.
-                    self.role, self._may_claim = None, False
             try:
-                self._turn()
-            except Fenced as exc:
-                self._lost_role(exc)
+                self.turn()
             except Exception as exc:  # a store error, or a bug: never let the thread die
                 if isinstance(exc, StrataError):
                     log.warning("flush or compaction failed, will retry: %s", exc)
@@ -178,13 +179,25 @@ class Flusher:
                     if not self._closed:
                         self._view.cond.wait(1.0)
 
+    def turn(self) -> None:
+        """One turn of the flusher thread (the "flush" unit of kvengine/background.py): the
+        holder flushes what is frozen; another process follows, and claims the role if it
+        looks abandoned. Losing the role is handled here; store errors are raised."""
+        with self._view.cond:
+            if self._view.fenced is not None:
+                # A fenced process still reads: it follows the manifests (which keeps
+                # its memory bounded) but flushes and claims nothing.
+                self.role, self._may_claim = None, False
+        try:
+            self._turn()
+        except Fenced as exc:
+            self._lost_role(exc)
+
     def _turn(self) -> None:
         if self.role is None:
             self._follow()
             if self.role is None:
                 return
-        with self._view.cond:
-            self._want_role = False  # held: a request for it is answered
         tail = self._view.tail_id
         if not self._exclusive:
             self._view.sync(self._view.clock())  # others' commits are ours to flush too
@@ -193,6 +206,10 @@ class Flusher:
             self._flush(memtable)
             self._wake_compactor()  # L0 grew: the compaction thread plans (flushing goes on)
         with self._view.cond:
+            # A request for the role is answered only now: had this turn learnt that the
+            # role was taken (Fenced), the next one would claim it back at once, not after
+            # flusher_takeover_ms (found by the simulation, seed 19).
+            self._want_role = False
             self._compact_all_handed = self._compact_all_wanted
         self._wake_compactor()
 
@@ -232,7 +249,7 @@ class Flusher:
             return
         if not frozen and not want:
             return
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if self._stalled_since is None:
             self._stalled_since = now
         takeover_s = self._options.flusher_takeover_ms / 1000
@@ -336,21 +353,8 @@ class Flusher:
                 if self._closed:
                     return
                 self._compact_wake = False
-            role = self.role
-            if role is None:
-                continue
-            with self._view.cond:
-                wanted = self._compact_all_handed
             try:
-                self._maybe_compact(role)
-                if wanted > self.compact_all_done:
-                    self._compact(role, CompactAllPolicy().plan(role.manifest))
-                    self._release_sources(role)
-                    with self._view.cond:
-                        self.compact_all_done = max(self.compact_all_done, wanted)
-                        self._view.cond.notify_all()
-            except Fenced as exc:
-                self._lost_role(exc, role)
+                self.compact_turn()
             except Exception as exc:  # a store error, or a bug: never let the thread die
                 if isinstance(exc, StrataError):
                     log.warning("compaction failed, will retry: %s", exc)
@@ -360,6 +364,27 @@ class Flusher:
                     if not self._closed:
                         self._compact_cond.wait(1.0)
                         self._compact_wake = True
+
+    def compact_turn(self) -> None:
+        """What the compaction thread does when woken (the "compact" unit of
+        kvengine/background.py): the compactions the policy plans and a pending
+        ``DB.compact``, while this process holds the role. Losing the role is handled here;
+        store errors are raised."""
+        role = self.role
+        if role is None:
+            return
+        with self._view.cond:
+            wanted = self._compact_all_handed
+        try:
+            self._maybe_compact(role)
+            if wanted > self.compact_all_done:
+                self._compact(role, CompactAllPolicy().plan(role.manifest))
+                self._release_sources(role)
+                with self._view.cond:
+                    self.compact_all_done = max(self.compact_all_done, wanted)
+                    self._view.cond.notify_all()
+        except Fenced as exc:
+            self._lost_role(exc, role)
 
     def _maybe_compact(self, role: FenceableManifest) -> None:
         """Run what the policy plans, a few compactions at most."""

@@ -222,22 +222,29 @@ class GcThread:
         min_age_s: float,
         interval_s: float,
         holds_role: Callable[[], bool],
+        threaded: bool = True,
     ) -> None:
         self._gc = GarbageCollector(store, min_age_s=min_age_s)
         self._interval_s = interval_s
         self._holds_role = holds_role
         self._stop = threading.Event()
         self.runs = 0
-        self._thread = threading.Thread(target=self._run, name="strata-gc", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if threaded:  # else the owner calls step() (kvengine/background.py)
+            self._thread = threading.Thread(target=self._run, name="strata-gc", daemon=True)
+            self._thread.start()
+
+    def step(self) -> None:
+        """One run if this process holds the role (the "gc" unit of kvengine/background.py);
+        store errors are raised."""
+        if self._holds_role():
+            self._gc.run()
+            self.runs += 1
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
-            if not self._holds_role():
-                continue
             try:
-                self._gc.run()
-                self.runs += 1
+                self.step()
             except StrataError as exc:
                 log.warning("garbage collection failed, will retry: %s", exc)
             except Exception:
@@ -245,4 +252,5 @@ class GcThread:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()

@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 
 from kvengine import checkpoint as checkpoints
+from kvengine.background import SYSTEM_CLOCK, Clock
 from kvengine.errors import StrataError
 from kvengine.flusher import IDLE_FACTOR, IDLE_TURNS
 from kvengine.manifest.model import Checkpoint, Manifest
@@ -40,8 +40,19 @@ RETRY_S = 60.0
 class ReaderThread:
     """The polling thread of a read-only :class:`~kvengine.DB` and the checkpoint it holds."""
 
-    def __init__(self, view: View, mstore: ManifestStore, options: Options) -> None:
+    def __init__(
+        self,
+        view: View,
+        mstore: ManifestStore,
+        options: Options,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        threaded: bool = True,
+    ) -> None:
         self._view = view
+        self._clock = clock
+        self._threaded = threaded
+        self._idle = 0  # polls in a row that found nothing new
         self._mstore = mstore
         self._poll_s = options.reader_poll_ms / 1000
         self._lifetime_s = options.reader_checkpoint_s
@@ -56,27 +67,34 @@ class ReaderThread:
         if self._lifetime_s > 0:
             self._renew()
         self._thread = threading.Thread(target=self._run, name="strata-reader", daemon=True)
-        self._thread.start()
+        if threaded:  # else the owner calls poll() (kvengine/background.py)
+            self._thread.start()
 
     def _run(self) -> None:
-        idle = 0
-        while not self._closed.wait(self._poll_s * (IDLE_FACTOR if idle >= IDLE_TURNS else 1)):
+        while not self._closed.wait(
+            self._poll_s * (IDLE_FACTOR if self._idle >= IDLE_TURNS else 1)
+        ):
             try:
-                view = self._view
-                tail = view.tail_id
-                view.sync(view.clock() - self._poll_s)
-                idle = idle + 1 if view.tail_id == tail else 0
-                if self._due():
-                    self._renew()
+                self.poll()
             except StrataError as exc:
                 log.warning("reader could not follow the database, will retry: %s", exc)
             except Exception:  # a bug: never let the thread die
                 log.exception("reader could not follow the database, will retry")
 
+    def poll(self) -> None:
+        """One poll (the "poll" unit of kvengine/background.py): follow the WAL, and renew
+        the checkpoint when due. Store errors are raised."""
+        view = self._view
+        tail = view.tail_id
+        view.sync(view.clock() - self._poll_s)
+        self._idle = self._idle + 1 if view.tail_id == tail else 0
+        if self._due():
+            self._renew()
+
     def _due(self) -> bool:
         if self._lifetime_s <= 0:
             return False
-        if time.monotonic() >= self._renew_at:
+        if self._clock.monotonic() >= self._renew_at:
             return True
         with self._view.cond:
             manifest_id = self._view.manifest_id
@@ -92,7 +110,7 @@ class ReaderThread:
             empty = view.manifest_id == 0
         if empty and self._mstore.latest_id() is None:
             # Nothing to keep yet, and a read-only open must not create the database.
-            self._renew_at = time.monotonic() + min(RETRY_S, self._lifetime_s / 2)
+            self._renew_at = self._clock.monotonic() + min(RETRY_S, self._lifetime_s / 2)
             return
         self._serial += 1
         name = f"{self._prefix}-{self._serial}"
@@ -114,12 +132,12 @@ class ReaderThread:
         except StrataError as exc:
             log.warning("reader could not write its checkpoint (retry in %ds): %s", RETRY_S, exc)
             self._failed = True
-            self._renew_at = time.monotonic() + min(RETRY_S, self._lifetime_s / 2)
+            self._renew_at = self._clock.monotonic() + min(RETRY_S, self._lifetime_s / 2)
             return
         self.held = made[0]
         self._failed = False
         self.renewals += 1
-        self._renew_at = time.monotonic() + self._lifetime_s / 2
+        self._renew_at = self._clock.monotonic() + self._lifetime_s / 2
         view.adopt(new_id, manifest)
         if view.manifest_id != new_id:
             # The view is behind the version's replay point and could not catch up (a
@@ -129,7 +147,8 @@ class ReaderThread:
     def close(self) -> None:
         """Stop polling and delete the held checkpoint."""
         self._closed.set()
-        self._thread.join()
+        if self._threaded:
+            self._thread.join()
         held, self.held = self.held, None
         if held is None:
             return

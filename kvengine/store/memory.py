@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from kvengine.errors import Closed, ObjectNotFound
@@ -20,7 +20,8 @@ from kvengine.store.base import ObjectInfo, check_path, check_prefix, joined, sl
 class _Bucket:
     """The objects behind one or more handles: a dict plus a sorted list of its paths."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # modification times (a simulation's clock, kvengine/background.py)
         self.objects: dict[str, bytes] = {}
         self.mtimes: dict[str, float] = {}
         self.paths: list[str] = []
@@ -30,7 +31,7 @@ class _Bucket:
         if path not in self.objects:
             bisect.insort(self.paths, path)
         self.objects[path] = bytes(data)
-        self.mtimes[path] = time.time()
+        self.mtimes[path] = self.clock()
 
 
 class MemoryStore:
@@ -40,9 +41,17 @@ class MemoryStore:
     _buckets: ClassVar[dict[str, _Bucket]] = {}
     _buckets_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, url: str = "memory://", bucket: _Bucket | None = None) -> None:
+    def __init__(
+        self,
+        url: str = "memory://",
+        bucket: _Bucket | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``clock``: the modification times of a new bucket's objects (seconds since the
+        epoch)."""
         self.url = url
-        self._bucket = bucket if bucket is not None else _Bucket()
+        self._bucket = bucket if bucket is not None else _Bucket(clock)
         self._closed = False
 
     @classmethod

@@ -15,22 +15,31 @@ opens in its place). The invariants:
 * batches and transactions are all or nothing: the transfers keep the total;
 * nothing is read that was never written (every value is the model's).
 
-The engine's background threads (WAL PUTs of non-durable writes, flushes, compactions, GC)
-still run on their own clocks, so a seed fixes the operations and the faults drawn for each
-request, not the interleaving: see the report of issue 11 for what driving them step by step
-takes.
+The engines run in manual mode on one simulated clock (kvengine/background.py): no flush,
+compaction, GC or reader thread runs; the seed chooses, step by step, how far the clock
+moves, which background units run (a unit is run at the latest when its thread would have
+woken: ``INTERVALS_S``; others run early, as a notified thread would) and which foreground
+operation comes next. Flush intervals, takeover timeouts and GC ages are simulated time
+(the memory store's modification times are read from the same clock). Faults are drawn per
+request from the seed, the request's kind and path and how many such requests came before
+(:class:`KeyedFaults`), so requests sent in parallel (WAL reads, GC deletes) draw the same
+faults in any order. The trace (every step, background unit, outcome and the engines'
+state after each step) is the same for the same seed: ``Figures.trace`` is its hash.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kvengine import DB, Conflict, Options, RetryPolicy, Snapshot, StrataError, WriteBatch
-from kvengine.errors import StorePermissionDenied
+from kvengine.background import ManualClock
+from kvengine.errors import StorePermissionDenied, StoreUnavailable
 from kvengine.store import FaultyStore, MemoryStore, Store
 from kvengine.store.wrapper import StoreWrapper
 
@@ -45,11 +54,33 @@ OPTIONS = Options(
     l0_sst_size=4096,
     block_bytes=512,
     l0_compaction_trigger=3,
-    flush_interval_ms=20,
-    flusher_poll_ms=50,
-    flusher_takeover_ms=500,
-    gc_interval_s=0,
+    # The commit thread's timer reads the system clock: set past any run, so non-durable
+    # writes are stored by the "wal" unit (below), durable writes and reads only.
+    flush_interval_ms=3_600_000,
+    flusher_poll_ms=200,
+    flusher_takeover_ms=1000,
+    reader_poll_ms=500,
+    gc_interval_s=1.0,
+    gc_min_age_s=4.0,
+    wal_gc_min_age_s=4.0,
+    # A manual engine cannot wait for its own compactions: no stalls (data stays small).
+    l0_slowdown_trigger=0,
+    l0_stop_trigger=0,
 )
+#: The longest each background unit waits on its thread (simulated seconds): a unit is run
+#: at the latest this long after its last run. "wal" is the commit timer (flush_interval_ms
+#: of a real engine, here simulated).
+INTERVALS_S = {
+    "wal": 0.1,
+    "flush": OPTIONS.flusher_poll_ms / 1000,
+    "compact": OPTIONS.flusher_poll_ms / 1000,
+    "gc": OPTIONS.gc_interval_s,
+    "poll": OPTIONS.reader_poll_ms / 1000,
+}
+#: How far the clock may move in one step (simulated seconds).
+CLOCK_STEPS_S = (0.0, 0.0, 0.01, 0.05, 0.2, 0.6)
+#: Threads a manual engine must not start.
+BACKGROUND_THREADS = frozenset({"strata-flush", "strata-compact", "strata-gc", "strata-reader"})
 
 State = dict[bytes, bytes | None]
 
@@ -66,6 +97,36 @@ class Crashable(StoreWrapper):
         return op()
 
 
+class KeyedFaults(FaultyStore):
+    """Faults drawn from (seed, kind, path, how many requests of that kind and path came
+    before): the same for the same requests, whatever the order of those sent at once."""
+
+    def __init__(self, inner: Store | MemoryStore, *, seed: int, p: float) -> None:
+        super().__init__(inner, error_before=p, error_after=p, stall=p / 2, stall_s=0.002)
+        self._key_seed = seed
+        self._counts: dict[tuple[str, str | None], int] = {}
+        self._count_lock = threading.Lock()
+
+    def around(self, kind: str, path: str | None, op: Callable[[], T], written: int) -> T:
+        with self._count_lock:
+            n = self._counts[kind, path] = self._counts.get((kind, path), 0) + 1
+        r = random.Random(f"{self._key_seed}/{kind}/{path}/{n}").random()
+        if not self.enabled or kind not in self.kinds or r >= self.error_before * 2.5:
+            return op()
+        fault = (
+            "before" if r < self.error_before else "after" if r < self.error_before * 2 else "stall"
+        )
+        with self._count_lock:
+            self.injected[fault] += 1
+        if fault == "before":
+            raise StoreUnavailable(f"injected fault before {kind} {path!r}", path=path)
+        if fault == "stall":
+            self._sleep(self.stall_s)  # a latency spike
+            return op()
+        op()
+        raise StoreUnavailable(f"injected fault after {kind} {path!r} took effect", path=path)
+
+
 class InvariantViolated(AssertionError):
     pass
 
@@ -75,7 +136,7 @@ class Writer:
     """One simulated process: its engine and what the model knows of its writes."""
 
     name: str
-    faults: FaultyStore
+    faults: KeyedFaults
     life: Crashable
     db: DB
     #: its keys as confirmed (stored for sure, or seen stored)
@@ -103,6 +164,10 @@ class Figures:
     faults: int = 0
     errors: int = 0
     checks: int = 0
+    #: background units run (due or chosen early)
+    background: int = 0
+    #: hash of the trace: the same for the same seed
+    trace: str = ""
 
 
 class Simulation:
@@ -110,11 +175,15 @@ class Simulation:
         self.seed = seed
         self.rng = random.Random(seed)
         self.fault_p = fault_p
-        self.memory = MemoryStore()
+        self.clock = ManualClock()
+        self.memory = MemoryStore(clock=self.clock.time)
         self.figures = Figures()
         self.log: list[str] = []
-        self.reader = DB.open(Store(self.memory), read_only=True)  # no faults
-        seeder = DB.open(Store(self.memory), options=OPTIONS)
+        self.trace = hashlib.sha256()
+        #: when each (engine name, unit) last ran, by the simulated clock
+        self.last_run: dict[tuple[str, str], float] = {}
+        self.reader = self._engine(Store(self.memory), read_only=True)  # no faults
+        seeder = self._engine(Store(self.memory))
         batch = WriteBatch()
         for i in range(ACCOUNTS):
             batch.put(self.account(i), b"%d" % BALANCE)
@@ -126,19 +195,15 @@ class Simulation:
     def account(i: int) -> bytes:
         return b"acct/%d" % i
 
+    def _engine(self, store: Store, *, read_only: bool = False) -> DB:
+        return DB.open(store, options=OPTIONS, read_only=read_only, clock=self.clock, manual=True)
+
     def _open(self, name: str, old: Writer | None) -> Writer:
-        faults = FaultyStore(
-            self.memory,
-            seed=self.rng.randrange(2**32),
-            error_before=self.fault_p,
-            error_after=self.fault_p,
-            stall=self.fault_p / 2,
-            stall_s=0.002,  # a latency spike
-        )
+        faults = KeyedFaults(self.memory, seed=self.rng.randrange(2**32), p=self.fault_p)
         life = Crashable(faults)
         while True:  # opening may fail under faults, as it would: try again
             try:
-                db = DB.open(Store(life, retry=RETRY), options=OPTIONS)
+                db = self._engine(Store(life, retry=RETRY))
                 break
             except StrataError as exc:
                 self.note(f"{name}: open failed: {exc}")
@@ -149,6 +214,7 @@ class Simulation:
 
     def note(self, line: str) -> None:
         self.log.append(line)
+        self.trace.update(line.encode() + b"\n")
 
     def fail(self, message: str) -> None:
         tail = "\n".join(self.log[-30:])
@@ -158,17 +224,67 @@ class Simulation:
 
     def step(self) -> None:
         self.figures.steps += 1
+        self.clock.advance(self.rng.choice(CLOCK_STEPS_S))
+        self.note(f"step {self.figures.steps} at t={self.clock.monotonic():.2f}")
+        self.run_due()
         w = self.rng.choice(self.writers)
         roll = self.rng.random()
-        if roll < 0.04:
-            self.crash(w)
-        elif roll < 0.2:
-            self.transfer(w)
+        if roll < 0.2:  # a thread woken early (notified): any unit of any engine
+            self.run_unit(*self.rng.choice(self.units()))
         elif roll < 0.24:
+            self.crash(w)
+        elif roll < 0.36:
+            self.transfer(w)
+        elif roll < 0.4:
             self.background(w)
         else:
             self.write(w)
         self.check()
+        self.note(self.state())
+
+    # -- background work --------------------------------------------------------------------
+
+    def engines(self) -> list[tuple[str, DB]]:
+        return [(w.name, w.db) for w in self.writers] + [("reader", self.reader)]
+
+    def units(self) -> list[tuple[str, DB, str]]:
+        return [(name, db, unit) for name, db in self.engines() for unit in db.background.units]
+
+    def run_due(self) -> None:
+        """Run every unit whose thread would have woken by now, in an order the seed picks."""
+        now = self.clock.monotonic()
+        due = [
+            (name, db, unit)
+            for name, db, unit in self.units()
+            if now - self.last_run.get((name, unit), 0.0) >= INTERVALS_S[unit]
+        ]
+        self.rng.shuffle(due)
+        for name, db, unit in due:
+            self.run_unit(name, db, unit)
+
+    def run_unit(self, name: str, db: DB, unit: str) -> None:
+        """One unit of background work; a failure is what its thread would log and retry."""
+        self.figures.background += 1
+        self.last_run[name, unit] = self.clock.monotonic()
+        try:
+            db.background.step(unit)
+            self.note(f"{name}: {unit}")
+        except StrataError as exc:
+            self.figures.errors += 1
+            self.note(f"{name}: {unit} failed: {exc!r}")
+
+    def state(self) -> str:
+        """What each engine holds after a step: it depends on the interleaving."""
+        parts = []
+        for name, db in self.engines():
+            s = db.stats()
+            parts.append(
+                f"{name} manifest={s['manifest_id']} wal={s['wal_tail']} seq={s['last_seq']} "
+                f"role={s['flush_role']} l0={s['l0_ssts']} runs={s['sorted_runs']} "
+                f"frozen={s['frozen_memtables']} flushed={s['flushed_ssts']} "
+                f"compactions={s['compactions']}"
+            )
+        return "state: " + "; ".join(parts)
 
     def write(self, w: Writer) -> None:
         n = self.figures.steps
@@ -238,14 +354,14 @@ class Simulation:
             self.note(f"{w.name}: transfer failed: {exc!r}")
 
     def background(self, w: Writer) -> None:
-        """A flush or a compaction, asked for now (the threads also run on their own)."""
+        """``DB.flush`` or ``DB.compact``: the work is done in this thread, now."""
         what = self.rng.choice(["flush", "compact"])
-        self.note(f"{w.name}: {what}")
+        self.note(f"{w.name}: db.{what}()")
         try:
             w.db.flush() if what == "flush" else w.db.compact()
         except StrataError as exc:
             self.figures.errors += 1
-            self.note(f"{w.name}: {what} failed: {exc!r}")
+            self.note(f"{w.name}: db.{what}() failed: {exc!r}")
             return
         w.confirmed = w.candidates()[-1]  # flush stores every write so far
         w.pending, w.seen = [], 0
@@ -296,6 +412,7 @@ class Simulation:
             w.db.close()
             self.figures.faults += sum(w.faults.injected.values())
         self.reader.close()
+        self.figures.trace = self.trace.hexdigest()
 
 
 def run(seed: int, steps: int = 60, on_step: Callable[[Simulation], None] | None = None) -> Figures:

@@ -1,24 +1,61 @@
 """The simulation (harness.py) over many seeds: ``STRATA_SIM_SEEDS`` seeds (200) of
 ``STRATA_SIM_STEPS`` steps (20) each, from ``--seed N`` (or ``$STRATA_SEED``, or a random
 base, printed). A failure names its seed; ``python -m tests.sim --seed N`` reproduces it.
-Seeds run on threads: a simulation mostly waits (on its engines' commit and flush threads)."""
+The engines' background work is stepped by the seed (manual mode), so one seed is one run:
+the same trace every time."""
 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.sim.harness import Figures, run
+from tests.sim.harness import BACKGROUND_THREADS, Figures, Simulation, run
 
 SEEDS = int(os.environ.get("STRATA_SIM_SEEDS", "200"))
 STEPS = int(os.environ.get("STRATA_SIM_STEPS", "20"))
 
 
 def test_simulation_over_many_seeds(seed: int) -> None:
-    with ThreadPoolExecutor(16, thread_name_prefix="sim") as pool:
+    # A simulation mostly computes now (its engines start no background thread); a few
+    # threads still overlap its waits for the commit threads.
+    with ThreadPoolExecutor(4, thread_name_prefix="sim") as pool:
         results: list[Figures] = list(pool.map(lambda s: run(s, STEPS), range(seed, seed + SEEDS)))
     assert len(results) == SEEDS
     crashes = sum(f.crashes for f in results)
     faults = sum(f.faults for f in results)
-    print(f"{SEEDS} seeds from {seed}: {crashes} crashes, {faults} faults injected")
-    assert crashes > 0 and faults > 0
+    background = sum(f.background for f in results)
+    print(f"{SEEDS} seeds from {seed}: {crashes} crashes, {faults} faults, {background} units")
+    assert crashes > 0 and faults > 0 and background > 0
+
+
+def test_one_seed_is_one_run(seed: int) -> None:
+    """The same seed twice: the same trace (every operation, background unit, outcome and
+    the engines' state after each step), while other seeds run beside it on other threads."""
+    seeds = range(seed, seed + 6)
+    with ThreadPoolExecutor(3, thread_name_prefix="sim") as pool:
+        first = list(pool.map(lambda s: run(s, 40), seeds))
+        second = list(pool.map(lambda s: run(s, 40), reversed(seeds)))
+    assert first == second[::-1]
+    assert len({f.trace for f in first}) == len(first)  # and the seed does matter
+
+
+def test_the_seed_steps_the_background_work(seed: int) -> None:
+    """No engine of the simulation runs a background thread, and the trace records every
+    unit the seed chose: what ran between two operations is part of the run."""
+    units: list[str] = []
+
+    def no_threads(sim: Simulation) -> None:
+        running = {t.name for t in threading.enumerate()} & BACKGROUND_THREADS
+        assert not running, f"background threads run: {running}"
+        for _, db in sim.engines():
+            assert db.background.manual
+        units.extend(
+            line.split(": ")[1].split()[0] for line in sim.log if line.startswith(("w", "reader: "))
+        )
+        sim.log.clear()
+
+    figures = run(seed, 40, on_step=no_threads)
+    stepped = [u for u in units if u in ("wal", "flush", "compact", "gc", "poll")]
+    assert len(stepped) == figures.background
+    assert {"wal", "flush", "compact", "gc", "poll"} <= set(stepped)

@@ -1,0 +1,151 @@
+"""Manual background mode (kvengine/background.py): no flush, compaction, GC or reader thread;
+the caller runs each unit, and every interval is read from an injected clock."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from kvengine import DB, InvalidArgument, Options, WriteBatch
+from kvengine.background import ManualClock
+from kvengine.store import Store
+from kvengine.store.memory import MemoryStore
+from kvengine.table_store import SST_PREFIX
+
+BACKGROUND = {"strata-flush", "strata-compact", "strata-gc", "strata-reader"}
+OPTIONS = Options(
+    l0_sst_size=2048,
+    l0_compaction_trigger=2,
+    flusher_takeover_ms=5000,
+    gc_interval_s=60,
+    gc_min_age_s=30,
+    wal_gc_min_age_s=30,
+    l0_slowdown_trigger=0,
+    l0_stop_trigger=0,
+)
+
+
+def engine(memory: MemoryStore, clock: ManualClock, *, read_only: bool = False) -> DB:
+    return DB.open(Store(memory), options=OPTIONS, read_only=read_only, clock=clock, manual=True)
+
+
+def fill(db: DB, tag: bytes, n: int = 40) -> None:
+    batch = WriteBatch()
+    for i in range(n):
+        batch.put(b"%s/%03d" % (tag, i), b"x" * 64)
+    db.write(batch)
+
+
+def strata_threads() -> set[str]:
+    return {t.name for t in threading.enumerate()} & BACKGROUND
+
+
+def test_a_manual_engine_starts_no_background_thread_and_does_its_work_when_told() -> None:
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    before = strata_threads()
+    db = engine(memory, clock)
+    reader = engine(memory, clock, read_only=True)
+    try:
+        assert db.background.manual and db.background.units == ("wal", "flush", "compact", "gc")
+        assert reader.background.units == ("flush", "poll")
+        assert strata_threads() == before
+        db.put(b"a", b"1", durable=False)
+        db.background.step("wal")  # what the commit timer does
+        reader.background.step("poll")
+        assert reader.stats()["wal_tail"] == 0  # it probed at open, less than a poll ago
+        clock.advance(OPTIONS.reader_poll_ms / 1000)
+        reader.background.step("poll")
+        assert reader.stats()["wal_tail"] == db.stats()["wal_tail"]
+        db.flush()  # in this thread: the SST is there when it returns
+        assert db.stats()["flushed_ssts"] == 1 and db.stats()["flush_role"]
+        fill(db, b"b")
+        fill(db, b"c")
+        db.background.step("flush")
+        assert db.stats()["l0_ssts"] >= 2 and db.stats()["compactions"] == 0
+        db.background.step("compact")  # the policy's compaction, run now
+        assert db.stats()["compactions"] == 1 and db.stats()["l0_ssts"] == 0
+        db.compact()
+        assert db.get(b"a") == b"1" and reader.get(b"c/039") == b"x" * 64
+        with pytest.raises(InvalidArgument):
+            db.background.step("poll")
+    finally:
+        reader.close()
+        db.close()
+
+
+def test_step_is_refused_while_threads_run_the_work() -> None:
+    with DB.open(Store(MemoryStore())) as db:
+        assert not db.background.manual
+        with pytest.raises(InvalidArgument):
+            db.background.step("flush")
+
+
+def test_takeover_after_the_simulated_takeover_time() -> None:
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    a, b = engine(memory, clock), engine(memory, clock)
+    try:
+        fill(a, b"a")
+        a.flush()
+        assert a.stats()["flush_role"]
+        fill(b, b"b", 80)  # freezes a memtable in b; nobody flushes it
+        b.background.step("flush")
+        assert b.stats()["frozen_memtables"] and not b.stats()["flush_role"]
+        clock.advance(OPTIONS.flusher_takeover_ms / 1000 / 2)
+        b.background.step("flush")
+        assert not b.stats()["flush_role"]  # not yet: the manifest changed too recently
+        clock.advance(OPTIONS.flusher_takeover_ms / 1000)
+        b.background.step("flush")
+        assert b.stats()["flush_role"] and not b.stats()["frozen_memtables"]
+        fill(a, b"a2", 80)
+        a.background.step("flush")  # learns that it was fenced
+        assert not a.stats()["flush_role"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_flush_after_losing_the_role_claims_it_back_at_once() -> None:
+    """A flush whose process learns during the flush that the role was taken claims it again
+    at once, not after flusher_takeover_ms: the clock does not move here, so waiting for the
+    takeover time would never end."""
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    a, b = engine(memory, clock), engine(memory, clock)
+    try:
+        fill(a, b"a")
+        a.flush()
+        fill(b, b"b")
+        b.flush()  # takes the role from a
+        fill(a, b"a2")
+        a.flush()
+        assert a.stats()["flush_role"] and a.get(b"a2/039") == b"x" * 64
+    finally:
+        a.close()
+        b.close()
+
+
+def test_gc_ages_are_simulated_time() -> None:
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    db = engine(memory, clock)
+    try:
+        for tag in (b"a", b"b", b"c"):
+            fill(db, tag)
+            db.flush()
+        db.compact()  # the flushed SSTs are garbage now, but young
+
+        def ssts() -> int:
+            return len(memory.list(SST_PREFIX))
+
+        before = ssts()
+        db.background.step("gc")
+        assert ssts() == before
+        clock.advance(OPTIONS.gc_min_age_s + 1)
+        db.background.step("gc")
+        assert ssts() == 1
+        assert db.get(b"b/000") == b"x" * 64
+    finally:
+        db.close()
