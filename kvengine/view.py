@@ -202,11 +202,13 @@ class View:
     def sync(self, since: float) -> None:
         """Make sure the view includes every WAL object that existed at time ``since`` (a
         ``clock()`` reading): nothing to do if a probe started after it; otherwise probe the
-        next WAL id, and read what is new. Concurrent callers share one probe."""
-        if self.tail_seen_at >= since:
+        next WAL id, and read what is new. Concurrent callers share one probe. A probe that
+        started at the same reading is not enough: on a coarse clock (15 ms ticks) a commit
+        can return after it within one tick."""
+        if self.tail_seen_at > since:
             return
         with self._sync_lock:
-            if self.tail_seen_at >= since:
+            if self.tail_seen_at > since:
                 return
             # Transactions released together by one group commit arrive within a few ms:
             # a short pause (a tenth of a probe) lets one probe serve them all.

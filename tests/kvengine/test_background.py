@@ -4,6 +4,7 @@ the caller runs each unit, and every interval is read from an injected clock."""
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 
@@ -149,3 +150,23 @@ def test_gc_ages_are_simulated_time() -> None:
         assert db.get(b"b/000") == b"x" * 64
     finally:
         db.close()
+
+
+class _Stopped:
+    """A clock whose every reading is the same: the coarsest clock there is."""
+
+    def monotonic(self) -> float:
+        return 100.0
+
+
+def test_a_commit_within_one_clock_tick_of_a_probe_is_read() -> None:
+    # Before: a read skipped its probe when the last probe started at the same clock reading
+    # as the read, so on a coarse clock it missed a commit that returned within that tick.
+    store = MemoryStore.named(f"tick-{uuid.uuid4().hex}")
+    reader = DB.open(Store(store), clock=_Stopped())
+    writer = DB.open(Store(store))
+    assert reader.get(b"k") is None  # a probe at reading 100.0
+    writer.put(b"k", b"v")  # returned after that probe
+    assert reader.get(b"k") == b"v"  # a read that starts later, at the same reading
+    writer.close()
+    reader.close()
