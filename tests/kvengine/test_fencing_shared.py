@@ -1,7 +1,7 @@
 """Exclusive mode over shared writers: once an exclusive open returned, a shared writer opened
 before it can no longer commit, and nothing it writes shows (issue 11: "nothing a fenced
 writer does after being fenced is visible"). Found by the SQL simulation (seed 2:
-``STRATA_SIM_STRICT_FENCE=1 python -m tests.sim --seed 2 --steps 20 --layer sql``)."""
+``STRATA_SIM_STRICT=1 python -m tests.sim --seed 2 --steps 20 --layer sql``)."""
 
 from __future__ import annotations
 
