@@ -7,6 +7,7 @@ failure, printing the command that reproduces it. The long mode is many seeds, e
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,6 +20,19 @@ from tests.sim.sql import SqlInvariantViolated, run_sql
 RUNNERS: dict[str, Callable[[int, int], Any]] = {"kv": run, "sql": run_sql}
 
 
+class BugLog(logging.Handler):
+    """Collects what the engine's threads log as a bug (``log.exception``: an exception that
+    is not a ``StrataError``, caught so that the thread lives on)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info is not None:
+            self.records.append(record)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.sim")
     parser.add_argument("--seed", type=int, default=0)
@@ -26,7 +40,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--layer", choices=["kv", "sql", "both"], default="both")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at once (threads)")
+    parser.add_argument(
+        "--bugs-fail",
+        action="store_true",
+        help="a bug the engine logs (and survives) fails the seed; with --jobs 1 it names it",
+    )
     args = parser.parse_args(argv)
+    bugs = BugLog()
+    logging.getLogger("kvengine").addHandler(bugs)
     layers = ["kv", "sql"] if args.layer == "both" else [args.layer]
     verbose = args.seeds <= 20
     for layer in layers:
@@ -43,6 +64,21 @@ def main(argv: list[str]) -> int:
                     totals.update(vars(figures))
                     if verbose:
                         print(f"{layer} seed {seed}: {figures}", flush=True)
+                    if bugs.records:
+                        totals["bugs_logged"] += len(bugs.records)
+                        first = bugs.records[0]
+                        print(
+                            f"{layer} seed {seed} (or one running with it): the engine logged "
+                            f"a bug: {first.getMessage()}: {(first.exc_info or (None, None))[1]!r}"
+                        )
+                        bugs.records.clear()
+                        if args.bugs_fail:
+                            print(
+                                f"reproduce: python -m tests.sim --seed {seed} --steps "
+                                f"{args.steps} --layer {layer} --bugs-fail"
+                            )
+                            pool.shutdown(cancel_futures=True)
+                            return 1
             except (InvariantViolated, SqlInvariantViolated) as exc:
                 print(exc, file=sys.stderr)
                 seed = int(str(exc).split()[1].rstrip(":"))
