@@ -6,6 +6,7 @@ commit (first committer wins); nothing here keeps a commit log."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import threading
@@ -51,11 +52,12 @@ class Database:
     ) -> Database:
         """The process's database for ``target`` (one per engine, whatever the spelling; one
         per store object), opening it on first use. ``options``: ``exclusive``,
-        ``max_staleness_ms``, ``checkpoint`` and storage options. A checkpoint opens a
+        ``max_staleness_ms``, ``checkpoint``, ``options`` (the engine's ``kvengine.Options``)
+        and storage options. A checkpoint opens a
         read-only engine of its own for each connection."""
-        engine_options: dict[str, Any] = {}
-        if "max_staleness_ms" in options:
-            engine_options["max_staleness_ms"] = int(options.pop("max_staleness_ms"))
+        base: kvengine.Options = options.pop("options", None) or kvengine.Options()
+        staleness = int(options.pop("max_staleness_ms", 0))
+        engine = dataclasses.replace(base, max_staleness_ms=staleness) if staleness else base
         exclusive = bool(options.pop("exclusive", False))
         checkpoint = options.pop("checkpoint", None)
         with cls._open_lock, translate_engine_errors():
@@ -65,7 +67,7 @@ class Database:
                 at = kvengine.DB.open(
                     target if isinstance(target, kvengine.ObjectStore) else os.fspath(target),
                     checkpoint=str(checkpoint),
-                    options=kvengine.Options(**engine_options),
+                    options=engine,
                     **options,
                 )
                 pinned = cls._open[id(at)] = Database(at, read_only=True)
@@ -82,7 +84,7 @@ class Database:
                 target if isinstance(target, kvengine.ObjectStore) else os.fspath(target),
                 read_only=read_only,
                 exclusive=exclusive,
-                options=kvengine.Options(**engine_options),
+                options=engine,
                 **options,
             )
             found = cls._open.get(id(db))

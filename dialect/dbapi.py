@@ -497,6 +497,7 @@ def connect(
     exclusive: bool = False,
     max_staleness_ms: int = 0,
     checkpoint: str | None = None,
+    options: kvengine.Options | None = None,
     **storage_options: Any,  # Any: passed to the fsspec backend unchanged
 ) -> Connection:
     """Connect to the Strata database at ``target`` (a local path, ``gs://…``, ``s3://…``,
@@ -510,10 +511,14 @@ def connect(
     ``exclusive=True`` is the single-writer mode: it fences every other writer.
     ``durable=False`` makes commits return before their WAL PUT (stored within 100 ms).
     ``checkpoint=NAME`` opens the database as it was when that checkpoint was taken, read-only
-    (time travel, docs/sql.md); ``OperationalError`` if it does not exist or expired."""
-    options = dict(storage_options, exclusive=exclusive, max_staleness_ms=max_staleness_ms)
+    (time travel, docs/sql.md); ``OperationalError`` if it does not exist or expired.
+    ``options``: the engine's tunables (``kvengine.Options``; ``max_staleness_ms`` above
+    overrides its field when not 0), applied by the first connection that opens the engine."""
+    settings = dict(storage_options, exclusive=exclusive, max_staleness_ms=max_staleness_ms)
     if checkpoint is not None:
-        options["checkpoint"] = checkpoint
+        settings["checkpoint"] = checkpoint
         read_only = True
-    database = Database.acquire(target, read_only, options)
+    if options is not None:
+        settings["options"] = options
+    database = Database.acquire(target, read_only, settings)
     return Connection(database, autocommit=autocommit, durable=durable)

@@ -1,8 +1,9 @@
-"""The simulation (harness.py) over many seeds: ``STRATA_SIM_SEEDS`` seeds (200) of
-``STRATA_SIM_STEPS`` steps (20) each, from ``--seed N`` (or ``$STRATA_SEED``, or a random
-base, printed). A failure names its seed; ``python -m tests.sim --seed N`` reproduces it.
-The engines' background work is stepped by the seed (manual mode), so one seed is one run:
-the same trace every time."""
+"""The simulation over many seeds: ``STRATA_SIM_SEEDS`` seeds (200) of ``STRATA_SIM_STEPS``
+steps (20) each, of the KV layer (harness.py) and of the SQL layer (sql.py), from ``--seed N``
+(or ``$STRATA_SEED``, or a random base, printed). A failure names its seed;
+``python -m tests.sim --seed N`` (``--layer sql`` for the SQL layer) reproduces it. The KV
+engines' background work is stepped by the seed (manual mode), so one KV seed is one run: the
+same trace every time; the SQL layer's engines run their threads."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.sim.harness import BACKGROUND_THREADS, Figures, Simulation, run
+from tests.sim.sql import SqlFigures, run_sql
 
 SEEDS = int(os.environ.get("STRATA_SIM_SEEDS", "200"))
 STEPS = int(os.environ.get("STRATA_SIM_STEPS", "20"))
@@ -59,3 +61,18 @@ def test_the_seed_steps_the_background_work(seed: int) -> None:
     stepped = [u for u in units if u in ("wal", "flush", "compact", "gc", "poll")]
     assert len(stepped) == figures.background
     assert {"wal", "flush", "compact", "gc", "poll"} <= set(stepped)
+
+
+def test_sql_simulation_over_many_seeds(seed: int) -> None:
+    with ThreadPoolExecutor(16, thread_name_prefix="sim-sql") as pool:
+        results: list[SqlFigures] = list(
+            pool.map(lambda s: run_sql(s, STEPS), range(seed, seed + SEEDS))
+        )
+    assert len(results) == SEEDS
+    total = SqlFigures()
+    for f in results:
+        for name, value in vars(f).items():
+            setattr(total, name, getattr(total, name) + value)
+    print(f"{SEEDS} SQL seeds from {seed}: {total}")
+    assert total.commits > 0 and total.crashes > 0 and total.faults > 0
+    assert total.exclusive_phases > 0 and total.follower_reads > 0
