@@ -459,8 +459,11 @@ class Committer:
         A new PUT waits for a free slot. Behind a group holding a non-durable request it waits
         for that group to settle: if the earlier group were lost (to a fence) while a later
         one was stored, a thread's later non-durable write would survive its earlier one.
-        While PUTs are in flight, starts are spaced a PUT's latency over the depth apart, so
-        that each PUT carries the commits of that interval rather than one each."""
+        While PUTs are in flight, a PUT starts once the queue holds a ``1 / depth`` share
+        of the requests outstanding (queued or in flight) or its oldest request has waited a
+        PUT's latency over the depth, so that each PUT carries many commits rather than one
+        each: under a closed loop of writers, the groups in flight leapfrog, each carrying
+        about ``1 / depth`` of the writers."""
         if not self._queue:
             return None
         if len(flights) >= self._depth or any(f.holds_nondurable for f in flights):
@@ -471,7 +474,12 @@ class Committer:
             if due > 0:
                 return due
         if flights and not self._closing and self._queued_bytes < self._buffer_bytes:
-            due = self._put_s / self._depth - (now - self._last_start)
+            # A share of the requests outstanding is queued (writers whose commits were
+            # just acknowledged came back), or the oldest has waited long enough.
+            in_flight = sum(len(f.pending) for f in flights)
+            if len(self._queue) * self._depth >= len(self._queue) + in_flight:
+                return 0.0
+            due = self._put_s / self._depth - (now - self._oldest_at)
             if due > 0:
                 return due
         return 0.0
