@@ -14,6 +14,11 @@ anything else is tried at that id; its waiters wait.
 Durable requests wake the thread at once; non-durable ones are stored within
 ``flush_interval_ms`` or once the queue passes ``wal_buffer_bytes``
 (docs/design/0003-shared-writers.md).
+
+Exclusive mode pipelines the PUTs (``wal_pipeline_depth``, docs/design/0006-pipelined-wal.md):
+up to that many are in flight at consecutive ids, each run (and its unknown outcome settled)
+by a worker thread, and the commit thread settles them strictly in id order, so a commit is
+acknowledged only once every object before its own is stored and applied.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sortedcontainers import SortedSet
@@ -89,6 +95,21 @@ class CommitRequest:
             self.size_bytes = sum(len(k) + len(v) + OP_OVERHEAD_BYTES for _, k, v in self.ops)
 
 
+@dataclass(eq=False)
+class _Flight:
+    """One pipelined WAL PUT: the requests it carries and what became of it."""
+
+    group: list[CommitRequest]  # every request taken for it (errors reach all of them)
+    pending: list[CommitRequest]  # those encoded in the object, in batch order
+    wal_id: int = 0
+    obj: WalObject | None = None
+    started: float = 0.0
+    holds_nondurable: bool = False
+    finished: bool = False  # set by the worker, under the committer's lock
+    created: bool = False
+    error: BaseException | None = None
+
+
 class Committer:
     """Owns the queue of commit requests and the thread that stores them. Thread-safe."""
 
@@ -103,8 +124,13 @@ class Committer:
         buffer_bytes: int,
         gc_min_age_s: float,
         exclusive: bool,
+        pipeline_depth: int = 1,
     ) -> None:
         self._tables = tables
+        #: PUTs in flight at once; shared mode keeps one (a lost race would reorder groups)
+        self._depth = pipeline_depth if exclusive else 1
+        self._put_s = 0.0  # how long a WAL PUT takes (moving average), for pacing
+        self._last_start = -float("inf")
         self._exclusive = exclusive
         self._view = view
         self._epoch = writer_epoch
@@ -280,6 +306,9 @@ class Committer:
 
     def _run(self) -> None:
         try:
+            if self._depth > 1:
+                self._run_pipelined()
+                return
             while (group := self._take()) is not None:
                 try:
                     self._commit(group)
@@ -370,6 +399,12 @@ class Committer:
             self._settle(wal_id, obj, started)
         finally:
             view.own_in_flight = None
+        self._report(wal_id, pending)
+
+    def _report(self, wal_id: int, pending: list[CommitRequest]) -> None:
+        """Release the waiters of our applied object ``wal_id``: acknowledged, or
+        ``Conflict`` for the batches the view left out."""
+        view = self._view
         outcome = view.take_outcome(wal_id)
         if outcome is None:  # cannot happen while own_in_flight holds rebuilds back
             raise StoreUnavailable(f"WAL object {wal_id} is stored; its outcome is unknown")
@@ -393,6 +428,193 @@ class Committer:
                 )
                 self._finish([pending[i] for i in sorted(aborted - old)], error)
         self._finish([r for i, r in enumerate(pending) if i not in aborted], None)
+
+    # -- pipelined PUTs (exclusive mode) ----------------------------------------------------
+
+    def _run_pipelined(self) -> None:
+        """Keep up to ``_depth`` PUTs in flight; settle them in id order as they finish."""
+        flights: deque[_Flight] = deque()
+        pool = ThreadPoolExecutor(self._depth, thread_name_prefix="strata-wal-put")
+        try:
+            while True:
+                head: _Flight | None = None
+                with self._cond:
+                    while True:
+                        if flights and flights[0].finished:
+                            head = flights.popleft()
+                            group = head.group  # so that any error reaches its waiters
+                            break
+                        wait = self._start_wait(flights)
+                        if wait == 0.0:
+                            group = self._pop_queued(MAX_OPS_PER_OBJECT, self._buffer_bytes)
+                            break
+                        if self._closing and not self._queue and not flights:
+                            return
+                        self._cond.wait(wait)
+                try:
+                    if head is not None:
+                        self._retire(head, flights, pool)
+                        if self._broken is not None:
+                            return
+                    else:
+                        self._start(group, flights, pool)
+                except StrataError as exc:
+                    self._finish(group, exc)
+                except Exception as exc:  # a bug: fail every waiter, now and later, not hang
+                    log.exception("commit thread failed")
+                    broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
+                    with self._cond:
+                        self._broken = broken
+                    self._finish(group, broken)
+                    return
+        finally:
+            with self._cond:
+                error = self._broken or Closed("the database closed before the write was stored")
+            for f in flights:  # only when the thread stops early: these may still be stored
+                self._finish(f.group, error)
+            self._view.own_in_flight = None
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _start_wait(self, flights: deque[_Flight]) -> float | None:
+        """0 if a PUT may start now, else how long to wait (None: until notified). Holds
+        ``_cond``.
+
+        A new PUT waits for a free slot. Behind a group holding a non-durable request it waits
+        for that group to settle: if the earlier group were lost (to a fence) while a later
+        one was stored, a thread's later non-durable write would survive its earlier one.
+        While PUTs are in flight, a PUT starts once the queue holds a ``1 / depth`` share
+        of the requests outstanding (queued or in flight) or its oldest request has waited a
+        PUT's latency over the depth, so that each PUT carries many commits rather than one
+        each: under a closed loop of writers, the groups in flight leapfrog, each carrying
+        about ``1 / depth`` of the writers."""
+        if not self._queue:
+            return None
+        if len(flights) >= self._depth or any(f.holds_nondurable for f in flights):
+            return None
+        now = time.monotonic()
+        if not (self._urgent or self._closing):
+            due = self._interval_s - (now - self._oldest_at)
+            if due > 0:
+                return due
+        if flights and not self._closing and self._queued_bytes < self._buffer_bytes:
+            # A share of the requests outstanding is queued (writers whose commits were
+            # just acknowledged came back), or the oldest has waited long enough.
+            in_flight = sum(len(f.pending) for f in flights)
+            if len(self._queue) * self._depth >= len(self._queue) + in_flight:
+                return 0.0
+            due = self._put_s / self._depth - (now - self._oldest_at)
+            if due > 0:
+                return due
+        return 0.0
+
+    def _start(
+        self, group: list[CommitRequest], flights: deque[_Flight], pool: ThreadPoolExecutor
+    ) -> None:
+        """Validate ``group`` and start its PUT at the id after the last one in flight."""
+        view = self._view
+        view.check_fenced()
+        if flights:
+            wal_id = flights[-1].wal_id + 1
+        else:
+            now = view.clock()
+            if now - view.tail_seen_at > self._gc_min_age_s / 2:
+                view.catch_up_from_manifest()  # as in _commit: invariant 5 of 0003
+            elif now - view.tail_seen_at > STALE_TAIL_S:
+                view.catch_up()
+            wal_id = view.tail_id + 1
+        pending = self._validate(group, *view.current())
+        if pending:
+            flight = _Flight(group, pending, wal_id)
+            flight.holds_nondurable = any(not r.durable for r in group)
+            self._launch(flight, flights, pool)
+
+    def _launch(self, flight: _Flight, flights: deque[_Flight], pool: ThreadPoolExecutor) -> None:
+        data, flight.obj = self._encode(flight.wal_id, flight.pending)
+        flight.started = self._view.clock()
+        flight.finished, flight.created, flight.error = False, False, None
+        flights.append(flight)
+        self._view.own_in_flight = flights[0].wal_id  # the lowest: no rebuild past it
+        self._last_start = time.monotonic()
+        pool.submit(self._put, flight, data)
+
+    def _put(self, flight: _Flight, data: bytes) -> None:
+        """A worker: create the object, settling an unknown outcome (``_create``)."""
+        started = time.monotonic()
+        try:
+            flight.created = self._create(flight.wal_id, data)
+        except BaseException as exc:
+            flight.error = exc
+        with self._cond:
+            self.puts += 1
+            if flight.error is None:
+                took = time.monotonic() - started
+                self._put_s = took if self._put_s == 0.0 else 0.8 * self._put_s + 0.2 * took
+            flight.finished = True
+            self._cond.notify_all()
+
+    def _retire(self, flight: _Flight, flights: deque[_Flight], pool: ThreadPoolExecutor) -> None:
+        """Settle the lowest PUT in flight, every one before it being settled already."""
+        view = self._view
+        try:
+            if flight.error is not None:
+                self._failed(flight, flights)
+            elif not flight.created:
+                # Another writer took the id: a fence (which fences us) or an older writer
+                # not yet fenced, whose object stands; then race again after ours in flight.
+                try:
+                    view.catch_up_to(flight.wal_id)
+                    view.check_fenced()
+                except StrataError as exc:
+                    self._finish(flight.group, exc)
+                    return
+                flight.wal_id = (flights[-1].wal_id if flights else flight.wal_id) + 1
+                self._launch(flight, flights, pool)
+            else:
+                assert flight.obj is not None
+                try:
+                    self._settle(flight.wal_id, flight.obj, flight.started)
+                except StrataError as exc:
+                    self._finish(flight.group, exc)
+                    return
+                self._report(flight.wal_id, flight.pending)
+        finally:
+            view.own_in_flight = flights[0].wal_id if flights else None
+
+    def _failed(self, flight: _Flight, flights: deque[_Flight]) -> None:
+        """The PUT of ``flight`` failed: nothing is stored at its id. Its waiters get the
+        error, and so does every later PUT in flight, stored or not: a stored one sits after
+        a hole, which the next writer fills, so its outcome is unknown. Then nothing more is
+        written from this process (a write of ours at the hole would land before it)."""
+        error = flight.error
+        if not isinstance(error, StrataError):
+            raise error  # type: ignore[misc]  # a bug: the commit thread stops
+        self._finish(flight.group, error)
+        with self._cond:
+            while not all(f.finished for f in flights):
+                self._cond.wait()
+        stored = [f for f in flights if f.created]
+        for f in flights:
+            if f.created:
+                self._finish(
+                    f.group,
+                    StoreUnavailable(
+                        f"WAL object {f.wal_id} is stored, but WAL object {flight.wal_id} "
+                        f"before it could not be ({error}); whether the write takes effect "
+                        "is unknown until a writer fills that id"
+                    ),
+                )
+            elif isinstance(f.error, StrataError):
+                self._finish(f.group, f.error)
+            else:
+                self._finish(f.group, error)
+        flights.clear()
+        if stored:
+            with self._cond:
+                self._broken = StoreUnavailable(
+                    f"WAL object {flight.wal_id} could not be stored while later ones were "
+                    f"({error}); reopen the database"
+                )
+                self._cond.notify_all()
 
     def _settle(self, wal_id: int, obj: WalObject, started: float) -> None:
         """Apply every WAL object before our stored object ``wal_id``, then ours. Ours is

@@ -17,6 +17,10 @@ class Options:
     flush_interval_ms: int = 100
     #: A WAL buffer larger than this is PUT without waiting for the interval.
     wal_buffer_bytes: int = 4 * 1024 * 1024
+    #: Exclusive mode: at most this many WAL PUTs in flight at once, at consecutive ids, their
+    #: commits acknowledged strictly in WAL-id order (docs/design/0006-pipelined-wal.md).
+    #: 1: one PUT at a time. Shared mode always uses 1.
+    wal_pipeline_depth: int = 2
     #: A memtable larger than this is frozen and written as an L0 SST.
     l0_sst_size: int = 64 * 1024 * 1024
     #: Writes wait while frozen, unflushed memtables hold more than this.
@@ -93,6 +97,7 @@ class Options:
         positive = (
             "flush_interval_ms",
             "wal_buffer_bytes",
+            "wal_pipeline_depth",
             "l0_sst_size",
             "max_unflushed_bytes",
             "block_bytes",
