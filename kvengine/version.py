@@ -16,7 +16,7 @@ from kvengine.memtable import Memtable
 from kvengine.record import Entry, Kind
 from kvengine.sst.block import DataBlock
 from kvengine.sst.bloom import key_hashes
-from kvengine.sst.reader import NOT_CACHED
+from kvengine.sst.reader import NOT_CACHED, SSTReader
 from kvengine.table_store import TableStore
 
 
@@ -33,6 +33,8 @@ class Version:
         # What a point read searches, ready: each sorted run's last keys for one bisect.
         runs = tuple(([m.last_key for m in r.ssts], r.ssts) for r in self.manifest.runs)
         object.__setattr__(self, "_runs", runs)
+        #: SST readers this version has used, by (root, sst id): one dict lookup, no lock
+        object.__setattr__(self, "_readers", {})
 
     def memtables(self) -> tuple[Memtable, ...]:
         """The memtable, then the frozen ones, newest first."""
@@ -67,10 +69,13 @@ def _lookup(
         if entry is not None:
             return entry
     hashes: tuple[int, int] | None = None
+    readers: dict[tuple[int, int], SSTReader] = version._readers  # type: ignore[attr-defined]
     for meta in ssts_for(version, key):
         if meta.min_seq > seq:
             continue
-        reader = tables.reader(meta)
+        reader = readers.get((meta.root, meta.sst_id))
+        if reader is None:
+            reader = readers[meta.root, meta.sst_id] = tables.reader(meta)
         found = reader.lookup_cached(key, seq)
         if found is NOT_CACHED:  # a filter probe, and maybe a GET: the key hashed once
             if hashes is None:
