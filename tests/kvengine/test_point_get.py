@@ -5,6 +5,7 @@ compactions, and an SST reader whose blocks are partly cached."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -12,15 +13,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvengine import DB, Options
-from kvengine.record import MAX_SEQ, Entry, Kind
+from kvengine.record import MAX_SEQ, Entry, Kind, sort_key
 from kvengine.sst import BlockCache, SSTReader
 from kvengine.sst.bloom import _split, key_digest, key_hashes
 from kvengine.sst.reader import NOT_CACHED
 from tests.kvengine.sst.test_sst import CountingRead, build, entry_sets
 
-KEYS = st.sampled_from([b"k%02d" % i for i in range(24)])
+#: few keys, so that most are written several times around snapshots, flushes, compactions
+KEY_SPACE = [b"k%02d" % i for i in range(6)]
+KEYS = st.sampled_from(KEY_SPACE)
 #: tiny blocks and SSTs, so a few dozen writes make several SSTs, L0 and sorted runs; a
-#: block cache of a few blocks, so a get meets cached and uncached blocks alike
+#: block cache of a few blocks (a get meets cached and uncached blocks alike), or of all
 OPTS = Options(
     l0_sst_size=512,
     block_bytes=64,
@@ -28,10 +31,11 @@ OPTS = Options(
     l0_compaction_trigger=2,
     block_cache_bytes=600,
 )
+CACHE_BYTES = st.sampled_from([600, 1 << 20])
 
 NONE = st.just(b"")
 OPS = st.one_of(
-    st.tuples(st.just("put"), KEYS, st.binary(max_size=24)),
+    st.tuples(st.just("put"), KEYS, st.binary(max_size=40)),
     st.tuples(st.just("delete"), KEYS, st.just(b"")),
     st.tuples(
         st.sampled_from(["flush", "compact", "snapshot", "check"]), st.just(b""), st.just(b"")
@@ -42,15 +46,15 @@ OPS = st.one_of(
 def check_agrees(reader: Any) -> None:
     """Every key's point get equals what a scan of the same view says."""
     scanned = dict(reader.scan())
-    for i in range(24):
-        key = b"k%02d" % i
+    for key in [*KEY_SPACE, b"absent"]:
         assert reader.get(key) == scanned.get(key), key
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(OPS, max_size=60))
-def test_get_equals_scan(ops: list[tuple[str, bytes, bytes]]) -> None:
-    db = DB.open(f"memory://pointget-{uuid.uuid4().hex}", options=OPTS, exclusive=True)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(OPS, max_size=60), CACHE_BYTES)
+def test_get_equals_scan(ops: list[tuple[str, bytes, bytes]], cache_bytes: int) -> None:
+    options = dataclasses.replace(OPTS, block_cache_bytes=cache_bytes)
+    db = DB.open(f"memory://pointget-{uuid.uuid4().hex}", options=options, exclusive=True)
     snapshots = []
     try:
         for op, key, value in ops:
@@ -74,8 +78,25 @@ def test_get_equals_scan(ops: list[tuple[str, bytes, bytes]]) -> None:
         db.close()
 
 
-@settings(max_examples=60, deadline=None)
-@given(entry_sets(), st.integers(16, 256), st.integers(0, 60), st.data())
+@st.composite
+def many_versions(draw: st.DrawFn) -> list[Entry]:
+    """A few keys with many versions each, so that one key's versions span blocks."""
+    raw = draw(
+        st.lists(
+            st.tuples(st.sampled_from([b"a", b"b", b"c"]), st.integers(1, 50), st.booleans()),
+            min_size=1,
+            max_size=80,
+        )
+    )
+    seen = {
+        (k, q): Entry(k, q, Kind.PUT if put else Kind.DELETE, b"v%d" % q if put else b"")
+        for k, q, put in raw
+    }
+    return sorted(seen.values(), key=sort_key)
+
+
+@settings(max_examples=100, deadline=None)
+@given(entry_sets() | many_versions(), st.integers(16, 256), st.integers(0, 60), st.data())
 def test_reader_lookups_agree_with_get(
     entries: list[Entry], block_bytes: int, max_seq: int, data: st.DataObject
 ) -> None:
