@@ -222,6 +222,10 @@ class Committer:
         (read-your-writes): the target is the latest number at the call, so requests queued
         meanwhile are not waited for, and the queue bound in :meth:`submit` bounds the wait.
         One PUT when nothing is in flight: the wait makes the thread store at once."""
+        if not self._unfinished:
+            # Nothing unfinished (the usual case for a read): no lock needed, since every
+            # request submitted before this call has a number the set held or holds.
+            return
         with self._cond:
             target = self._last_nondurable
             if self._done_through(target):

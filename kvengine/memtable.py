@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
 from sortedcontainers import SortedList
@@ -43,6 +43,8 @@ class Memtable:
         # Each key once, sorted: what scans walk. Comparing bytes is much cheaper than
         # comparing (key, seq) tuples, and a key with many versions is one item.
         self._keys = SortedList()
+        #: keys added but not yet in ``_keys`` (scans merge them in: ``_sorted_keys``)
+        self._new_keys: list[bytes] = []
         # Key -> its versions in ascending seq order (usually one): what gets look up.
         self._versions: dict[bytes, list[Entry]] = {}
         self._size_bytes = 0
@@ -60,39 +62,48 @@ class Memtable:
         added with a ``(key, seq)`` that is already present replaces it (replaying a WAL twice
         changes nothing). Keys and values must already be checked (``batch.check_key``).
         """
-        if not ops:
-            return
-        last_seq = first_seq + len(ops) - 1
+        self.add_batches(((first_seq, ops),))
+
+    def add_batches(
+        self, batches: Iterable[tuple[int, Sequence[tuple[Kind, bytes, bytes]]]]
+    ) -> None:
+        """:meth:`add` of each ``(first_seq, ops)``, all under one lock acquisition (a WAL
+        object of many small writes is applied at once)."""
         new = tuple.__new__  # Entry(...) without the namedtuple constructor's overhead
-        entries = [
-            new(Entry, (key, seq, kind, value))
-            for seq, (kind, key, value) in enumerate(ops, first_seq)
-        ]
-        added_bytes = 0
-        new_keys: list[bytes] = []
+        overhead = ENTRY_OVERHEAD_BYTES
         with self._lock:
-            versions = self._versions
-            for entry in entries:
-                key = entry[0]
-                added_bytes += len(key) + len(entry[3]) + ENTRY_OVERHEAD_BYTES
-                existing = versions.get(key)
-                if existing is None:
-                    versions[key] = [entry]
-                    new_keys.append(key)
-                elif existing[-1][1] < entry[1]:  # the usual case: newer than all before
-                    existing.append(entry)
-                else:
-                    added_bytes -= self._insert_older(existing, entry)
-            if len(new_keys) == 1:
-                self._keys.add(new_keys[0])
-            elif new_keys:
-                self._keys.update(new_keys)
+            versions, new_keys = self._versions, self._new_keys
+            added_bytes = 0
+            for first_seq, ops in batches:
+                if not ops:
+                    continue
+                seq = first_seq
+                for kind, key, value in ops:
+                    entry = new(Entry, (key, seq, kind, value))
+                    added_bytes += len(key) + len(value) + overhead
+                    existing = versions.get(key)
+                    if existing is None:
+                        versions[key] = [entry]
+                        new_keys.append(key)
+                    elif existing[-1][1] < seq:  # the usual case: newer than all before
+                        existing.append(entry)
+                    else:
+                        added_bytes -= self._insert_older(existing, entry)
+                    seq += 1
+                self._entry_count += len(ops)
+                if self._min_seq is None or first_seq < self._min_seq:
+                    self._min_seq = first_seq
+                if self._max_seq is None or seq - 1 > self._max_seq:
+                    self._max_seq = seq - 1
             self._size_bytes += added_bytes
-            self._entry_count += len(entries)
-            if self._min_seq is None or first_seq < self._min_seq:
-                self._min_seq = first_seq
-            if self._max_seq is None or last_seq > self._max_seq:
-                self._max_seq = last_seq
+
+    def _sorted_keys(self) -> SortedList:
+        """Every key, sorted: the keys added since the last call are merged in first (one
+        ``update`` of many keys costs much less than one ``add`` per write). Holds the lock."""
+        if self._new_keys:
+            self._keys.update(self._new_keys)
+            self._new_keys.clear()
+        return self._keys
 
     def _insert_older(self, existing: list[Entry], entry: Entry) -> int:
         """Put ``entry`` in seq order among ``existing``, replacing a version with the same
@@ -140,10 +151,11 @@ class Memtable:
         return self._scan_forward(None, None)
 
     def _scan_forward(self, start: bytes | None, end: bytes | None) -> Iterator[Entry]:
-        lock, keys, versions = self._lock, self._keys, self._versions
+        lock, versions = self._lock, self._versions
         low, include_low = start, True
         while True:
             with lock:
+                keys = self._sorted_keys()
                 chunk_keys = list(
                     islice(keys.irange(low, end, (include_low, False)), _SCAN_CHUNK_KEYS)
                 )
@@ -160,10 +172,11 @@ class Memtable:
             low, include_low = chunk_keys[-1], False
 
     def _scan_reverse(self, start: bytes | None, end: bytes | None) -> Iterator[Entry]:
-        lock, keys, versions = self._lock, self._keys, self._versions
+        lock, versions = self._lock, self._versions
         high = end  # exclusive: first the scan's end, then the last key returned
         while True:
             with lock:
+                keys = self._sorted_keys()
                 chunk_keys = list(
                     islice(keys.irange(start, high, (True, False), reverse=True), _SCAN_CHUNK_KEYS)
                 )

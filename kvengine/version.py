@@ -11,9 +11,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from kvengine.iterators import merge, visible
-from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
+from kvengine.manifest.model import Manifest, SSTMeta
 from kvengine.memtable import Memtable
 from kvengine.record import Entry, Kind
+from kvengine.sst.block import DataBlock
+from kvengine.sst.bloom import key_hashes
+from kvengine.sst.reader import NOT_CACHED, SSTReader
 from kvengine.table_store import TableStore
 
 
@@ -27,6 +30,11 @@ class Version:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_memtables", (self.memtable, *self.frozen))
+        # What a point read searches, ready: each sorted run's last keys for one bisect.
+        runs = tuple(([m.last_key for m in r.ssts], r.ssts) for r in self.manifest.runs)
+        object.__setattr__(self, "_runs", runs)
+        #: SST readers this version has used, by (root, sst id): one dict lookup, no lock
+        object.__setattr__(self, "_readers", {})
 
     def memtables(self) -> tuple[Memtable, ...]:
         """The memtable, then the frozen ones, newest first."""
@@ -38,38 +46,64 @@ def _overlaps(meta: SSTMeta, start: bytes | None, end: bytes | None) -> bool:
     return (start is None or meta.last_key >= start) and (end is None or meta.first_key < end)
 
 
-def _find_in_run(run: SortedRun, key: bytes) -> SSTMeta | None:
-    ssts = run.ssts
-    i = bisect.bisect_left(ssts, key, key=lambda m: m.last_key)
-    if i < len(ssts) and ssts[i].first_key <= key:
-        return ssts[i]
+def ssts_for(version: Version, key: bytes) -> list[SSTMeta]:
+    """The SSTs whose key range holds ``key``, newest first: L0, then one per sorted run."""
+    found = [m for m in version.manifest.l0 if m.first_key <= key <= m.last_key]
+    runs: tuple[tuple[list[bytes], tuple[SSTMeta, ...]], ...] = version._runs  # type: ignore[attr-defined]
+    for last_keys, ssts in runs:
+        i = bisect.bisect_left(last_keys, key)
+        if i < len(ssts) and ssts[i].first_key <= key:
+            found.append(ssts[i])
+    return found
+
+
+def _lookup(
+    version: Version, tables: TableStore, key: bytes, seq: int
+) -> Entry | tuple[DataBlock, int] | None:
+    """Where the newest entry of ``key`` with a sequence number <= ``seq`` is: a memtable's
+    entry, or an SST's block and index in it; None if there is none. Stops at the first
+    source that has one (sources are newest first); every SST block already cached is
+    searched before any filter is probed, and the key is hashed at most once for all."""
+    for mt in version.memtables():
+        entry = mt.get(key, seq)
+        if entry is not None:
+            return entry
+    hashes: tuple[int, int] | None = None
+    readers: dict[tuple[int, int], SSTReader] = version._readers  # type: ignore[attr-defined]
+    for meta in ssts_for(version, key):
+        if meta.min_seq > seq:
+            continue
+        reader = readers.get((meta.root, meta.sst_id))
+        if reader is None:
+            reader = readers[meta.root, meta.sst_id] = tables.reader(meta)
+        found = reader.lookup_cached(key, seq)
+        if found is NOT_CACHED:  # a filter probe, and maybe a GET: the key hashed once
+            if hashes is None:
+                hashes = key_hashes(key)
+            found = reader.lookup(key, seq, hashes)
+        if found is not None:
+            return found
     return None
 
 
 def get_entry(version: Version, tables: TableStore, key: bytes, seq: int) -> Entry | None:
     """The newest entry of ``key`` with a sequence number <= ``seq`` (a tombstone included)."""
-    for mt in version.memtables():
-        entry = mt.get(key, seq)
-        if entry is not None:
-            return entry
-    candidates: list[SSTMeta] = [m for m in version.manifest.l0 if m.first_key <= key <= m.last_key]
-    for run in version.manifest.runs:
-        found = _find_in_run(run, key)
-        if found is not None:
-            candidates.append(found)
-    for meta in candidates:
-        if meta.min_seq > seq:
-            continue
-        entry = tables.reader(meta).get(key, seq)  # probes the filter first
-        if entry is not None:
-            return entry
-    return None
+    found = _lookup(version, tables, key, seq)
+    if found is None or isinstance(found, Entry):
+        return found
+    block, j = found
+    return block.entry(j)
 
 
 def get_value(version: Version, tables: TableStore, key: bytes, seq: int) -> bytes | None:
     """The value of ``key`` as of ``seq``, or None if absent or deleted."""
-    entry = get_entry(version, tables, key, seq)
-    return entry.value if entry is not None and entry.kind == Kind.PUT else None
+    found = _lookup(version, tables, key, seq)
+    if found is None:
+        return None
+    if isinstance(found, Entry):
+        return found.value if found.kind == Kind.PUT else None
+    block, j = found
+    return block.values[j] if block.kinds[j] == Kind.PUT else None
 
 
 def _sst_scan(

@@ -121,9 +121,9 @@ class View:
             applied, aborted = self._decide(obj, version, last_seq)
             with self.cond:
                 memtable = self.version.memtable
-                for batch in applied:
-                    memtable.add(batch.first_seq, batch.ops)
-                    self.last_seq = batch.first_seq + len(batch.ops) - 1
+                memtable.add_batches((batch.first_seq, batch.ops) for batch in applied)
+                if applied:
+                    self.last_seq = applied[-1].first_seq + len(applied[-1].ops) - 1
                 self.tail_id = memtable.last_wal_id = wal_id
                 if obj.writer_id == self._writer_id:
                     self._outcomes[wal_id] = aborted

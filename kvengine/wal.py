@@ -104,6 +104,9 @@ class WalBuilder:
             raise ValueError(f"writer id has {len(writer_id)} bytes, not {WRITER_ID_BYTES}")
         header = HEADER.pack(MAGIC, FORMAT_VERSION, 0, wal_id, writer_epoch, bytes(writer_id))
         self._parts = [header]
+        # One Packer per builder (a builder is used by one thread): the same bytes as
+        # msgpack.packb, without building a Packer per batch (a third of the cost).
+        self._pack = msgpack.Packer().pack
         self._size = len(header)
         self._count = 0
 
@@ -117,7 +120,7 @@ class WalBuilder:
             raise ValueError(f"batch sequence numbers from {first_seq} leave 1..MAX_SEQ")
         if self._count == MAX_BATCH_COUNT:
             raise ValueError(f"a WAL object holds at most {MAX_BATCH_COUNT} batches")
-        # One packb call for the whole batch: tuples and Kind (an int) pack as they are.
+        # One pack call for the whole batch: tuples and Kind (an int) pack as they are.
         body: tuple[object, ...] = (first_seq, ops)
         if batch.read_seq is not None:
             if not 0 <= batch.read_seq < first_seq:
@@ -125,7 +128,7 @@ class WalBuilder:
             body = (first_seq, ops, batch.read_seq, batch.ranges)
         elif batch.ranges:
             raise ValueError("a blind write (read_seq None) watches no ranges")
-        payload: bytes = msgpack.packb(body)
+        payload: bytes = self._pack(body)
         if len(payload) > MAX_BATCH_PAYLOAD_BYTES:
             raise ValueError(f"batch of {len(payload)} bytes exceeds the 4 GiB batch limit")
         self._parts.append(BATCH_HEADER.pack(len(payload), google_crc32c.value(payload)))

@@ -22,8 +22,11 @@ def _split(digest: bytes) -> tuple[int, int]:
     return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:8], "little") | 1
 
 
-def _hashes(key: bytes) -> tuple[int, int]:
-    return _split(key_digest(key))
+def key_hashes(key: bytes) -> tuple[int, int]:
+    """The two hashes every filter probes for ``key``: computed once, they serve the
+    filters of all the SSTs a read looks in."""
+    h = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+    return h & 0xFFFFFFFF, (h >> 32) | 1
 
 
 def build_filter(keys: Iterable[bytes], count: int, bits_per_key: int) -> bytes:
@@ -57,7 +60,10 @@ class BloomFilter:
         self.size = len(data)
 
     def may_contain(self, key: bytes) -> bool:
-        h1, h2 = _hashes(key)
+        return self.may_contain_hashes(*key_hashes(key))
+
+    def may_contain_hashes(self, h1: int, h2: int) -> bool:
+        """``may_contain`` of the key whose :func:`key_hashes` are ``(h1, h2)``."""
         bits, nbits = self._bits, self._nbits
         for i in range(self._k):
             pos = (h1 + i * h2) % nbits

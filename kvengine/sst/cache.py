@@ -22,16 +22,23 @@ class BlockCache:
         self.misses = 0
 
     def get(self, name: str, offset: int) -> Any | None:
-        """The cached value for this block, or None."""
+        """The cached value for this block, or None.
+
+        Takes no lock (it is on the path of every cached read): each ``OrderedDict`` call is
+        one step under the GIL, and a key evicted between the lookup and ``move_to_end`` is
+        simply not moved. ``hits`` and ``misses`` may miss a count under contention."""
         key = (name, offset)
-        with self._lock:
-            item = self._cache.get(key)
-            if item is None:
-                self.misses += 1
-                return None
-            self._cache.move_to_end(key)
-            self.hits += 1
-            return item[0]
+        cache = self._cache
+        item = cache.get(key)
+        if item is None:
+            self.misses += 1
+            return None
+        try:  # noqa: SIM105 - contextlib.suppress costs more than the hit itself
+            cache.move_to_end(key)
+        except KeyError:  # evicted meanwhile: the value is still good to use
+            pass
+        self.hits += 1
+        return item[0]
 
     def put(self, name: str, offset: int, value: Any, size: int) -> None:
         """Cache ``value``, which takes ``size`` bytes; too large a value is not cached."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator
+from enum import Enum
 
 import msgpack
 
 from kvengine.errors import Corruption
 from kvengine.record import MAX_SEQ, Entry
 from kvengine.sst.block import DataBlock, decode_data_block, unframe
-from kvengine.sst.bloom import BloomFilter
+from kvengine.sst.bloom import BloomFilter, key_hashes
 from kvengine.sst.builder import SSTInfo
 from kvengine.sst.cache import BlockCache
 from kvengine.sst.footer import V1_FOOTER_BYTES, Footer
@@ -20,6 +21,16 @@ from kvengine.sst.footer import V1_FOOTER_BYTES, Footer
 TAIL_READ_BYTES = 64 * 1024
 
 ReadRange = Callable[[int, int], bytes]
+
+
+class NotCached(Enum):
+    """The type of :data:`NOT_CACHED`."""
+
+    NOT_CACHED = "not cached"
+
+
+#: :meth:`SSTReader.lookup_cached`'s answer when a block it needs is not in the cache.
+NOT_CACHED = NotCached.NOT_CACHED
 
 
 class SSTReader:
@@ -92,12 +103,16 @@ class SSTReader:
     # -- blocks -----------------------------------------------------------------------------
 
     def _block(self, i: int) -> DataBlock:
-        offset, length = self._handles[i]
         if self._cache is not None:
-            cached = self._cache.get(self.name, offset)
+            cached = self._cache.get(self.name, self._handles[i][0])
             if cached is not None:
                 block: DataBlock = cached
                 return block
+        return self._load(i)
+
+    def _load(self, i: int) -> DataBlock:
+        """Read and decode block ``i``, and cache it."""
+        offset, length = self._handles[i]
         framed = self._read(offset, offset + length)
         if len(framed) != length:
             raise Corruption(self.name, f"data block at offset {offset} was cut short")
@@ -114,18 +129,53 @@ class SSTReader:
 
     def get(self, key: bytes, max_seq: int = MAX_SEQ) -> Entry | None:
         """The newest entry of ``key`` with sequence number <= ``max_seq``, tombstones too."""
-        if not self._bloom.may_contain(key):
+        found = self.lookup_cached(key, max_seq)
+        if found is NOT_CACHED:
+            found = self.lookup(key, max_seq)
+        if found is None:
             return None
-        i = bisect.bisect_left(self._last_keys, key)
-        while i < len(self._handles):
-            block = self._block(i)
+        block, j = found
+        return block.entry(j)
+
+    def lookup_cached(
+        self, key: bytes, max_seq: int = MAX_SEQ
+    ) -> tuple[DataBlock, int] | NotCached | None:
+        """Where the newest entry of ``key`` with sequence number <= ``max_seq`` is (its
+        block and index in it; None if there is none), found in cached blocks only: no
+        filter probe (a cached block answers as surely, and sooner) and no I/O.
+        ``NOT_CACHED`` if a block it needs is not in the cache."""
+        return self._search(bisect.bisect_left(self._last_keys, key), key, max_seq, True)
+
+    def lookup(
+        self, key: bytes, max_seq: int = MAX_SEQ, hashes: tuple[int, int] | None = None
+    ) -> tuple[DataBlock, int] | None:
+        """Like :meth:`lookup_cached`, reading the blocks not cached, after the filter says
+        the key may be here (probed with ``hashes``, the key's
+        :func:`~kvengine.sst.bloom.key_hashes`, when given)."""
+        if not self._bloom.may_contain_hashes(*(hashes or key_hashes(key))):
+            return None
+        found = self._search(bisect.bisect_left(self._last_keys, key), key, max_seq, False)
+        assert found is not NOT_CACHED
+        return found
+
+    def _search(
+        self, i: int, key: bytes, max_seq: int, cached_only: bool
+    ) -> tuple[DataBlock, int] | NotCached | None:
+        handles, cache, name = self._handles, self._cache, self.name
+        while i < len(handles):
+            block = cache.get(name, handles[i][0]) if cache is not None else None
+            if block is None:
+                if cached_only:
+                    return NOT_CACHED
+                block = self._load(i)
             keys = block.keys
             j = bisect.bisect_left(keys, key)
-            while j < len(keys) and keys[j] == key:
+            n = len(keys)
+            while j < n and keys[j] == key:
                 if block.seqs[j] <= max_seq:
-                    return block.entry(j)
+                    return block, j
                 j += 1
-            if j < len(keys):
+            if j < n:
                 return None
             i += 1  # this key's older versions continue in the next block
         return None

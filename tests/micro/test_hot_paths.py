@@ -1,5 +1,6 @@
 """pytest-benchmark micro-benchmarks of the hot paths: SQL key encoding, SST data block
-encode/decode, bloom filter probe, memtable insert, SQL plan cache hit.
+encode/decode, bloom filter probe, memtable insert and WAL-object apply, cached point get,
+SQL plan cache hit.
 
 The suite runs them with ``--benchmark-disable`` (pyproject.toml ``addopts``): each body runs
 once, as a smoke test of the code path, and nothing depends on time. To measure:
@@ -16,6 +17,7 @@ from typing import Any
 
 from dialect import dbapi
 from dialect.keycodec import decode_key, encode_key
+from kvengine import DB
 from kvengine.memtable import Memtable
 from kvengine.record import Kind
 from kvengine.sst.block import Compressor, decode_data_block, encode_data_block, unframe
@@ -92,3 +94,40 @@ def test_sql_plan_cache_hit(benchmark: Any) -> None:
         assert benchmark(select) == ("v42",)
     finally:
         conn.close()
+
+
+def test_cached_point_get(benchmark: Any) -> None:
+    """``DB.get`` of keys in SSTs whose blocks are cached: the path of ``readrandom``."""
+    db = DB.open(f"memory://{uuid.uuid4().hex}", exclusive=True)
+    try:
+        for key in KEYS:
+            db.put(key, VALUE, durable=False)
+        db.flush()
+        for _ in db.scan():
+            pass  # every block cached
+        probe = iter(KEYS * 10_000)
+
+        def get() -> bytes | None:
+            return db.get(next(probe))
+
+        assert benchmark(get) == VALUE
+        assert db.get(b"absent") is None
+    finally:
+        db.close()
+
+
+def test_memtable_apply_object(benchmark: Any) -> None:
+    """One WAL object of 1,000 single-op writes applied to a memtable at once, as the
+    commit thread applies the non-durable puts of one group commit."""
+    batches = [(seq, ((Kind.PUT, key, VALUE),)) for seq, key in enumerate(KEYS, 1)]
+    tables: list[Memtable] = []
+
+    def fresh() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        tables.append(Memtable())  # each round adds new keys, as fillrandom does
+        return (tables[-1], batches), {}
+
+    benchmark.pedantic(Memtable.add_batches, setup=fresh, rounds=200)
+    memtable = tables[-1]
+    entry = memtable.get(KEYS[7])
+    assert entry is not None and entry.value == VALUE
+    assert [e.key for e in memtable.entries()] == KEYS
