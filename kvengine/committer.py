@@ -237,6 +237,10 @@ class Committer:
         request not done yet writes ``key`` (a read of another key cannot tell the writes
         apart from ones not submitted yet), so reads beside a busy writer do not wait for
         each of its PUTs."""
+        if key not in self._pending_keys:
+            # No lock needed (as in wait_nondurable): a write of key submitted before this
+            # call put key in the dict before it returned, and only its finish takes it out.
+            return
         with self._cond:
             if key not in self._pending_keys:
                 return

@@ -34,6 +34,7 @@ RESULT_KEYS = {
     "usd_per_million_ops",
     "peak_rss_bytes",
     "ratio_vs_sqlite",
+    "retries",
 }
 WRITERS = {"fillseq", "fillrandom", "overwrite", "readwhilewriting", "mixed"}
 
