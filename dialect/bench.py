@@ -32,7 +32,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +43,7 @@ import kvengine
 from kvengine.bench.profiles import NO_LATENCY, LatencyModel
 from kvengine.bench.recorder import run_timed
 from kvengine.bench.report import Report, Result
+from kvengine.bench.workloads import changed_options
 
 SQL_WORKLOADS = (
     "insert",
@@ -106,6 +107,7 @@ class SQLConfig:
     latency: LatencyModel = NO_LATENCY
     url: str | None = None
     storage_options: Mapping[str, Any] | None = None
+    engine_options: kvengine.Options = field(default_factory=kvengine.Options)
 
     def describe(self) -> dict[str, Any]:
         """The configuration as JSON-able values."""
@@ -122,6 +124,7 @@ class SQLConfig:
             "latency": self.latency.name,
             "latency_ms": dict(self.latency.ms),
             "url": self.url or "memory://",
+            "engine_options": changed_options(self.engine_options),
         }
 
 
@@ -342,7 +345,9 @@ def systems(cfg: SQLConfig) -> Iterator[tuple[_System, _System]]:
         )
 
         def connect() -> dialect.Connection:
-            return dialect.connect(store, durable=cfg.durable, exclusive=cfg.exclusive)
+            return dialect.connect(
+                store, durable=cfg.durable, exclusive=cfg.exclusive, options=cfg.engine_options
+            )
 
         strata = sa.create_engine("strata+memory://bench", creator=connect)
         try:

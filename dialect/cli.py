@@ -25,7 +25,7 @@ from dialect.catalog import Table
 from kvengine.bench.cli import common_options, emit, progress_bar, workload_list
 from kvengine.bench.cli import kv as kv_bench
 from kvengine.bench.profiles import LatencyModel
-from kvengine.cli import admin, parse_options, storage_option
+from kvengine.cli import admin, engine_option, parse_engine_options, parse_options, storage_option
 
 console = Console()
 err_console = Console(stderr=True)
@@ -399,6 +399,7 @@ def bench() -> None:
     show_default=True,
     help="Connect shared (the default of connect()) or exclusive.",
 )
+@engine_option
 @common_options
 def sql_bench(
     workloads: tuple[str, ...],
@@ -410,6 +411,7 @@ def sql_bench(
     duration: float | None,
     durable: bool,
     mode: str,
+    engine_options: tuple[str, ...],
     latency: LatencyModel,
     url: str | None,
     options: tuple[str, ...],
@@ -435,6 +437,7 @@ def sql_bench(
         latency=latency,
         url=url,
         storage_options=parse_options(options),
+        engine_options=parse_engine_options(engine_options),
     )
     with progress_bar(quiet=False) as start:
         report = run_sql(chosen, cfg, keep_timeline=plot is not None, start=start)

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kvengine.bench.profiles import PROFILES_MS, LatencyModel, parse_latency
 from kvengine.bench.report import Report, plot_latency, render_table
 from kvengine.bench.workloads import WORKLOADS, KVConfig, run_workload
-from kvengine.cli import parse_options, storage_option
+from kvengine.cli import engine_option, parse_engine_options, parse_options, storage_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,6 +130,7 @@ def workload_list(names: Sequence[str], known: Sequence[str]) -> list[str]:
 )
 @click.option("--scan-length", default=100, show_default=True, help="Pairs read per scan.")
 @click.option("--read-percent", default=50, show_default=True, help="Gets in mixed (%).")
+@engine_option
 @common_options
 def kv(
     workloads: tuple[str, ...],
@@ -143,6 +144,7 @@ def kv(
     mode: str,
     scan_length: int,
     read_percent: int,
+    engine_options: tuple[str, ...],
     latency: LatencyModel,
     url: str | None,
     options: tuple[str, ...],
@@ -169,6 +171,7 @@ def kv(
             latency=latency,
             url=url,
             storage_options=parse_options(options),
+            engine_options=parse_engine_options(engine_options),
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

@@ -26,7 +26,7 @@ import random
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from kvengine.bench.profiles import NO_LATENCY, LatencyModel
@@ -53,6 +53,16 @@ _WARMED = {"readrandom", "readwhilewriting", "scan", "mixed"}
 _VALUE_POOL_BYTES = 1 << 20
 
 
+def changed_options(options: Options) -> dict[str, Any]:
+    """The fields of ``options`` that differ from the defaults (``--set``), by name."""
+    default = Options()
+    return {
+        f.name: getattr(options, f.name)
+        for f in fields(Options)
+        if getattr(options, f.name) != getattr(default, f.name)
+    }
+
+
 @dataclass(frozen=True)
 class KVConfig:
     """What every KV workload of a run shares. ``ops`` None: ``num`` operations; a workload
@@ -72,6 +82,7 @@ class KVConfig:
     latency: LatencyModel = NO_LATENCY
     url: str | None = None
     storage_options: Mapping[str, Any] | None = None
+    engine_options: Options = field(default_factory=Options)
 
     def __post_init__(self) -> None:
         if self.num < 1:
@@ -96,6 +107,7 @@ class KVConfig:
             "latency": self.latency.name,
             "latency_ms": dict(self.latency.ms),
             "url": self.url or "memory://",
+            "engine_options": changed_options(self.engine_options),
         }
 
 
@@ -153,7 +165,7 @@ def run_workload(
     store = _open(cfg, f"{uuid.uuid4().hex[:12]}-{name}")
     writer_threads = threads + (1 if name == "readwhilewriting" else 0)
     data = _Data(cfg, writer_threads)
-    options = Options()
+    options = cfg.engine_options
     db = DB.open(store, options=options, exclusive=cfg.exclusive)
     reader: DB | None = None
     stop_writer = threading.Event()

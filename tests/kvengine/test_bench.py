@@ -160,3 +160,14 @@ def test_run_timed_raises_what_an_operation_raised() -> None:
         run_timed(op)
     with pytest.raises(ValueError, match="threads"):
         run_timed(op, threads=0, max_ops=1)
+
+
+def test_engine_options_reach_the_engine() -> None:
+    warm = bench("readrandom", "--num", "300")
+    cold = bench("readrandom", "--num", "300", "--set", "block_cache_bytes=0")
+    assert warm["config"]["engine_options"] == {}
+    assert cold["config"]["engine_options"] == {"block_cache_bytes": 0}
+    assert warm["results"][0]["requests"].get("GET", 0) == 0  # every block cached
+    assert cold["results"][0]["requests"]["GET"] >= 300  # no cache: a GET per read
+    result = CliRunner().invoke(kv, ["fillseq", "--num", "5", "--set", "nosuch=1"])
+    assert result.exit_code == 2 and "nosuch" in result.output
