@@ -31,13 +31,14 @@ def update_manifest(
     """Write ``change(new_id, latest)`` as version ``new_id`` (the latest id + 1), re-reading
     and re-applying after a lost race; any process may do this (the flush-and-compaction
     holder re-applies its own changes on top). Returns the id and manifest written."""
-    found = mstore.read_latest()
+    seen_at: float | None
+    seen_at, found = mstore.read_latest_seen()
     manifest_id, manifest = found if found else (0, Manifest.empty())
     while True:
         new = change(manifest_id + 1, manifest)
-        if mstore.try_write(manifest_id + 1, new):
+        if mstore.try_write(manifest_id + 1, new, seen_at):
             return manifest_id + 1, new
-        manifest_id, manifest = mstore.read_after_conflict(manifest_id)
+        manifest_id, manifest, seen_at = mstore.read_after_conflict_seen(manifest_id)
 
 
 def default_name(at_ms: int) -> str:

@@ -247,7 +247,10 @@ class DB:
         manual: bool = False,
     ) -> DB:
         tables = TableStore(store, options)
-        mstore = ManifestStore(store)
+        # Garbage collection deletes no version younger than gc_min_age_s, which every process
+        # sets at least as high as the others' wal_gc_min_age_s (ManifestStore, "fresh_s").
+        fresh_s = min(options.gc_min_age_s, options.wal_gc_min_age_s) / 2
+        mstore = ManifestStore(store, clock, fresh_s)
         writer_id = os.urandom(16)
         role: FenceableManifest | None = None
         if not read_only and mstore.read_latest() is None:

@@ -24,7 +24,7 @@ import threading
 
 from kvengine import checkpoint as checkpoints
 from kvengine.background import SYSTEM_CLOCK, Clock
-from kvengine.errors import StrataError
+from kvengine.errors import InvalidArgument, StrataError
 from kvengine.flusher import IDLE_FACTOR, IDLE_TURNS
 from kvengine.manifest.model import Checkpoint, Manifest
 from kvengine.manifest.store import ManifestStore
@@ -123,6 +123,10 @@ class ReaderThread:
             wal_tail = max(tail, m.wal_replay_after)
             cp = Checkpoint(name, new_id, wal_tail, created, created + lifetime_ms)
             made[:] = [cp]
+            if m.checkpoint(name) is not None:
+                # Only this reader makes this name: a write of it that landed was taken for
+                # a lost race (a stale view's guard, ManifestStore.try_write). Try again later.
+                raise InvalidArgument(f"a checkpoint named {name!r} exists")
             if old is not None:
                 m = m.without_checkpoints((old.name,))
             return m.with_checkpoint(cp)

@@ -4,6 +4,15 @@ Each version is a whole manifest at ``manifest/<20-digit id>``; the next version
 id with a create-only write, so of two processes updating from the same version exactly one
 wins, and the other re-reads and tries again (or finds it was fenced). The latest version is
 found by listing after the cached id. Nothing relies on object versioning or overwrites.
+
+A create of version ``n`` that succeeds while a newer version exists is either a stray (id ``n``
+was garbage-collected while this process's view was stale: the version is never read) or this
+process's own create, which landed although its response was lost, and which another process
+read and built on before the retry read it back. Only the first is a lost race. They are told
+apart by time (docs/formats/manifest.md "Stale writes"): id ``n`` was absent when this process
+last found ``n - 1`` the latest (at ``seen_at``), so another process's version ``n`` was created
+after that and garbage collection deleted it only once it was ``min_age`` old; a create that
+returns less than ``min_age / 2`` after ``seen_at`` was therefore first, and is ours.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Literal
 
+from kvengine.background import SYSTEM_CLOCK, Clock
 from kvengine.errors import Corruption, Fenced, ObjectNotFound
 from kvengine.manifest.codec import decode_manifest, encode_manifest
 from kvengine.manifest.model import Manifest
@@ -36,10 +46,27 @@ def _parse_id(path: str) -> int | None:
 
 
 class ManifestStore:
-    """Reads and writes manifest versions; knows nothing of epochs."""
+    """Reads and writes manifest versions; knows nothing of epochs.
 
-    def __init__(self, store: ObjectStore) -> None:
+    ``fresh_s``: how long after finding version ``n - 1`` the latest this process may create
+    version ``n`` and count it as its own whatever newer versions exist; half the minimum age
+    at which garbage collection deletes a version (``min(gc_min_age_s, wal_gc_min_age_s) /
+    2`` for an engine, since every process's ``gc_min_age_s`` is at least the others'
+    ``wal_gc_min_age_s``). 0: every create is checked against newer versions. ``clock``
+    measures it.
+    """
+
+    def __init__(
+        self, store: ObjectStore, clock: Clock = SYSTEM_CLOCK, fresh_s: float = 0.0
+    ) -> None:
         self.store = store
+        self.clock = clock
+        self.fresh_s = fresh_s
+
+    def fresh(self, seen_at: float | None) -> bool:
+        """Whether a view found the latest at ``seen_at`` (a reading of ``clock``) is fresh
+        enough to write the next version without checking for newer ones."""
+        return seen_at is not None and self.clock.monotonic() - seen_at < self.fresh_s
 
     def latest_id(self, after: int = 0) -> int | None:
         """The highest version id greater than ``after``, or None if there is none."""
@@ -61,20 +88,42 @@ class ManifestStore:
         latest = self.latest_id(after)
         return None if latest is None else (latest, self.read(latest))
 
+    def read_latest_seen(self, after: int = 0) -> tuple[float, tuple[int, Manifest] | None]:
+        """``read_latest(after)`` and the clock reading taken before it: no version above
+        the one returned (or above ``after`` if None) had ever been created then (the latest
+        version is never deleted, so the listing shows any newer one)."""
+        seen_at = self.clock.monotonic()
+        return seen_at, self.read_latest(after)
+
     def read_after_conflict(self, manifest_id: int) -> tuple[int, Manifest]:
         """After losing the create of ``manifest_id + 1``: the newest version, which is at
         least that one (read directly if the listing does not show it yet)."""
-        return self.read_latest(manifest_id) or (manifest_id + 1, self.read(manifest_id + 1))
+        found_id, found, _ = self.read_after_conflict_seen(manifest_id)
+        return found_id, found
 
-    def try_write(self, manifest_id: int, manifest: Manifest) -> bool:
-        """Create version ``manifest_id``; False if that id is taken already, or if a newer
-        version exists: then the id was taken and garbage-collected while this process's
-        view was stale, and the version just written is a stray that no one will read
-        (docs/design/0005-storage-lifecycle.md). Either way the caller re-reads the latest."""
+    def read_after_conflict_seen(self, manifest_id: int) -> tuple[int, Manifest, float | None]:
+        """``read_after_conflict`` with the ``seen_at`` of ``read_latest_seen`` (None if the
+        listing did not show the version: then nothing is known of newer ones)."""
+        seen_at, found = self.read_latest_seen(manifest_id)
+        if found is not None:
+            return found[0], found[1], seen_at
+        return manifest_id + 1, self.read(manifest_id + 1), None
+
+    def try_write(self, manifest_id: int, manifest: Manifest, seen_at: float | None = None) -> bool:
+        """Create version ``manifest_id``; False if that id is taken already, or if it may be
+        a stray: a newer version exists and the create returned ``fresh_s`` or more after
+        ``seen_at``, when this process found ``manifest_id - 1`` the latest (None: unknown).
+        Then the id may have been taken and garbage-collected while this process's view was
+        stale, and the version just written is a stray that no one will read
+        (docs/design/0005-storage-lifecycle.md). Either way the caller re-reads the latest.
+        Within ``fresh_s`` the create was first and is ours, even if its response was lost
+        and another process built a newer version on it before the retry read it back."""
         if not self.store.put_if_absent(
             manifest_path(manifest_id), encode_manifest(manifest, manifest_id)
         ):
             return False
+        if self.fresh(seen_at):
+            return True
         if self.latest_id(manifest_id) is not None:
             log.warning("manifest %d re-created after garbage collection: stale", manifest_id)
             return False
@@ -90,13 +139,21 @@ class FenceableManifest:
     """
 
     def __init__(
-        self, mstore: ManifestStore, role: Role, manifest_id: int, manifest: Manifest, epoch: int
+        self,
+        mstore: ManifestStore,
+        role: Role,
+        manifest_id: int,
+        manifest: Manifest,
+        epoch: int,
+        seen_at: float | None = None,
     ) -> None:
         self.mstore = mstore
         self.role = role
         self.epoch = epoch
         self._id = manifest_id
         self._manifest = manifest
+        #: when the version held was last known to be the latest (``ManifestStore.clock``)
+        self._seen_at = seen_at
         self._lock = threading.Lock()
 
     @property
@@ -116,16 +173,17 @@ class FenceableManifest:
     @classmethod
     def open_reader(cls, mstore: ManifestStore) -> FenceableManifest:
         """The latest version, for a process that never writes (an empty manifest if none)."""
-        found = mstore.read_latest()
+        seen_at, found = mstore.read_latest_seen()
         manifest_id, manifest = found if found else (0, Manifest.empty())
-        return cls(mstore, "reader", manifest_id, manifest, 0)
+        return cls(mstore, "reader", manifest_id, manifest, 0, seen_at)
 
     @classmethod
     def claim(cls, mstore: ManifestStore, role: Role, writer_id: bytes) -> FenceableManifest:
         """Become the writer (or compactor): write a version with that epoch one higher."""
         if role == "reader":
             raise ValueError("readers claim nothing")
-        found = mstore.read_latest()
+        seen_at: float | None
+        seen_at, found = mstore.read_latest_seen()
         manifest_id, manifest = found if found else (0, Manifest.empty())
         while True:
             if role == "writer":
@@ -134,10 +192,12 @@ class FenceableManifest:
             else:
                 epoch = manifest.compactor_epoch + 1
                 claimed = manifest.with_compactor(epoch, writer_id)
-            if mstore.try_write(manifest_id + 1, claimed):
+            # No version above the one created had existed before the create began.
+            started = mstore.clock.monotonic()
+            if mstore.try_write(manifest_id + 1, claimed, seen_at):
                 log.info("claimed %s epoch %d with manifest %d", role, epoch, manifest_id + 1)
-                return cls(mstore, role, manifest_id + 1, claimed, epoch)
-            manifest_id, manifest = mstore.read_after_conflict(manifest_id)
+                return cls(mstore, role, manifest_id + 1, claimed, epoch, started)
+            manifest_id, manifest, seen_at = mstore.read_after_conflict_seen(manifest_id)
 
     def _stored_epoch(self, manifest: Manifest) -> int:
         return manifest.writer_epoch if self.role == "writer" else manifest.compactor_epoch
@@ -152,11 +212,15 @@ class FenceableManifest:
     def refresh(self) -> Manifest:
         """Load any newer version; ``Fenced`` if it carries a newer epoch of this role."""
         with self._lock:
-            found = self.mstore.read_latest(self._id)
-            if found:
-                self._id, self._manifest = found
+            self._refresh_locked()
             self._check_fence(self._manifest)
             return self._manifest
+
+    def _refresh_locked(self) -> None:
+        seen_at, found = self.mstore.read_latest_seen(self._id)
+        if found:
+            self._id, self._manifest = found
+        self._seen_at = seen_at
 
     def update(self, change: Callable[[Manifest], Manifest]) -> Manifest:
         """Write ``change(latest)`` as the next version, re-reading and re-applying after a lost
@@ -164,10 +228,17 @@ class FenceableManifest:
         if self.role == "reader":
             raise ValueError("a reader cannot update the manifest")
         with self._lock:
+            if not self.mstore.fresh(self._seen_at):
+                # A stale view would race for ids that may have been garbage-collected, and
+                # could not tell its own create from a stray: read the latest first.
+                self._refresh_locked()
             while True:
                 self._check_fence(self._manifest)
                 new = change(self._manifest)
-                if self.mstore.try_write(self._id + 1, new):
-                    self._id, self._manifest = self._id + 1, new
+                started = self.mstore.clock.monotonic()
+                if self.mstore.try_write(self._id + 1, new, self._seen_at):
+                    self._id, self._manifest, self._seen_at = self._id + 1, new, started
                     return new
-                self._id, self._manifest = self.mstore.read_after_conflict(self._id)
+                self._id, self._manifest, self._seen_at = self.mstore.read_after_conflict_seen(
+                    self._id
+                )

@@ -62,13 +62,12 @@ Key = tuple[str, Any]  # ("acct", id), ("item", id), or ("tag", value) for confl
 Rows = dict[Key, tuple[Any, ...]]  # ("acct", id) -> (balance,); ("item", id) -> (tag, v)
 Writes = dict[Key, tuple[Any, ...] | None]
 
-#: 1: the two open bugs the simulation found fail it; 0 (the default until they are fixed):
-#: they are tolerated and counted. (1) A commit of a shared writer that began after an
-#: exclusive writer's open returned may land (``SqlSimulation.races_past_fence``). (2) A
-#: manifest create whose response was lost but which landed, and which another process built
-#: on before it was read back, is taken for a stray: its change is re-applied on top and
-#: raises ``ValueError`` (``known_manifest_bug``; tests/kvengine/
-#: test_manifest_ambiguous_create.py).
+#: 1: the open bug the simulation found fails it; 0 (the default until it is fixed): it is
+#: tolerated and counted. A commit of a shared writer that began after an exclusive writer's
+#: open returned may land (``SqlSimulation.races_past_fence``). (The other one it found, a
+#: manifest create whose response was lost taken for a stray, is fixed: a ``ValueError`` out
+#: of a flush, a compaction or a read-only open fails the run; tests/kvengine/
+#: test_manifest_ambiguous_create.py.)
 STRICT = os.environ.get("STRATA_SIM_STRICT", "0") == "1"
 
 
@@ -131,7 +130,6 @@ class SqlFigures:
     unique_refused: int = 0
     fenced_refused: int = 0
     fenced_landed: int = 0  # commits of fenced writers that landed (races_past_fence)
-    manifest_bug: int = 0  # ValueErrors of the open manifest bug (known_manifest_bug)
     exclusive_phases: int = 0
     crashes: int = 0
     faults: int = 0
@@ -294,8 +292,6 @@ class SqlSimulation:
             engine.flush() if what == "flush" else engine.compact()
         except StrataError as exc:  # the store failed, or the writer is fenced
             self.note(f"{p.name}: {what} failed: {exc!r}")
-        except ValueError as exc:
-            self.known_manifest_bug(exc)
 
     # -- statements -----------------------------------------------------------------------
 
@@ -528,14 +524,6 @@ class SqlSimulation:
         if p is not self.zombie and self.zombie is not None:
             self.zombie.fenced = "yes"
 
-    def known_manifest_bug(self, exc: ValueError) -> None:
-        """Tolerate (unless ``STRICT``) the open bug (2) of ``STRICT``: a change re-applied on
-        top of a version that holds it already."""
-        if STRICT or not any(w in str(exc) for w in ("exists", "not fresh")):
-            raise exc
-        self.figures.manifest_bug += 1
-        self.note(f"known manifest bug: {exc!r}")
-
     # -- readers --------------------------------------------------------------------------
 
     def follow(self) -> None:
@@ -553,9 +541,6 @@ class SqlSimulation:
                 )
             except dialect.Error as exc:
                 self.note(f"follower: open failed: {exc!r}")
-                return
-            except ValueError as exc:  # its checkpoint's manifest write
-                self.known_manifest_bug(exc)
                 return
             self.note(f"follower: opened (staleness {staleness} ms)")
             self.followers.append(Follower(conn, faults))
