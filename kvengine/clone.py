@@ -16,6 +16,7 @@ the same bucket or store).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import urllib.parse
@@ -55,9 +56,14 @@ def public_url(url: str) -> str:
 
 def hold_name(target_url: str, attempt: str) -> str:
     """The name of the checkpoint attempt ``attempt`` of a clone at ``target_url`` holds in
-    its source: ``clone:<target URL>#<attempt>``, the URL cut short to fit."""
+    its source: ``clone:<target URL>#<attempt>``, a long URL cut short and ended with a
+    digest of the whole."""
     suffix = f"#{attempt}"
-    return f"clone:{public_url(target_url)}"[: MAX_CHECKPOINT_NAME - len(suffix)] + suffix
+    name, room = f"clone:{public_url(target_url)}", MAX_CHECKPOINT_NAME - len(suffix)
+    if len(name) > room:  # cut short, with a digest of the whole: two targets never share
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        name = f"{name[: room - 17]}~{digest}"
+    return name + suffix
 
 
 def is_hold(name: str, target_url: str) -> bool:

@@ -165,6 +165,7 @@ def test_the_source_url_is_stored_without_credentials() -> None:
     assert not is_hold("clone:s3://bucket:9000/db/ab#1f2e", url)
     long = "/tmp/" + "x" * 400
     assert len(hold_name(long, "abcd")) == 200 and is_hold(hold_name(long, "abcd"), long)
+    assert not is_hold(hold_name(long, "abcd"), long + "y")  # same first 200 characters
     assert public_url("/tmp/x/a") == "/tmp/x/a"
 
 
