@@ -16,17 +16,18 @@ the same bucket or store).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import os
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
 
 from kvengine import checkpoint as checkpoints
-from kvengine.errors import CheckpointUnavailable, Corruption, InvalidArgument
+from kvengine.errors import CheckpointUnavailable, Corruption, InvalidArgument, StrataError
 from kvengine.manifest.model import (
     MAX_CHECKPOINT_NAME,
     WRITER_ID_BYTES,
-    Checkpoint,
     ExternalRoot,
     Manifest,
     SortedRun,
@@ -35,7 +36,7 @@ from kvengine.manifest.model import (
 from kvengine.manifest.store import ManifestStore
 from kvengine.options import Options
 from kvengine.record import Entry
-from kvengine.store.base import ObjectStore
+from kvengine.store.base import ObjectInfo, ObjectStore
 from kvengine.table_store import SST_PREFIX, WAL_PREFIX, TableStore
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,22 @@ def public_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def hold_name(target_url: str) -> str:
-    """The name of the checkpoint a clone at ``target_url`` holds in its source."""
-    return f"clone:{public_url(target_url)}"[:MAX_CHECKPOINT_NAME]
+def hold_name(target_url: str, attempt: str) -> str:
+    """The name of the checkpoint attempt ``attempt`` of a clone at ``target_url`` holds in
+    its source: ``clone:<target URL>#<attempt>``, a long URL cut short and ended with a
+    digest of the whole."""
+    suffix = f"#{attempt}"
+    name, room = f"clone:{public_url(target_url)}", MAX_CHECKPOINT_NAME - len(suffix)
+    if len(name) > room:  # cut short, with a digest of the whole: two targets never share
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        name = f"{name[: room - 17]}~{digest}"
+    return name + suffix
+
+
+def is_hold(name: str, target_url: str) -> bool:
+    """Whether checkpoint ``name`` is held by some attempt of a clone at ``target_url``."""
+    _, sep, attempt = name.rpartition("#")
+    return bool(sep and attempt) and hold_name(target_url, attempt) == name
 
 
 def create(
@@ -69,73 +83,102 @@ def create(
 ) -> Manifest:
     """Make ``target`` (empty) a clone of ``source`` at its checkpoint ``checkpoint_name``;
     ``replay()`` returns the entries of the checkpoint's WAL range. Returns the clone's
-    first manifest. ``InvalidArgument`` if ``target`` holds a database already,
-    ``CheckpointUnavailable`` if the checkpoint does not exist."""
+    first manifest. ``InvalidArgument`` if ``target`` holds a database already (another
+    attempt, at the same time, may have made it), ``CheckpointUnavailable`` if the
+    checkpoint does not exist.
+
+    Attempts into one target may run at the same time, crash, or pause and resume late:
+    each holds a checkpoint of its own in the source (named with a random attempt id) and
+    deletes no other; it writes in the target only create-only objects (its replayed SST at
+    a free id, then version 1 of the manifest), deleting nothing there; the one whose
+    version 1 lands has made the clone, and only then deletes the holds of the others,
+    whose version 1 can no longer land (docs/design/0005-storage-lifecycle.md, "Clones")."""
     tmstore = ManifestStore(target)
     smstore = ManifestStore(source)
-    hold = hold_name(target_url)
-    found = tmstore.read_latest()
-    if found is not None or any(True for _ in target.list(WAL_PREFIX)):
-        # Refused even when it is this very clone (an attempt that wrote its manifest,
-        # then crashed before it could say so): it may be in use since.
-        already = " (this clone, made already)" if _is_clone(found, source_url, hold) else ""
-        raise InvalidArgument(f"{public_url(target_url)} holds a database already{already}")
+    _refuse_a_database(tmstore, target, smstore, source_url, target_url)
     cp = checkpoints.find(smstore, checkpoint_name)
+    hold = hold_name(target_url, os.urandom(4).hex())
 
     def take(new_id: int, m: Manifest) -> Manifest:
-        held = m.checkpoint(hold)
-        if held is not None:
-            if _holds(held, cp.manifest_id):
-                raise _Reused  # left by an attempt that crashed: this clone's
-            raise InvalidArgument(
-                f"the source holds a checkpoint {hold!r} pinning another version (an "
-                "unfinished clone of another checkpoint into this target?): delete it first"
-            )
         try:
             return m.with_checkpoint_copy(checkpoint_name, hold, checkpoints.now_ms())
         except ValueError as exc:
             raise InvalidArgument(f"cannot hold the source checkpoint: {exc}") from None
 
-    with contextlib.suppress(_Reused):
-        checkpoints.update_manifest(smstore, take)
+    checkpoints.update_manifest(smstore, take)
     try:
-        # A target without a manifest holds no database: SSTs there are an earlier
-        # attempt's, written before it crashed. Remove them (the replayed SST is written
-        # again, with the same id).
-        for orphan in target.list(SST_PREFIX):
-            target.delete(orphan.path)
-        return _write_first_manifest(
+        made = _write_first_manifest(
             smstore, cp.manifest_id, cp.wal_tail, hold, source_url, tmstore, target, options, replay
         )
     except BaseException:
         _let_go_after_failure(smstore, hold, tmstore)
         raise
+    _let_go_of_other_attempts(smstore, target_url, hold)
+    return made
 
 
-class _Reused(Exception):
-    """The source holds this clone's checkpoint already."""
+def _refuse_a_database(
+    tmstore: ManifestStore,
+    target: ObjectStore,
+    smstore: ManifestStore,
+    source_url: str,
+    target_url: str,
+) -> None:
+    """``InvalidArgument`` if the target holds a database. Refused even when it is this very
+    clone (an attempt that wrote its manifest, then crashed before it could say so): it may
+    be in use since; then the holds other attempts left in the source are let go of."""
+    found = tmstore.read_latest()
+    if found is None and not any(True for _ in target.list(WAL_PREFIX)):
+        return
+    root = _clone_root(found, source_url, target_url)
+    if root is not None:
+        _let_go_of_other_attempts(smstore, target_url, root.checkpoint)
+    already = " (this clone, made already)" if root is not None else ""
+    raise InvalidArgument(f"{public_url(target_url)} holds a database already{already}")
 
 
-def _is_clone(found: tuple[int, Manifest] | None, source_url: str, hold: str) -> bool:
-    """Whether the target's latest manifest is a clone of ``source_url`` holding ``hold``."""
-    root = ExternalRoot(SOURCE_ROOT, public_url(source_url), hold)
-    return found is not None and root in found[1].external
-
-
-def _holds(held: Checkpoint, manifest_id: int) -> bool:
-    """Whether ``held`` is what a clone of the version ``manifest_id`` holds."""
-    return held.manifest_id == manifest_id and held.wal_tail == 0 and held.expires_ms is None
+def _clone_root(
+    found: tuple[int, Manifest] | None, source_url: str, target_url: str
+) -> ExternalRoot | None:
+    """The root by which the target's latest manifest is a clone of ``source_url``, if it is."""
+    if found is None:
+        return None
+    url = public_url(source_url)
+    return next(
+        (r for r in found[1].external if r.url == url and is_hold(r.checkpoint, target_url)),
+        None,
+    )
 
 
 def _let_go_after_failure(smstore: ManifestStore, hold: str, tmstore: ManifestStore) -> None:
-    """Best effort after a failed attempt: delete the held checkpoint unless the target's
-    manifest was written (then the clone exists and needs it). If this fails too (the
-    store is out of reach, as in a crash) a retry reuses the checkpoint."""
+    """Best effort after a failed attempt: delete its own held checkpoint unless the target's
+    manifest names it (then this attempt made the clone, which needs it). If this fails too
+    (the store is out of reach, as in a crash), the attempt that makes the clone, or a retry
+    that finds it made, deletes it."""
     try:
-        if tmstore.latest_id() is None:
-            checkpoints.delete(smstore, hold)
+        found = tmstore.read_latest()
+        if found is None or all(r.checkpoint != hold for r in found[1].external):
+            with contextlib.suppress(CheckpointUnavailable):
+                checkpoints.delete(smstore, hold)
     except Exception as exc:  # the first failure is the one to report
         log.warning("could not delete the checkpoint %r after a failed clone: %s", hold, exc)
+
+
+def _let_go_of_other_attempts(smstore: ManifestStore, target_url: str, keep: str) -> None:
+    """Delete the checkpoints other attempts of the clone at ``target_url`` hold in the
+    source (crashed, or still running: the target's version 1 exists, so theirs cannot
+    land). Best effort: what stays is kept from GC, not wrong."""
+
+    def others(m: Manifest) -> list[str]:
+        return [c.name for c in m.checkpoints if c.name != keep and is_hold(c.name, target_url)]
+
+    try:
+        found = smstore.read_latest()
+        if found is None or not others(found[1]):
+            return
+        checkpoints.update_manifest(smstore, lambda _id, m: m.without_checkpoints(others(m)))
+    except StrataError as exc:
+        log.warning("could not delete the checkpoints earlier clone attempts held: %s", exc)
 
 
 def _write_first_manifest(
@@ -171,10 +214,13 @@ def _write_first_manifest(
             builder.add(entry)
     if builder.entry_count:
         data, info = builder.finish()
-        meta = tables.write_sst(next_sst_id, data, info)
-        if meta is None:  # another attempt, at the same time, got here first
-            raise InvalidArgument(f"{public_url(tmstore.store.url)} holds SSTs already")
-        l0, last_seq, next_sst_id = (meta, *l0), max(last_seq, meta.max_seq), next_sst_id + 1
+        # SSTs in a target without a manifest are other attempts' (crashed, or running):
+        # never deleted here (theirs may be about to land), but stepped over. Those not
+        # listed by the version that lands are garbage, collected by the clone's GC.
+        sst_id = max([next_sst_id, *(i + 1 for i in _sst_ids(target.list(SST_PREFIX)))])
+        while (meta := tables.write_sst(sst_id, data, info)) is None:
+            sst_id += 1
+        l0, last_seq, next_sst_id = (meta, *l0), max(last_seq, meta.max_seq), sst_id + 1
     manifest = Manifest(
         writer_epoch=0,
         compactor_epoch=0,
@@ -188,7 +234,7 @@ def _write_first_manifest(
         txn_wal_span=version.txn_wal_span,
         external=(ExternalRoot(SOURCE_ROOT, public_url(source_url), hold),),
     )
-    if not tmstore.try_write(1, manifest):
+    if not tmstore.try_write(1, manifest):  # another attempt made it meanwhile
         raise InvalidArgument(f"{public_url(tmstore.store.url)} holds a database already")
     log.info(
         "cloned %s into %s (%d SSTs listed)",
@@ -197,6 +243,11 @@ def _write_first_manifest(
         len(manifest.all_ssts()),
     )
     return manifest
+
+
+def _sst_ids(objects: list[ObjectInfo]) -> list[int]:
+    names = (o.path[len(SST_PREFIX) :].removesuffix(".sst") for o in objects)
+    return [int(n) for n in names if n.isdigit()]
 
 
 def release(mstore: ManifestStore, tables: TableStore) -> list[str]:

@@ -377,7 +377,7 @@ class DB:
     ) -> None:
         """Create a new database at ``target`` from checkpoint ``checkpoint`` of the one at
         ``source``, without copying its SSTs: the clone lists them where they are and holds
-        a checkpoint in the source, named ``clone:<target>``, until its own compactions
+        a checkpoint in the source, named ``clone:<target>#<attempt>``, until its own compactions
         have rewritten all of them. Writes to either database are not seen by the other.
         ``storage_options`` must reach both (for now: two prefixes of one bucket or store);
         the source's URL is stored without credentials, and every open of the clone uses

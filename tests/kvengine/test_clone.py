@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from kvengine import DB, Options
 from kvengine.cli import admin
-from kvengine.clone import hold_name, public_url
+from kvengine.clone import hold_name, is_hold, public_url
 from kvengine.errors import CheckpointUnavailable, InvalidArgument
 from kvengine.gc import GarbageCollector
 from kvengine.store import open_store
@@ -76,7 +76,7 @@ def test_a_clone_and_its_source_each_see_only_their_own_writes(tmp_path: Path) -
         src.put(b"theirs", b"source")
         assert src.get(b"mine") is None and src.get(b"a0001") == b"v1"
         assert clone.get(b"theirs") is None and clone.get(b"a0001") is None
-        assert [c.name for c in src.checkpoints()] == ["base", f"clone:{clone_url}"]
+        assert _names(src, clone_url) == ["base", "<hold>"]
     with DB.open(clone_url) as clone:  # and after a reopen
         assert clone.get(b"mine") == b"clone" and clone.get(b"a0002") == b"v2"
         assert dict(clone.scan()).keys() == {
@@ -159,7 +159,13 @@ def test_strata_clone_command(tmp_path: Path) -> None:
 def test_the_source_url_is_stored_without_credentials() -> None:
     url = "s3://AKIA:secret@bucket:9000/db/a?token=x#frag"
     assert public_url(url) == "s3://bucket:9000/db/a"
-    assert hold_name(url) == "clone:s3://bucket:9000/db/a"
+    assert hold_name(url, "1f2e") == "clone:s3://bucket:9000/db/a#1f2e"
+    assert is_hold("clone:s3://bucket:9000/db/a#1f2e", url)
+    assert not is_hold("clone:s3://bucket:9000/db/a", url)
+    assert not is_hold("clone:s3://bucket:9000/db/ab#1f2e", url)
+    long = "/tmp/" + "x" * 400
+    assert len(hold_name(long, "abcd")) == 200 and is_hold(hold_name(long, "abcd"), long)
+    assert not is_hold(hold_name(long, "abcd"), long + "y")  # same first 200 characters
     assert public_url("/tmp/x/a") == "/tmp/x/a"
 
 
@@ -360,7 +366,7 @@ def test_a_clone_that_crashed_at_any_request_can_be_retried(tmp_path: Path) -> N
                     **{b"a%04d" % i: b"v%d" % i for i in range(30)},
                     **{b"b%04d" % i: b"v%d" % i for i in range(5)},
                 }, (at, after_effect)
-                assert [c.name for c in src.checkpoints()] == ["base", hold_name(clone_url)]
+                assert _names(src, clone_url) == ["base", "<hold>"], (at, after_effect)
                 clone.compact()
                 assert clone.manifest[1].external == ()
                 assert [c.name for c in src.checkpoints()] == ["base"]
@@ -375,7 +381,9 @@ def _live(url: str) -> set[int]:
         return set(db.manifest[1].live_sst_ids())
 
 
-def test_a_crashed_clone_of_another_checkpoint_is_not_taken_for_this_one(tmp_path: Path) -> None:
+def test_a_crashed_clone_of_another_checkpoint_is_let_go_of(tmp_path: Path) -> None:
+    """An attempt at "base" crashed holding its checkpoint in the source: a clone of
+    "later" into the same target is made, and deletes what the crashed attempt held."""
     source_url, clone_url = _clone_source(tmp_path)
     with DB.open(source_url) as src:
         src.checkpoint("later")
@@ -389,9 +397,170 @@ def test_a_crashed_clone_of_another_checkpoint_is_not_taken_for_this_one(tmp_pat
             if len(src.checkpoints()) == 3:
                 break
     with DB.open(source_url) as src:
-        assert hold_name(clone_url) in [c.name for c in src.checkpoints()]
-    with pytest.raises(InvalidArgument, match="pinning another version"):
-        DB.clone(source_url, "later", clone_url)
-    DB.clone(source_url, "base", clone_url)
-    with DB.open(clone_url) as clone:
-        assert clone.get(b"b0004") == b"v4" and clone.get(b"after") is None
+        assert _names(src, clone_url) == ["base", "later", "<hold>"]
+        crashed = src.checkpoints()[2].name
+    DB.clone(source_url, "later", clone_url)
+    with DB.open(clone_url) as clone, DB.open(source_url) as src:
+        assert clone.get(b"b0004") == b"v4" and clone.get(b"after") == b"x"
+        assert _names(src, clone_url) == ["base", "later", "<hold>"]
+        assert crashed not in [c.name for c in src.checkpoints()]
+        assert clone.manifest[1].external[0].checkpoint == src.checkpoints()[2].name
+
+
+def _names(src: DB, clone_url: str) -> list[str]:
+    """The source's checkpoint names, the clone's holds shown as ``<hold>``."""
+    return ["<hold>" if is_hold(c.name, clone_url) else c.name for c in src.checkpoints()]
+
+
+class _Interleaved(StoreWrapper):
+    """Counts requests on a shared clock; at request ``at`` (1-based), before or after it
+    takes effect, runs ``meanwhile`` once: another attempt, start to end, while this one
+    is paused there."""
+
+    def __init__(
+        self,
+        inner: ObjectStore,
+        clock: list[int],
+        at: int,
+        after_effect: bool,
+        meanwhile: Callable[[], None],
+    ):
+        super().__init__(inner)
+        self.clock, self.at, self.after_effect, self.meanwhile = clock, at, after_effect, meanwhile
+
+    def around(self, kind: str, path: str | None, op: Callable[[], T], written: int) -> T:
+        self.clock[0] += 1
+        if self.clock[0] != self.at:
+            return op()
+        if self.after_effect:
+            result = op()
+            self.meanwhile()
+            return result
+        self.meanwhile()
+        return op()
+
+
+_MODELS = {
+    "base": {
+        **{b"a%04d" % i: b"v%d" % i for i in range(30)},
+        **{b"b%04d" % i: b"v%d" % i for i in range(5)},
+    },
+}
+_MODELS["later"] = {**_MODELS["base"], b"after": b"x", b"late": b"y"}
+
+
+def _two_checkpoints(tmp_path: Path) -> tuple[str, str]:
+    source_url, clone_url = _clone_source(tmp_path)
+    with DB.open(source_url) as src:
+        src.put(b"late", b"y")  # in the WAL, like "after"
+        src.checkpoint("later")
+    return source_url, clone_url
+
+
+def _attempt(
+    source: str | Store, checkpoint: str, target: str | Store, outcomes: dict[str, str]
+) -> None:
+    try:
+        DB.clone(source, checkpoint, target)
+        outcomes[checkpoint] = "made"
+    except InvalidArgument as exc:
+        assert "holds a database already" in str(exc)
+        outcomes[checkpoint] = "refused"
+
+
+def _check_one_clone(source_url: str, clone_url: str, outcomes: dict[str, str]) -> None:
+    """Exactly one attempt made the clone; it reads its checkpoint; the source holds one
+    checkpoint for it (the one its manifest names), let go of once it compacted; the
+    clone's GC leaves only its own live SSTs."""
+    assert sorted(outcomes.values()) == ["made", "refused"], outcomes
+    (winner,) = (cp for cp, outcome in outcomes.items() if outcome == "made")
+    with DB.open(clone_url) as clone, DB.open(source_url) as src:
+        assert dict(clone.scan()) == _MODELS[winner]
+        assert _names(src, clone_url) == ["base", "later", "<hold>"]
+        assert clone.manifest[1].external[0].checkpoint == src.checkpoints()[2].name
+        clone.compact()
+        assert clone.manifest[1].external == ()
+        assert _names(src, clone_url) == ["base", "later"]
+        assert dict(clone.scan()) == _MODELS[winner]
+    _gc(clone_url)
+    assert _sst_names(clone_url) == {f"sst/{i:020d}.sst" for i in _live(clone_url)}
+
+
+@pytest.mark.parametrize(("first", "second"), [("base", "later"), ("later", "base")])
+def test_another_clone_into_the_target_at_every_request_of_one(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    """Attempt A is paused at each of its requests (before, then after, it takes effect)
+    while attempt B, of another checkpoint into the same target, runs start to end; then
+    A goes on (a second caller, or A paused so long it was taken for dead and retried).
+    Exactly one of them makes the clone, and nothing of the other's is left behind."""
+    clock = [0]
+    source_url, clone_url = _two_checkpoints(tmp_path / "count")
+    DB.clone(_dying(source_url, clock, 10**9, False), first, _dying(clone_url, clock, 10**9, False))
+    total = clock[0]
+    assert total > 10
+    for at in range(1, total + 2):
+        for after_effect in (False, True):
+            source_url, clone_url = _two_checkpoints(tmp_path / f"{at}-{after_effect}")
+            outcomes = _interleave(source_url, clone_url, first, second, at, after_effect)
+            _check_one_clone(source_url, clone_url, outcomes)
+
+
+def _interleave(
+    source_url: str, clone_url: str, first: str, second: str, at: int, after_effect: bool
+) -> dict[str, str]:
+    """Attempt ``first``, with attempt ``second`` run whole at its request ``at`` (after
+    it, when ``first`` makes fewer requests)."""
+    clock, outcomes = [0], dict[str, str]()
+
+    def meanwhile() -> None:
+        _attempt(source_url, second, clone_url, outcomes)
+
+    def wrapped(url: str) -> Store:
+        inner = open_store(url).adapter
+        return Store(_Interleaved(inner, clock, at, after_effect, meanwhile))
+
+    _attempt(wrapped(source_url), first, wrapped(clone_url), outcomes)
+    if second not in outcomes:
+        meanwhile()
+    return outcomes
+
+
+_CLONING_CHILD = """
+import os, sys, time
+from kvengine import DB
+from kvengine.errors import InvalidArgument
+source, checkpoint, target, go = sys.argv[1:]
+while not os.path.exists(go):
+    time.sleep(0.001)
+try:
+    DB.clone(source, checkpoint, target)
+    print("made")
+except InvalidArgument as exc:
+    assert "holds a database already" in str(exc), exc
+    print("refused")
+"""
+
+
+def test_clones_into_one_target_from_several_processes_at_once(tmp_path: Path) -> None:
+    """Four processes clone "base" or "later" into one target at the same moment: one
+    makes it, the others are refused, and the source holds one checkpoint for it."""
+    source_url, clone_url = _two_checkpoints(tmp_path)
+    go = tmp_path / "go"
+    root = Path(__file__).resolve().parents[2]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CLONING_CHILD, source_url, cp, clone_url, str(go)],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for cp in ("base", "later", "base", "later")
+    ]
+    go.touch()
+    outcomes = [child.communicate(timeout=120)[0].strip() for child in children]
+    assert all(child.returncode == 0 for child in children)
+    assert sorted(outcomes) == ["made", "refused", "refused", "refused"]
+    winner = ("base", "later", "base", "later")[outcomes.index("made")]
+    _check_one_clone(source_url, clone_url, {winner: "made", "other": "refused"})
