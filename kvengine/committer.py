@@ -51,7 +51,6 @@ from kvengine.wal import (
     MAX_OPS_PER_OBJECT,
     KeyRange,
     Op,
-    WalBatch,
     WalBuilder,
     WalObject,
     decode_wal,
@@ -679,14 +678,8 @@ class Committer:
 
     def _encode(self, wal_id: int, requests: list[CommitRequest]) -> tuple[bytes, WalObject]:
         builder = WalBuilder(wal_id, self._epoch, self._writer_id)
-        batches = []
-        seq = first_seq_of(wal_id)
-        for r in requests:
-            batch = WalBatch(seq, r.ops, r.read_seq, r.ranges)
-            builder.add(batch)
-            batches.append(batch)
-            seq += len(r.ops)
-        return builder.finish(), WalObject(wal_id, self._epoch, self._writer_id, tuple(batches))
+        batches = tuple(builder.add_writes(first_seq_of(wal_id), requests))
+        return builder.finish(), WalObject(wal_id, self._epoch, self._writer_id, batches)
 
     def _create(self, wal_id: int, data: bytes) -> bool:
         """Create WAL object ``wal_id``: True if ours was stored, False if the id was taken.
