@@ -70,32 +70,36 @@ class Memtable:
         """:meth:`add` of each ``(first_seq, ops)``, all under one lock acquisition (a WAL
         object of many small writes is applied at once)."""
         new = tuple.__new__  # Entry(...) without the namedtuple constructor's overhead
-        overhead = ENTRY_OVERHEAD_BYTES
         with self._lock:
-            versions, new_keys = self._versions, self._new_keys
-            added_bytes = 0
+            versions = self._versions
+            get, add_key = versions.get, self._new_keys.append
+            lowest, highest = self._min_seq, self._max_seq
+            added_bytes = count = 0
             for first_seq, ops in batches:
                 if not ops:
                     continue
                 seq = first_seq
                 for kind, key, value in ops:
                     entry = new(Entry, (key, seq, kind, value))
-                    added_bytes += len(key) + len(value) + overhead
-                    existing = versions.get(key)
+                    added_bytes += len(key) + len(value)
+                    existing = get(key)
                     if existing is None:
                         versions[key] = [entry]
-                        new_keys.append(key)
+                        add_key(key)
                     elif existing[-1][1] < seq:  # the usual case: newer than all before
                         existing.append(entry)
                     else:
                         added_bytes -= self._insert_older(existing, entry)
                     seq += 1
-                self._entry_count += len(ops)
-                if self._min_seq is None or first_seq < self._min_seq:
-                    self._min_seq = first_seq
-                if self._max_seq is None or seq - 1 > self._max_seq:
-                    self._max_seq = seq - 1
-            self._size_bytes += added_bytes
+                count += seq - first_seq
+                if lowest is None or first_seq < lowest:
+                    lowest = first_seq
+                if highest is None or seq - 1 > highest:
+                    highest = seq - 1
+            # _insert_older counts a replaced version out (entries and bytes) as it goes
+            self._entry_count += count
+            self._size_bytes += added_bytes + count * ENTRY_OVERHEAD_BYTES
+            self._min_seq, self._max_seq = lowest, highest
 
     def _sorted_keys(self) -> SortedList:
         """Every key, sorted: the keys added since the last call are merged in first (one

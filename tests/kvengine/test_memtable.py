@@ -225,3 +225,18 @@ def test_concurrent_adds_and_scans() -> None:
             t.join(timeout=120)
     assert not errors, errors[0]
     assert table.entry_count == seq - 1
+
+
+@given(st.lists(BATCHES, max_size=3), KEYS)
+def test_add_batches_at_once_matches_add_one_by_one(
+    groups: list[list[tuple[int, Ops]]], key: bytes
+) -> None:
+    """add_batches (a WAL object applied at once, several times) is add() of each batch."""
+    at_once = Memtable()
+    for group in groups:
+        at_once.add_batches((first_seq, ops) for first_seq, ops in [(7, []), *group])
+    table, _ = build([batch for group in groups for batch in group])
+    assert list(at_once.entries()) == list(table.entries())
+    assert at_once.get(key) == table.get(key)
+    assert (at_once.entry_count, at_once.size_bytes) == (table.entry_count, table.size_bytes)
+    assert (at_once.min_seq, at_once.max_seq) == (table.min_seq, table.max_seq)
