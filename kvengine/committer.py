@@ -144,7 +144,8 @@ class Committer:
         self._oldest_at = 0.0
         self._urgent = False  # a durable request or a flush is waiting
         self._submitted = 0  # requests numbered so far
-        self._unfinished: SortedSet = SortedSet()  # numbers of the requests not done yet
+        self._unfinished: set[int] = set()  # numbers of the requests not done yet
+        self._lowest_unfinished = 1  # no request numbered below this is unfinished
         self._last_nondurable = 0  # the number of the latest non-durable request
         # keys written by non-durable requests not done yet -> how many such requests
         self._pending_keys: dict[bytes, int] = {}
@@ -214,7 +215,16 @@ class Committer:
 
     def _done_through(self, target: int) -> bool:
         """Every request numbered up to ``target`` is done. Holds ``_cond``."""
-        return not self._unfinished or self._unfinished[0] > target
+        unfinished = self._unfinished
+        if not unfinished:
+            return True
+        # Numbers only grow, and a request done never comes back: the lowest unfinished
+        # number only moves up (past each number once), and the set holds one at or above it.
+        lowest = self._lowest_unfinished
+        while lowest not in unfinished:
+            lowest += 1
+        self._lowest_unfinished = lowest
+        return lowest > target
 
     def wait_nondurable(self) -> None:
         """Wait until every non-durable request submitted before this call is done
