@@ -45,8 +45,10 @@ class Memtable:
         self._keys = SortedList()
         #: keys added but not yet in ``_keys`` (scans merge them in: ``_sorted_keys``)
         self._new_keys: list[bytes] = []
-        # Key -> its versions in ascending seq order (usually one): what gets look up.
-        self._versions: dict[bytes, list[Entry]] = {}
+        # Key -> its version (the usual case), or its versions in ascending seq order: what
+        # gets look up. One version is held without a list: one object the cyclic GC tracks
+        # per key rather than two (full collections walk the whole memtable).
+        self._versions: dict[bytes, Entry | list[Entry]] = {}
         self._size_bytes = 0
         self._entry_count = 0
         self._min_seq: int | None = None
@@ -84,12 +86,15 @@ class Memtable:
                     added_bytes += len(key) + len(value)
                     existing = get(key)
                     if existing is None:
-                        versions[key] = [entry]
+                        versions[key] = entry
                         add_key(key)
-                    elif existing[-1][1] < seq:  # the usual case: newer than all before
-                        existing.append(entry)
                     else:
-                        added_bytes -= self._insert_older(existing, entry)
+                        if not isinstance(existing, list):
+                            existing = versions[key] = [existing]
+                        if existing[-1][1] < seq:  # newer than all before: the usual case
+                            existing.append(entry)
+                        else:
+                            added_bytes -= self._insert_older(existing, entry)
                     seq += 1
                 count += seq - first_seq
                 if lowest is None or first_seq < lowest:
@@ -130,6 +135,8 @@ class Memtable:
             versions = self._versions.get(key)
             if versions is None:
                 return None
+            if not isinstance(versions, list):
+                return versions if versions[1] <= max_seq else None
             newest = versions[-1]
             if newest[1] <= max_seq:
                 return newest
@@ -166,7 +173,9 @@ class Memtable:
                 chunk: list[Entry] = []
                 for key in chunk_keys:
                     found = versions[key]
-                    if len(found) == 1:
+                    if not isinstance(found, list):
+                        chunk.append(found)
+                    elif len(found) == 1:
                         chunk.append(found[0])
                     else:
                         chunk.extend(reversed(found))
@@ -186,7 +195,11 @@ class Memtable:
                 )
                 chunk: list[Entry] = []
                 for key in chunk_keys:
-                    chunk.extend(versions[key])
+                    found = versions[key]
+                    if isinstance(found, list):
+                        chunk.extend(found)
+                    else:
+                        chunk.append(found)
             yield from chunk
             if len(chunk_keys) < _SCAN_CHUNK_KEYS:
                 return
