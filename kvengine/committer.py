@@ -71,7 +71,7 @@ QUEUED_OBJECTS = 2
 LOSSES_BEFORE_LISTING = 8
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class CommitRequest:
     """One atomic write waiting for its WAL object. ``read_seq`` None: a blind write, which
     never conflicts; otherwise the commit fails if a key it writes, or a key in one of
