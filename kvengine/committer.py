@@ -51,7 +51,6 @@ from kvengine.wal import (
     MAX_OPS_PER_OBJECT,
     KeyRange,
     Op,
-    WalBatch,
     WalBuilder,
     WalObject,
     decode_wal,
@@ -72,7 +71,7 @@ QUEUED_OBJECTS = 2
 LOSSES_BEFORE_LISTING = 8
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class CommitRequest:
     """One atomic write waiting for its WAL object. ``read_seq`` None: a blind write, which
     never conflicts; otherwise the commit fails if a key it writes, or a key in one of
@@ -145,7 +144,8 @@ class Committer:
         self._oldest_at = 0.0
         self._urgent = False  # a durable request or a flush is waiting
         self._submitted = 0  # requests numbered so far
-        self._unfinished: SortedSet = SortedSet()  # numbers of the requests not done yet
+        self._unfinished: set[int] = set()  # numbers of the requests not done yet
+        self._lowest_unfinished = 1  # no request numbered below this is unfinished
         self._last_nondurable = 0  # the number of the latest non-durable request
         # keys written by non-durable requests not done yet -> how many such requests
         self._pending_keys: dict[bytes, int] = {}
@@ -215,7 +215,16 @@ class Committer:
 
     def _done_through(self, target: int) -> bool:
         """Every request numbered up to ``target`` is done. Holds ``_cond``."""
-        return not self._unfinished or self._unfinished[0] > target
+        unfinished = self._unfinished
+        if not unfinished:
+            return True
+        # Numbers only grow, and a request done never comes back: the lowest unfinished
+        # number only moves up (past each number once), and the set holds one at or above it.
+        lowest = self._lowest_unfinished
+        while lowest not in unfinished:
+            lowest += 1
+        self._lowest_unfinished = lowest
+        return lowest > target
 
     def wait_nondurable(self) -> None:
         """Wait until every non-durable request submitted before this call is done
@@ -679,14 +688,8 @@ class Committer:
 
     def _encode(self, wal_id: int, requests: list[CommitRequest]) -> tuple[bytes, WalObject]:
         builder = WalBuilder(wal_id, self._epoch, self._writer_id)
-        batches = []
-        seq = first_seq_of(wal_id)
-        for r in requests:
-            batch = WalBatch(seq, r.ops, r.read_seq, r.ranges)
-            builder.add(batch)
-            batches.append(batch)
-            seq += len(r.ops)
-        return builder.finish(), WalObject(wal_id, self._epoch, self._writer_id, tuple(batches))
+        batches = tuple(builder.add_writes(first_seq_of(wal_id), requests))
+        return builder.finish(), WalObject(wal_id, self._epoch, self._writer_id, batches)
 
     def _create(self, wal_id: int, data: bytes) -> bool:
         """Create WAL object ``wal_id``: True if ours was stored, False if the id was taken.

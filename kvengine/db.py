@@ -34,7 +34,7 @@ from kvengine.manifest.model import Checkpoint, Manifest
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.options import Options
 from kvengine.reader import ReaderThread
-from kvengine.record import Entry, Kind, prefix_end
+from kvengine.record import MAX_KEY_BYTES, MAX_VALUE_BYTES, Entry, Kind, prefix_end
 from kvengine.store import ObjectStore, Store, open_store
 from kvengine.table_store import TableStore
 from kvengine.transaction import Transaction
@@ -442,7 +442,12 @@ class DB:
         """Set ``key`` to ``value``. Durable (the default): returns after its WAL object is
         stored. Otherwise returns at once and is stored by a later WAL PUT, within
         ``flush_interval_ms``. Either way it is visible once stored."""
-        self._write(((Kind.PUT, check_key(key), check_value(value)),), durable)
+        # The usual bytes key and value are checked here, without two calls each
+        if type(key) is not bytes or not 0 < len(key) <= MAX_KEY_BYTES:
+            key = check_key(key)
+        if type(value) is not bytes or len(value) > MAX_VALUE_BYTES:
+            value = check_value(value)
+        self._write(((Kind.PUT, key, value),), durable)
 
     def delete(self, key: bytes, *, durable: bool = True) -> None:
         """Remove ``key`` (a no-op if absent), with the same durability as :meth:`put`."""

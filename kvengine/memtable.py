@@ -45,8 +45,10 @@ class Memtable:
         self._keys = SortedList()
         #: keys added but not yet in ``_keys`` (scans merge them in: ``_sorted_keys``)
         self._new_keys: list[bytes] = []
-        # Key -> its versions in ascending seq order (usually one): what gets look up.
-        self._versions: dict[bytes, list[Entry]] = {}
+        # Key -> its version (the usual case), or its versions in ascending seq order: what
+        # gets look up. One version is held without a list: one object the cyclic GC tracks
+        # per key rather than two (full collections walk the whole memtable).
+        self._versions: dict[bytes, Entry | list[Entry]] = {}
         self._size_bytes = 0
         self._entry_count = 0
         self._min_seq: int | None = None
@@ -70,32 +72,39 @@ class Memtable:
         """:meth:`add` of each ``(first_seq, ops)``, all under one lock acquisition (a WAL
         object of many small writes is applied at once)."""
         new = tuple.__new__  # Entry(...) without the namedtuple constructor's overhead
-        overhead = ENTRY_OVERHEAD_BYTES
         with self._lock:
-            versions, new_keys = self._versions, self._new_keys
-            added_bytes = 0
+            versions = self._versions
+            get, add_key = versions.get, self._new_keys.append
+            lowest, highest = self._min_seq, self._max_seq
+            added_bytes = count = 0
             for first_seq, ops in batches:
                 if not ops:
                     continue
                 seq = first_seq
                 for kind, key, value in ops:
                     entry = new(Entry, (key, seq, kind, value))
-                    added_bytes += len(key) + len(value) + overhead
-                    existing = versions.get(key)
+                    added_bytes += len(key) + len(value)
+                    existing = get(key)
                     if existing is None:
-                        versions[key] = [entry]
-                        new_keys.append(key)
-                    elif existing[-1][1] < seq:  # the usual case: newer than all before
-                        existing.append(entry)
+                        versions[key] = entry
+                        add_key(key)
                     else:
-                        added_bytes -= self._insert_older(existing, entry)
+                        if not isinstance(existing, list):
+                            existing = versions[key] = [existing]
+                        if existing[-1][1] < seq:  # newer than all before: the usual case
+                            existing.append(entry)
+                        else:
+                            added_bytes -= self._insert_older(existing, entry)
                     seq += 1
-                self._entry_count += len(ops)
-                if self._min_seq is None or first_seq < self._min_seq:
-                    self._min_seq = first_seq
-                if self._max_seq is None or seq - 1 > self._max_seq:
-                    self._max_seq = seq - 1
-            self._size_bytes += added_bytes
+                count += seq - first_seq
+                if lowest is None or first_seq < lowest:
+                    lowest = first_seq
+                if highest is None or seq - 1 > highest:
+                    highest = seq - 1
+            # _insert_older counts a replaced version out (entries and bytes) as it goes
+            self._entry_count += count
+            self._size_bytes += added_bytes + count * ENTRY_OVERHEAD_BYTES
+            self._min_seq, self._max_seq = lowest, highest
 
     def _sorted_keys(self) -> SortedList:
         """Every key, sorted: the keys added since the last call are merged in first (one
@@ -126,6 +135,8 @@ class Memtable:
             versions = self._versions.get(key)
             if versions is None:
                 return None
+            if not isinstance(versions, list):
+                return versions if versions[1] <= max_seq else None
             newest = versions[-1]
             if newest[1] <= max_seq:
                 return newest
@@ -162,7 +173,9 @@ class Memtable:
                 chunk: list[Entry] = []
                 for key in chunk_keys:
                     found = versions[key]
-                    if len(found) == 1:
+                    if not isinstance(found, list):
+                        chunk.append(found)
+                    elif len(found) == 1:
                         chunk.append(found[0])
                     else:
                         chunk.extend(reversed(found))
@@ -182,7 +195,11 @@ class Memtable:
                 )
                 chunk: list[Entry] = []
                 for key in chunk_keys:
-                    chunk.extend(versions[key])
+                    found = versions[key]
+                    if isinstance(found, list):
+                        chunk.extend(found)
+                    else:
+                        chunk.append(found)
             yield from chunk
             if len(chunk_keys) < _SCAN_CHUNK_KEYS:
                 return

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from operator import itemgetter
 
 from sortedcontainers import SortedSet
 
@@ -28,6 +29,11 @@ from kvengine.options import Options
 from kvengine.table_store import TableStore
 from kvengine.version import Version
 from kvengine.wal import WalBatch, WalObject
+
+#: a WalBatch's (first_seq, ops), what Memtable.add_batches takes
+_SEQ_AND_OPS = itemgetter(0, 1)
+_FIRST_SEQ = itemgetter(0)
+_READ_SEQ = itemgetter(2)
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +127,7 @@ class View:
             applied, aborted = self._decide(obj, version, last_seq)
             with self.cond:
                 memtable = self.version.memtable
-                memtable.add_batches((batch.first_seq, batch.ops) for batch in applied)
+                memtable.add_batches(map(_SEQ_AND_OPS, applied))
                 if applied:
                     self.last_seq = applied[-1].first_seq + len(applied[-1].ops) - 1
                 self.tail_id = memtable.last_wal_id = wal_id
@@ -145,7 +151,13 @@ class View:
         horizon = txn_horizon(self._txn_wal_span or 0, obj.wal_id)
         # Only a transaction checks the keys written before it in the object: past the
         # last one, blind writes need no bookkeeping (most objects hold blind writes only).
-        last_txn = max((i for i, b in enumerate(obj.batches) if b.read_seq is not None), default=-1)
+        read_seqs = list(map(_READ_SEQ, obj.batches))
+        if read_seqs.count(None) == len(read_seqs):
+            if not read_seqs or min(map(_FIRST_SEQ, obj.batches)) > last_seq:
+                return list(obj.batches), []  # blind writes, none applied yet: all apply
+            last_txn = -1
+        else:
+            last_txn = max(i for i, r in enumerate(read_seqs) if r is not None)
         for i, batch in enumerate(obj.batches):
             if batch.first_seq + len(batch.ops) - 1 <= last_seq:
                 continue  # in SSTs already (decided when it was first applied)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import array
+import uuid
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kvengine import InvalidArgument, WriteBatch
+from kvengine import DB, InvalidArgument, WriteBatch
 from kvengine import batch as batch_module
 from kvengine.batch import OP_OVERHEAD_BYTES, check_key, check_value
 from kvengine.record import MAX_KEY_BYTES, MAX_VALUE_BYTES, Kind
@@ -167,3 +168,27 @@ def test_failed_put_leaves_batch_unchanged() -> None:
 def test_invalid_argument_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         check_key(b"")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "error"),
+    [
+        ("text", b"v", "str"),
+        (b"k", "text", "str"),
+        (b"", b"v", "empty"),
+        (bytearray(), b"v", "empty"),
+        (b"k" * (MAX_KEY_BYTES + 1), b"v", str(MAX_KEY_BYTES + 1)),
+        (b"k", bytes(MAX_VALUE_BYTES + 1), str(MAX_VALUE_BYTES + 1)),
+    ],
+)
+def test_db_put_refuses_what_check_key_and_check_value_refuse(
+    key: object, value: object, error: str
+) -> None:
+    """DB.put checks bytes inline (its fast path) and the rest with check_key/check_value."""
+    with DB.open(f"memory://{uuid.uuid4().hex}") as db:
+        for durable in (True, False):
+            with pytest.raises(InvalidArgument, match=error):
+                db.put(key, value, durable=durable)  # type: ignore[arg-type]
+        db.put(bytearray(b"k"), memoryview(b"v"), durable=False)  # type: ignore[arg-type]
+        db.put(b"k" * MAX_KEY_BYTES, b"", durable=False)
+        assert db.get(b"k") == b"v" and db.get(b"k" * MAX_KEY_BYTES) == b""

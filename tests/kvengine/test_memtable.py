@@ -225,3 +225,41 @@ def test_concurrent_adds_and_scans() -> None:
             t.join(timeout=120)
     assert not errors, errors[0]
     assert table.entry_count == seq - 1
+
+
+@given(st.lists(BATCHES, max_size=3), KEYS)
+def test_add_batches_at_once_matches_add_one_by_one(
+    groups: list[list[tuple[int, Ops]]], key: bytes
+) -> None:
+    """add_batches (a WAL object applied at once, several times) is add() of each batch."""
+    at_once = Memtable()
+    for group in groups:
+        at_once.add_batches((first_seq, ops) for first_seq, ops in [(7, []), *group])
+    table, _ = build([batch for group in groups for batch in group])
+    assert list(at_once.entries()) == list(table.entries())
+    assert at_once.get(key) == table.get(key)
+    assert (at_once.entry_count, at_once.size_bytes) == (table.entry_count, table.size_bytes)
+    assert (at_once.min_seq, at_once.max_seq) == (table.min_seq, table.max_seq)
+
+
+def test_one_version_and_several() -> None:
+    """A key's one version is held without a list; a second one makes it a list."""
+    table = Memtable()
+    table.add_batches((i, ((Kind.PUT, b"k%d" % i, b"v"),)) for i in range(1, 101))
+    table.add(200, [(Kind.DELETE, b"k1", b"")])
+    table.add(0, [(Kind.PUT, b"k2", b"old")])  # older than the one version there
+    entries = list(table.entries())
+    assert entries[:3] == [
+        Entry(b"k1", 200, Kind.DELETE, b""),
+        Entry(b"k1", 1, Kind.PUT, b"v"),
+        Entry(b"k10", 10, Kind.PUT, b"v"),
+    ]
+    assert all(type(e.kind) is Kind for e in entries)
+    assert table.get(b"k50") == Entry(b"k50", 50, Kind.PUT, b"v")
+    assert table.get(b"k50", 49) is None
+    assert table.get(b"k2", 1) == Entry(b"k2", 0, Kind.PUT, b"old")
+    assert list(table.scan(b"k2", b"k20", reverse=True)) == [
+        Entry(b"k2", 0, Kind.PUT, b"old"),
+        Entry(b"k2", 2, Kind.PUT, b"v"),
+    ]
+    assert table.entry_count == 102

@@ -41,7 +41,7 @@ RANGES = st.lists(
     st.tuples(st.binary(min_size=1, max_size=8), st.one_of(st.none(), st.binary(max_size=8))),
     max_size=3,
 ).map(tuple)
-BLIND = st.builds(WalBatch, st.integers(1, MAX_SEQ - 4), OPS)
+BLIND = st.builds(WalBatch, st.integers(1, MAX_SEQ - 4), OPS, st.none(), st.just(()))
 TXNS = st.integers(1, MAX_SEQ - 4).flatmap(
     lambda first: st.builds(WalBatch, st.just(first), OPS, st.integers(0, first - 1), RANGES)
 )
