@@ -19,9 +19,9 @@ A compaction streams: each input SST is read a few data blocks at a time
 (``compaction_readahead_bytes`` per ranged GET, outside the block cache), and each output SST
 is cut when it reaches ``sst_target_bytes`` (a key's versions never split across two), its
 blocks moved to a temporary file past ``compaction_spill_bytes`` and written create-only
-from there (``put_if_absent_stream``: streamed on local disk, one buffered request on
-GCS/S3/Azure, docs/object-stores.md "Streamed uploads"). Memory is therefore about one
-read-ahead per input plus the spill threshold, plus one output SST while a cloud upload runs.
+from there (``put_if_absent_stream``: streamed on local disk, GCS, S3 and Azure with their
+create-only preconditions, docs/object-stores.md "Streamed uploads"). Memory is therefore
+about one read-ahead per input plus the spill threshold, whatever the store.
 
 What a compaction keeps (``iterators.compact_entries``): every version a live snapshot of this
 process may read (``keep_seq``), and each key's newest version. Tombstones are dropped only

@@ -27,9 +27,10 @@ Contract shared by every implementation (checked by ``tests/kvengine/store/confo
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from kvengine.errors import InvalidArgument
 
@@ -168,3 +169,90 @@ def checked(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
         yield chunk
     if seen != size:
         raise InvalidArgument(f"streamed {seen} bytes, {size} were announced")
+
+
+#: How much of a file ``ChunkReader`` holds at a time.
+READ_BYTES = 1024 * 1024
+
+
+class ChunkReader(io.RawIOBase):
+    """A read-only, seekable file over ``head``, then ``chunks`` (``size`` bytes, re-iterable),
+    then ``tail``: the body of one streamed upload request.
+
+    HTTP clients read it a piece at a time and seek back to the start to retry a request or
+    after hashing the body (botocore), so only the current chunk is ever held. Seeking back
+    iterates ``chunks`` afresh; seeking forward skips. ``chunks`` that do not add up to
+    ``size`` make reads fail, and the failure is kept in ``error`` (an HTTP client may wrap
+    or swallow what a body raises)."""
+
+    def __init__(
+        self, chunks: Iterable[bytes], size: int, head: bytes = b"", tail: bytes = b""
+    ) -> None:
+        super().__init__()
+        self.chunks = chunks
+        self.size = size
+        self.head = head
+        self.tail = tail
+        self.length = len(head) + size + len(tail)
+        self.error: InvalidArgument | None = None
+        self._pos = 0
+        self._restart()
+
+    def _restart(self) -> None:
+        self._pieces = self._iter_pieces()
+        self._piece = memoryview(b"")
+        self._piece_start = 0
+
+    def _iter_pieces(self) -> Iterator[bytes]:
+        yield self.head
+        seen = 0
+        chunks = self.chunks
+        if isinstance(chunks, FileChunks):  # read it in smaller pieces: no need to hold more
+            chunks = FileChunks(chunks.file, chunks.size, min(chunks.chunk_bytes, READ_BYTES))
+        for chunk in chunks:
+            seen += len(chunk)
+            if seen > self.size:
+                break
+            yield chunk
+        if seen != self.size:
+            self.error = InvalidArgument(
+                f"streamed {'more than ' if seen > self.size else ''}{seen} bytes, "
+                f"{self.size} were announced"
+            )
+            raise self.error
+        yield self.tail
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.length}[whence]
+        self._pos = max(0, min(self.length, base + offset))
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer`` as far as the body goes (short only at the end)."""
+        if self._pos < self._piece_start:
+            self._restart()
+        out = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(out):
+            while self._pos >= self._piece_start + len(self._piece):
+                self._piece_start += len(self._piece)
+                piece = next(self._pieces, None)  # past the last piece: sizes were checked
+                if piece is None:
+                    self._piece = memoryview(b"")
+                    return done
+                self._piece = memoryview(piece)
+            at = self._pos - self._piece_start
+            n = min(len(out) - done, len(self._piece) - at)
+            out[done : done + n] = self._piece[at : at + n]
+            self._pos += n
+            done += n
+        return done

@@ -10,21 +10,30 @@ each backend (see docs/object-stores.md):
   place, which fails if the name exists; no reader ever sees a partial object.
 
 Each is one request whatever the size (gcsfs and s3fs would otherwise switch to resumable or
-multipart uploads, whose preconditions the emulators do not enforce). fsspec's generic create
-mode (check existence, then write) is not atomic and is never used: on any other filesystem
-``atomic_create`` is ``False``.
+multipart uploads, whose preconditions the emulators do not enforce). Streamed create-only
+writes (``put_if_absent_stream``) keep the same preconditions without holding the object: one
+GCS multipart-upload request or one S3 ``PutObject`` whose body is read from the chunks as it
+is sent, and on Azure blocks staged under random ids, then committed with ``If-None-Match: *``.
+
+fsspec's generic create mode (check existence, then write) is not atomic and is never used: on
+any other filesystem ``atomic_create`` is ``False``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from fsspec import AbstractFileSystem
+from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 
 from kvengine.errors import Closed, InvalidArgument, ObjectNotFound
@@ -34,6 +43,7 @@ from kvengine.store.base import (
     HEAD,
     LIST,
     PUT,
+    ChunkReader,
     ObjectInfo,
     check_path,
     check_prefix,
@@ -53,6 +63,15 @@ NATIVE_CREATE_PROTOCOLS = frozenset({"gs", "gcs", "s3", "s3a", "az", "abfs", "ab
 _CHUNKED_PROTOCOLS = frozenset({"gs", "gcs", "s3", "s3a"})
 #: ``chunksize`` above any object: 5 GiB is S3's single-PUT limit (GCS's is 5 TiB).
 _ONE_REQUEST = 5 * 2**30
+#: Streamed create-only uploads, by protocol: which request carries the precondition.
+_STREAM_KINDS = {"gs": "gcs", "gcs": "gcs", "s3": "s3", "s3a": "s3"}
+_STREAM_KINDS.update({"az": "azure", "abfs": "azure", "abfss": "azure"})
+#: Size of the blocks a streamed Azure upload stages (one in memory at a time); 50,000
+#: blocks per blob make 200 GiB the largest streamed object.
+AZURE_BLOCK_BYTES = 4 * 1024 * 1024
+#: The multipart/related body gcsfs's ``simple_upload`` sends, around the object's bytes.
+_GCS_BOUNDARY = "==0=="
+_GCS_TAIL = f"\n--{_GCS_BOUNDARY}--".encode()
 #: Directory (under the root) for local temporary files; dot-names are never listed.
 _LOCAL_TMP_DIR = ".tmp"
 
@@ -83,6 +102,8 @@ class FsspecStore:
         self._local = isinstance(fs, LocalFileSystem)
         self._async = bool(getattr(fs, "async_impl", False))
         self._chunked = bool(_CHUNKED_PROTOCOLS.intersection(_protocols(fs)))
+        kinds = {_STREAM_KINDS[p] for p in _protocols(fs) if p in _STREAM_KINDS}
+        self._stream_kind = kinds.pop() if len(kinds) == 1 and self._async else None
         self.atomic_create = self._local or bool(
             NATIVE_CREATE_PROTOCOLS.intersection(_protocols(fs))
         )
@@ -135,19 +156,28 @@ class FsspecStore:
         return True
 
     def put_if_absent_stream(self, path: str, chunks: Iterable[bytes], size: int) -> bool:
-        """Local disk streams into the temporary file, then links it (as ``put_if_absent``).
-        GCS, S3 and Azure fall back to one buffered create-only PUT (docs/object-stores.md,
-        "Streamed uploads"): gcsfs, s3fs and adlfs each have a create-only streaming path
-        (``open(path, "xb")``), but the emulators the conformance suite runs on do not
-        enforce its precondition (fake-gcs-server's resumable uploads, moto's
-        CompleteMultipartUpload), so it is not used until it can be checked. SST names are
-        not unique to one process (docs/design/0005-storage-lifecycle.md, "Large SST
-        uploads"), so a plain, unconditional streamed upload is no substitute."""
+        """Streamed with the same create-only precondition as ``put_if_absent``
+        (docs/object-stores.md, "Streamed uploads"): local disk writes the chunks into the
+        temporary file, then links it; GCS sends one multipart-upload request with
+        ``ifGenerationMatch=0`` and S3 one ``PutObject`` with ``If-None-Match: *``, whose
+        bodies are read from ``chunks`` as they are sent; Azure stages blocks under random ids
+        and commits them with ``If-None-Match: *``. Each attempt is one request (one commit on
+        Azure): the retrying wrapper retries with a fresh pass over ``chunks`` and settles an
+        ambiguous outcome. Other filesystems collect the chunks and ``put_if_absent`` them.
+        The resumable/multipart uploads of gcsfs and s3fs are not used: the emulators do not
+        enforce their preconditions, and SST names are not unique to one process
+        (docs/design/0005-storage-lifecycle.md, "Large SST uploads")."""
         check_path(path)
         if self._local and self.atomic_create:
             stream = checked(chunks, size)
             return self._call(PUT, path, self._local_write, path, stream, replace=False)
-        return self.put_if_absent(path, joined(chunks, size))
+        if self._stream_kind is None:
+            return self.put_if_absent(path, joined(chunks, size))
+        try:
+            self._call(PUT, path, self._create_streamed, path, chunks, size)
+        except _Conflict:
+            return False
+        return True
 
     def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         check_path(path)
@@ -230,6 +260,103 @@ class FsspecStore:
             if is_conflict(exc):
                 raise _Conflict from exc
             raise
+
+    def _create_streamed(
+        self, path: str, chunks: Iterable[bytes], size: int, timeout: float | None = None
+    ) -> None:
+        full = self._full(path)
+        if self._stream_kind == "gcs":
+            _, key, _ = self.fs.split_path(full)
+            head = (
+                f"--{_GCS_BOUNDARY}\nContent-Type: application/json; charset=UTF-8\n\n"
+                f"{json.dumps({'name': key})}\n--{_GCS_BOUNDARY}\n"
+                "Content-Type: application/octet-stream\n\n"
+            ).encode()
+            reader = ChunkReader(chunks, size, head, _GCS_TAIL)
+            upload = self._gcs_upload
+        else:
+            reader = ChunkReader(chunks, size)
+            upload = self._s3_upload if self._stream_kind == "s3" else self._azure_upload
+        try:
+            sync(self.fs.loop, upload, full, reader, timeout=timeout)
+        except Exception as exc:
+            if reader.error is not None:  # the caller's chunks, whatever the client made of it
+                raise reader.error from exc
+            if is_conflict(exc):
+                raise _Conflict from exc
+            raise
+        finally:
+            self.fs.invalidate_cache(full)
+        if reader.error is not None:
+            raise reader.error
+
+    async def _gcs_upload(self, full: str, reader: ChunkReader) -> None:
+        """One multipart upload request (as gcsfs's ``simple_upload``) with a streamed body;
+        ``_request`` without gcsfs's retry decorator, so an attempt is one request."""
+        fs = self.fs
+        bucket, _, _ = fs.split_path(full)
+        request = getattr(fs._request, "__wrapped__", None)
+        args = (fs,) if request is not None else ()
+        headers = {
+            "Content-Type": f'multipart/related; boundary="{_GCS_BOUNDARY}"',
+            "Content-Length": str(reader.length),
+        }
+        await (request or fs._request)(
+            *args,
+            "POST",
+            f"{fs._location}/upload/storage/v1/b/{quote(bucket, safe='')}/o",
+            headers=headers,
+            data=reader,
+            uploadType="multipart",
+            ifGenerationMatch="0",
+        )
+
+    async def _s3_upload(self, full: str, reader: ChunkReader) -> None:
+        """One ``PutObject`` with ``If-None-Match: *`` whose body is ``reader``: botocore hashes
+        it and rewinds it (also for its own retries); s3fs's retry loop is not used."""
+        from s3fs.core import _error_wrapper
+
+        fs = self.fs
+        bucket, key, _ = fs.split_path(full)
+        await fs.set_session()
+        s3 = await fs.get_s3(bucket)
+        kw = fs._get_s3_method_kwargs(
+            s3.put_object,
+            Bucket=bucket,
+            Key=key,
+            Body=reader,
+            ContentLength=reader.length,
+            IfNoneMatch="*",
+        )
+        await _error_wrapper(s3.put_object, kwargs=kw, retries=1)
+
+    async def _azure_upload(self, full: str, reader: ChunkReader) -> None:
+        """Blocks staged under ids random to this upload (racing uploads never replace each
+        other's uncommitted blocks), then one Put Block List with ``If-None-Match: *``."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError
+        from azure.storage.blob import BlobBlock
+
+        fs = self.fs
+        container, blob, _ = fs.split_path(full)
+        upload = uuid.uuid4().hex
+        blocks: list[BlobBlock] = []
+        async with fs.service_client.get_blob_client(container=container, blob=blob) as bc:
+            block = bytearray(AZURE_BLOCK_BYTES)  # one buffer, refilled for every block
+            while n := await asyncio.to_thread(reader.readinto, block):
+                data = block if n == len(block) else block[:n]
+                block_id = base64.b64encode(f"{upload}-{len(blocks):06d}".encode()).decode()
+                await bc.stage_block(block_id, data, length=len(data), **fs._timeout_kwargs)
+                blocks.append(BlobBlock(block_id=block_id))
+            try:
+                await bc.commit_block_list(
+                    blocks,
+                    metadata={"is_directory": "false"},
+                    match_condition=MatchConditions.IfMissing,
+                    **fs._timeout_kwargs,
+                )
+            except ResourceExistsError as exc:
+                raise FileExistsError(full) from exc
 
     def _local_write(self, path: str, data: bytes | Iterable[bytes], *, replace: bool) -> bool:
         """Write a whole temporary file, then move (``replace``) or link (create-only) it in."""

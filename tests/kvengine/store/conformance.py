@@ -217,8 +217,9 @@ class StoreConformance:
     def test_multipart_streamed_create_race(self, store: Store) -> None:
         """Objects of several parts: two writers, one wins, the object is exactly the winner's
         bytes. (Parts of 1 MiB: on a loaded machine a race of 16 MiB bodies once failed
-        against moto, which is not known to make its create-only check atomic with a long
-        upload; no backend streams in parts yet, docs/object-stores.md "Streamed uploads".)"""
+        against moto, which checks ``If-None-Match`` before hashing and storing the body,
+        unlocked; on Azure this is one staged block per writer, then the commits race;
+        docs/object-stores.md "Streamed uploads".)"""
         part = 1024 * 1024
         size = 2 * part + 12345
 
