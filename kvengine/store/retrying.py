@@ -93,18 +93,11 @@ class RetryingStore:
         self._retry(lambda: self.inner.put(path, data))
 
     def put_if_absent(self, path: str, data: bytes) -> bool:
-        attempts = 0
-
-        def attempt() -> bool:
-            nonlocal attempts
-            attempts += 1
-            return self.inner.put_if_absent(path, data)
-
-        if self._retry(attempt):
+        if self._retry(lambda: self.inner.put_if_absent(path, data)):
             return True
-        if attempts == 1:
-            return False  # nothing of ours was sent before: someone else's object
-        # "Exists" may be our own earlier attempt that landed: compare the stored bytes.
+        # "Exists" may be our own earlier attempt that landed: compare the stored bytes. Even
+        # after one attempt here: gcsfs, s3fs and botocore retry a failed request inside
+        # that attempt, and their retry of a create that landed gets "exists" too.
         try:
             stored = self._retry(lambda: self.inner.get(path))
         except ObjectNotFound:
@@ -120,18 +113,9 @@ class RetryingStore:
         """As ``put_if_absent``: each attempt iterates ``chunks`` afresh, and an "exists" after
         a failed attempt is settled by comparing the stored object with ``chunks``, range by
         range (never the whole object in memory)."""
-        attempts = 0
-
-        def attempt() -> bool:
-            nonlocal attempts
-            attempts += 1
-            return self.inner.put_if_absent_stream(path, chunks, size)
-
-        if self._retry(attempt):
+        if self._retry(lambda: self.inner.put_if_absent_stream(path, chunks, size)):
             return True
-        if attempts == 1:
-            return False
-        try:
+        try:  # as in put_if_absent, even after one attempt
             if self._retry(lambda: self.inner.head(path)).size != size:
                 return False
             offset = 0
