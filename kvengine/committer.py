@@ -376,6 +376,7 @@ class Committer:
                 losses and losses % LOSSES_BEFORE_LISTING == 0
             ):
                 view.catch_up()  # a view this old may be far behind: read the tail first
+            view.check_fenced()  # what was just read may fence us
             wal_id = max(wal_id, view.tail_id + 1)
             data, obj = self._encode(wal_id, pending)
             started = view.clock()
@@ -393,7 +394,12 @@ class Committer:
             if self._exclusive:
                 view.catch_up()  # a foreign object after our fence: this fences us
                 continue
-            wal_id += 1  # another process took the id: race for the next one at once
+            # Another process took the id. Read and apply its object before racing for the
+            # next one: never race for id k + 1 without having applied id k, so an exclusive
+            # writer's fence is always applied (and fences us, at the top of the loop) before
+            # this process can store an object after it (0003, "Exclusive mode").
+            view.catch_up_to(wal_id)
+            wal_id += 1
             # Requests queued meanwhile ride along (``group`` grows, so errors reach them).
             ops = sum(len(r.ops) for r in pending)
             size = sum(r.size_bytes for r in pending)
@@ -529,6 +535,7 @@ class Committer:
                 view.catch_up_from_manifest()  # as in _commit: invariant 5 of 0003
             elif now - view.tail_seen_at > STALE_TAIL_S:
                 view.catch_up()
+            view.check_fenced()
             wal_id = view.tail_id + 1
         pending = self._validate(group, *view.current())
         if pending:

@@ -78,3 +78,9 @@ def test_sql_simulation_over_many_seeds(seed: int) -> None:
     print(f"{SEEDS} SQL seeds from {seed}: {total}")
     assert total.commits > 0 and total.crashes > 0 and total.faults > 0
     assert total.exclusive_phases > 0 and total.follower_reads > 0
+
+
+def test_the_seeds_that_found_bugs() -> None:
+    """Seeds that found bugs, kept as regressions: a shared writer stored a commit after an
+    exclusive open had returned (SQL seed 2; tests/kvengine/test_fencing_shared.py)."""
+    run_sql(2, 20)
