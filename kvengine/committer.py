@@ -9,7 +9,10 @@ object is stored, it applies the objects before it and its own; the view decides
 as every process does, which transactions apply (``View.apply``), and only then are the
 writes visible and their waiters released, acknowledged or ``Conflict``. A PUT whose outcome
 is unknown (an error after the retries ran out) is settled by reading the object back before
-anything else is tried at that id; its waiters wait.
+anything else is tried at that id; its waiters wait. An attempt that fails with nothing
+stored gives its error to its durable requests and puts its non-durable ones (which returned
+already) back at the head of the queue, tried again with backoff, so a lost non-durable write
+is only ever a suffix (:meth:`Committer._failed_unstored`).
 
 Durable requests wake the thread at once; non-durable ones are stored within
 ``flush_interval_ms`` or once the queue passes ``wal_buffer_bytes``
@@ -38,6 +41,7 @@ from kvengine.conflicts import batch_conflict
 from kvengine.errors import (
     Closed,
     Conflict,
+    Fenced,
     InvalidArgument,
     StoreConfigError,
     StorePermissionDenied,
@@ -70,6 +74,10 @@ STALE_TAIL_S = 1.0
 QUEUED_OBJECTS = 2
 #: After this many lost races in a row, read the tail (LIST) rather than step id by id.
 LOSSES_BEFORE_LISTING = 8
+#: A group that failed with nothing stored puts its non-durable requests back at the head of
+#: the queue; the next attempt waits this long, doubling after each failure up to the max.
+RETRY_FIRST_S = 0.05
+RETRY_MAX_S = 1.0
 
 
 @dataclass(eq=False)
@@ -144,6 +152,8 @@ class Committer:
         self._max_queued = QUEUED_OBJECTS * buffer_bytes
         self._oldest_at = 0.0
         self._urgent = False  # a durable request or a flush is waiting
+        self._retry_at = 0.0  # after a failed attempt: the next one starts no sooner
+        self._retry_s = 0.0  # the current backoff (0 once a PUT succeeded)
         self._submitted = 0  # requests numbered so far
         self._unfinished: SortedSet = SortedSet()  # numbers of the requests not done yet
         self._last_nondurable = 0  # the number of the latest non-durable request
@@ -279,6 +289,9 @@ class Committer:
         """Wait for requests to store; None when closing with nothing left."""
         with self._cond:
             while True:
+                if self._queue and (backoff := self._retry_at - time.monotonic()) > 0:
+                    self._cond.wait(backoff)  # the head failed just now: not at once again
+                    continue
                 if self._queue and (
                     self._urgent
                     or self._closing
@@ -321,7 +334,7 @@ class Committer:
                 try:
                     self._commit(group)
                 except StrataError as exc:
-                    self._finish(group, exc)
+                    self._failed_unstored(group, exc)  # _commit handles a stored object's
                 except Exception as exc:  # a bug: fail every waiter, now and later, not hang
                     log.exception("commit thread failed")
                     broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
@@ -352,6 +365,45 @@ class Committer:
                                 del pending[key]
             self._unfinished.difference_update(r.number for r in requests)
             self._cond.notify_all()
+
+    def _failed_unstored(self, group: Sequence[CommitRequest], error: StrataError) -> None:
+        """The attempt for ``group`` failed and nothing of it is stored (an unknown PUT
+        outcome is settled before this, by reading the object back). Its durable requests
+        get ``error``: their callers see it. Its non-durable requests returned long ago, so
+        failing them would leave a hole in this process's order while later writes land:
+        they go back to the head of the queue, to be tried again (after a backoff) before
+        anything queued after them; writers block once the queue is full. Only a fenced,
+        broken or closed database gives them up, and then everything queued after them too,
+        so that a lost non-durable write is only ever a suffix."""
+        now = time.monotonic()
+        with self._cond:
+            retry = [r for r in group if not r.durable and not r.done]
+            durable = [r for r in group if r.durable]
+            closing = self._closing_since
+            if retry and (
+                isinstance(error, (Fenced, Closed))
+                or self._view.fenced is not None
+                or self._broken is not None
+                or (closing is not None and now - closing > UNKNOWN_OUTCOME_CLOSE_S)
+            ):
+                durable += retry + list(self._queue)  # nothing after them lands either
+                self._queue.clear()
+                self._queued_bytes = 0
+                retry = []
+            if retry:
+                self._queue.extendleft(reversed(retry))
+                self._urgent = True
+                self._queued_bytes += sum(r.size_bytes for r in retry)
+                self._oldest_at = now
+                self._retry_s = min(max(2 * self._retry_s, RETRY_FIRST_S), RETRY_MAX_S)
+                self._retry_at = now + self._retry_s
+                log.warning(
+                    "%d non-durable writes not stored yet (%s); trying again in %.2f s",
+                    len(retry),
+                    error,
+                    self._retry_s,
+                )
+        self._finish(durable, error)
 
     def _commit(self, group: list[CommitRequest]) -> None:
         view = self._view
@@ -408,17 +460,22 @@ class Committer:
             try:
                 pending.extend(self._validate(taken, *view.current()))
             except StrataError as exc:  # they fail; the object being raced for does not
-                self._finish(taken, exc)
+                del group[len(group) - len(taken) :]
+                self._failed_unstored(taken, exc)
         try:
             self._settle(wal_id, obj, started)
+            self._report(wal_id, pending)
+        except StrataError as exc:
+            # Stored: its writes are in the WAL, whatever became of us; never stored again.
+            self._finish(group, exc)
         finally:
             view.own_in_flight = None
-        self._report(wal_id, pending)
 
     def _report(self, wal_id: int, pending: list[CommitRequest]) -> None:
         """Release the waiters of our applied object ``wal_id``: acknowledged, or
         ``Conflict`` for the batches the view left out."""
         view = self._view
+        self._retry_s = 0.0  # the store works again
         outcome = view.take_outcome(wal_id)
         if outcome is None:  # cannot happen while own_in_flight holds rebuilds back
             raise StoreUnavailable(f"WAL object {wal_id} is stored; its outcome is unknown")
@@ -473,7 +530,10 @@ class Committer:
                     else:
                         self._start(group, flights, pool)
                 except StrataError as exc:
-                    self._finish(group, exc)
+                    if head is None:
+                        self._failed_unstored(group, exc)  # nothing of it was sent
+                    else:
+                        self._finish(group, exc)  # stored (_retire handles the rest)
                 except Exception as exc:  # a bug: fail every waiter, now and later, not hang
                     log.exception("commit thread failed")
                     broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
@@ -506,6 +566,8 @@ class Committer:
         if len(flights) >= self._depth or any(f.holds_nondurable for f in flights):
             return None
         now = time.monotonic()
+        if self._retry_at > now:
+            return self._retry_at - now  # the head failed just now: not at once again
         if not (self._urgent or self._closing):
             due = self._interval_s - (now - self._oldest_at)
             if due > 0:
@@ -580,7 +642,7 @@ class Committer:
                     view.catch_up_to(flight.wal_id)
                     view.check_fenced()
                 except StrataError as exc:
-                    self._finish(flight.group, exc)
+                    self._failed_unstored(flight.group, exc)
                     return
                 flight.wal_id = (flights[-1].wal_id if flights else flight.wal_id) + 1
                 self._launch(flight, flights, pool)
@@ -603,33 +665,31 @@ class Committer:
         error = flight.error
         if not isinstance(error, StrataError):
             raise error  # type: ignore[misc]  # a bug: the commit thread stops
-        self._finish(flight.group, error)
         with self._cond:
             while not all(f.finished for f in flights):
                 self._cond.wait()
         stored = [f for f in flights if f.created]
-        for f in flights:
-            if f.created:
-                self._finish(
-                    f.group,
-                    StoreUnavailable(
-                        f"WAL object {f.wal_id} is stored, but WAL object {flight.wal_id} "
-                        f"before it could not be ({error}); whether the write takes effect "
-                        "is unknown until a writer fills that id"
-                    ),
-                )
-            elif isinstance(f.error, StrataError):
-                self._finish(f.group, f.error)
-            else:
-                self._finish(f.group, error)
-        flights.clear()
+        for f in stored:
+            self._finish(
+                f.group,
+                StoreUnavailable(
+                    f"WAL object {f.wal_id} is stored, but WAL object {flight.wal_id} "
+                    f"before it could not be ({error}); whether the write takes effect "
+                    "is unknown until a writer fills that id"
+                ),
+            )
         if stored:
-            with self._cond:
+            with self._cond:  # before the requeue below, which then gives up
                 self._broken = StoreUnavailable(
                     f"WAL object {flight.wal_id} could not be stored while later ones were "
                     f"({error}); reopen the database"
                 )
                 self._cond.notify_all()
+        # The groups not stored, latest first: each goes back to the head of the queue (its
+        # non-durable requests), so they end up there in their order.
+        for f in reversed([flight, *(f for f in flights if not f.created)]):
+            self._failed_unstored(f.group, f.error if isinstance(f.error, StrataError) else error)
+        flights.clear()
 
     def _settle(self, wal_id: int, obj: WalObject, started: float) -> None:
         """Apply every WAL object before our stored object ``wal_id``, then ours. Ours is

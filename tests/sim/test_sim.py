@@ -81,6 +81,9 @@ def test_sql_simulation_over_many_seeds(seed: int) -> None:
 
 
 def test_the_seeds_that_found_bugs() -> None:
-    """Seeds that found bugs, kept as regressions: a shared writer stored a commit after an
-    exclusive open had returned (SQL seed 2; tests/kvengine/test_fencing_shared.py)."""
+    """Seeds that found bugs, kept as regressions: a non-durable write whose WAL PUT failed
+    was dropped while later ones were stored (a hole, not a suffix; KV seed 5322 at 60
+    steps), and a shared writer stored a commit after an exclusive open had returned (SQL
+    seed 2; tests/kvengine/test_fencing_shared.py)."""
+    run(5322, 60)
     run_sql(2, 20)
