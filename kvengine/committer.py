@@ -373,18 +373,18 @@ class Committer:
         failing them would leave a hole in this process's order while later writes land:
         they go back to the head of the queue, to be tried again (after a backoff) before
         anything queued after them; writers block once the queue is full. Only a fenced,
-        broken or closed database gives them up, and then everything queued after them too,
-        so that a lost non-durable write is only ever a suffix."""
+        broken or closing database gives them up (the store's own retries ran already), and
+        then everything queued after them too, so that a lost non-durable write is only
+        ever a suffix."""
         now = time.monotonic()
         with self._cond:
             retry = [r for r in group if not r.durable and not r.done]
             durable = [r for r in group if r.durable]
-            closing = self._closing_since
             if retry and (
                 isinstance(error, (Fenced, Closed))
                 or self._view.fenced is not None
                 or self._broken is not None
-                or (closing is not None and now - closing > UNKNOWN_OUTCOME_CLOSE_S)
+                or self._closing
             ):
                 durable += retry + list(self._queue)  # nothing after them lands either
                 self._queue.clear()
