@@ -9,7 +9,10 @@ object is stored, it applies the objects before it and its own; the view decides
 as every process does, which transactions apply (``View.apply``), and only then are the
 writes visible and their waiters released, acknowledged or ``Conflict``. A PUT whose outcome
 is unknown (an error after the retries ran out) is settled by reading the object back before
-anything else is tried at that id; its waiters wait.
+anything else is tried at that id; its waiters wait. An attempt that fails with nothing
+stored gives its error to its durable requests and puts its non-durable ones (which returned
+already) back at the head of the queue, tried again with backoff, so a lost non-durable write
+is only ever a suffix (:meth:`Committer._failed_unstored`).
 
 Durable requests wake the thread at once; non-durable ones are stored within
 ``flush_interval_ms`` or once the queue passes ``wal_buffer_bytes``
@@ -38,6 +41,7 @@ from kvengine.conflicts import batch_conflict
 from kvengine.errors import (
     Closed,
     Conflict,
+    Fenced,
     InvalidArgument,
     StoreConfigError,
     StorePermissionDenied,
@@ -69,6 +73,10 @@ STALE_TAIL_S = 1.0
 QUEUED_OBJECTS = 2
 #: After this many lost races in a row, read the tail (LIST) rather than step id by id.
 LOSSES_BEFORE_LISTING = 8
+#: A group that failed with nothing stored puts its non-durable requests back at the head of
+#: the queue; the next attempt waits this long, doubling after each failure up to the max.
+RETRY_FIRST_S = 0.05
+RETRY_MAX_S = 1.0
 
 
 @dataclass(eq=False, slots=True)
@@ -143,6 +151,8 @@ class Committer:
         self._max_queued = QUEUED_OBJECTS * buffer_bytes
         self._oldest_at = 0.0
         self._urgent = False  # a durable request or a flush is waiting
+        self._retry_at = 0.0  # after a failed attempt: the next one starts no sooner
+        self._retry_s = 0.0  # the current backoff (0 once a PUT succeeded)
         self._submitted = 0  # requests numbered so far
         self._unfinished: set[int] = set()  # numbers of the requests not done yet
         self._lowest_unfinished = 1  # no request numbered below this is unfinished
@@ -288,6 +298,9 @@ class Committer:
         """Wait for requests to store; None when closing with nothing left."""
         with self._cond:
             while True:
+                if self._queue and (backoff := self._retry_at - time.monotonic()) > 0:
+                    self._cond.wait(backoff)  # the head failed just now: not at once again
+                    continue
                 if self._queue and (
                     self._urgent
                     or self._closing
@@ -330,7 +343,7 @@ class Committer:
                 try:
                     self._commit(group)
                 except StrataError as exc:
-                    self._finish(group, exc)
+                    self._failed_unstored(group, exc)  # _commit handles a stored object's
                 except Exception as exc:  # a bug: fail every waiter, now and later, not hang
                     log.exception("commit thread failed")
                     broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
@@ -362,6 +375,45 @@ class Committer:
             self._unfinished.difference_update(r.number for r in requests)
             self._cond.notify_all()
 
+    def _failed_unstored(self, group: Sequence[CommitRequest], error: StrataError) -> None:
+        """The attempt for ``group`` failed and nothing of it is stored (an unknown PUT
+        outcome is settled before this, by reading the object back). Its durable requests
+        get ``error``: their callers see it. Its non-durable requests returned long ago, so
+        failing them would leave a hole in this process's order while later writes land:
+        they go back to the head of the queue, to be tried again (after a backoff) before
+        anything queued after them; writers block once the queue is full. Only a fenced,
+        broken or closing database gives them up (the store's own retries ran already), and
+        then everything queued after them too, so that a lost non-durable write is only
+        ever a suffix."""
+        now = time.monotonic()
+        with self._cond:
+            retry = [r for r in group if not r.durable and not r.done]
+            durable = [r for r in group if r.durable]
+            if retry and (
+                isinstance(error, (Fenced, Closed))
+                or self._view.fenced is not None
+                or self._broken is not None
+                or self._closing
+            ):
+                durable += retry + list(self._queue)  # nothing after them lands either
+                self._queue.clear()
+                self._queued_bytes = 0
+                retry = []
+            if retry:
+                self._queue.extendleft(reversed(retry))
+                self._urgent = True
+                self._queued_bytes += sum(r.size_bytes for r in retry)
+                self._oldest_at = now
+                self._retry_s = min(max(2 * self._retry_s, RETRY_FIRST_S), RETRY_MAX_S)
+                self._retry_at = now + self._retry_s
+                log.warning(
+                    "%d non-durable writes not stored yet (%s); trying again in %.2f s",
+                    len(retry),
+                    error,
+                    self._retry_s,
+                )
+        self._finish(durable, error)
+
     def _commit(self, group: list[CommitRequest]) -> None:
         view = self._view
         with view.cond:
@@ -385,6 +437,7 @@ class Committer:
                 losses and losses % LOSSES_BEFORE_LISTING == 0
             ):
                 view.catch_up()  # a view this old may be far behind: read the tail first
+            view.check_fenced()  # what was just read may fence us
             wal_id = max(wal_id, view.tail_id + 1)
             data, obj = self._encode(wal_id, pending)
             started = view.clock()
@@ -402,7 +455,10 @@ class Committer:
             if self._exclusive:
                 view.catch_up()  # a foreign object after our fence: this fences us
                 continue
-            wal_id += 1  # another process took the id: race for the next one at once
+            # Another process took the id: race for the next one at once. (Reading it first
+            # would keep this writer from landing one object after an exclusive writer's
+            # fence, but lets the last winner take every id under contention: 0003, "Limits".)
+            wal_id += 1
             # Requests queued meanwhile ride along (``group`` grows, so errors reach them).
             ops = sum(len(r.ops) for r in pending)
             size = sum(r.size_bytes for r in pending)
@@ -411,17 +467,22 @@ class Committer:
             try:
                 pending.extend(self._validate(taken, *view.current()))
             except StrataError as exc:  # they fail; the object being raced for does not
-                self._finish(taken, exc)
+                del group[len(group) - len(taken) :]
+                self._failed_unstored(taken, exc)
         try:
             self._settle(wal_id, obj, started)
+            self._report(wal_id, pending)
+        except StrataError as exc:
+            # Stored: its writes are in the WAL, whatever became of us; never stored again.
+            self._finish(group, exc)
         finally:
             view.own_in_flight = None
-        self._report(wal_id, pending)
 
     def _report(self, wal_id: int, pending: list[CommitRequest]) -> None:
         """Release the waiters of our applied object ``wal_id``: acknowledged, or
         ``Conflict`` for the batches the view left out."""
         view = self._view
+        self._retry_s = 0.0  # the store works again
         outcome = view.take_outcome(wal_id)
         if outcome is None:  # cannot happen while own_in_flight holds rebuilds back
             raise StoreUnavailable(f"WAL object {wal_id} is stored; its outcome is unknown")
@@ -476,7 +537,10 @@ class Committer:
                     else:
                         self._start(group, flights, pool)
                 except StrataError as exc:
-                    self._finish(group, exc)
+                    if head is None:
+                        self._failed_unstored(group, exc)  # nothing of it was sent
+                    else:
+                        self._finish(group, exc)  # stored (_retire handles the rest)
                 except Exception as exc:  # a bug: fail every waiter, now and later, not hang
                     log.exception("commit thread failed")
                     broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
@@ -509,6 +573,8 @@ class Committer:
         if len(flights) >= self._depth or any(f.holds_nondurable for f in flights):
             return None
         now = time.monotonic()
+        if self._retry_at > now:
+            return self._retry_at - now  # the head failed just now: not at once again
         if not (self._urgent or self._closing):
             due = self._interval_s - (now - self._oldest_at)
             if due > 0:
@@ -538,6 +604,7 @@ class Committer:
                 view.catch_up_from_manifest()  # as in _commit: invariant 5 of 0003
             elif now - view.tail_seen_at > STALE_TAIL_S:
                 view.catch_up()
+            view.check_fenced()
             wal_id = view.tail_id + 1
         pending = self._validate(group, *view.current())
         if pending:
@@ -582,7 +649,7 @@ class Committer:
                     view.catch_up_to(flight.wal_id)
                     view.check_fenced()
                 except StrataError as exc:
-                    self._finish(flight.group, exc)
+                    self._failed_unstored(flight.group, exc)
                     return
                 flight.wal_id = (flights[-1].wal_id if flights else flight.wal_id) + 1
                 self._launch(flight, flights, pool)
@@ -605,33 +672,31 @@ class Committer:
         error = flight.error
         if not isinstance(error, StrataError):
             raise error  # type: ignore[misc]  # a bug: the commit thread stops
-        self._finish(flight.group, error)
         with self._cond:
             while not all(f.finished for f in flights):
                 self._cond.wait()
         stored = [f for f in flights if f.created]
-        for f in flights:
-            if f.created:
-                self._finish(
-                    f.group,
-                    StoreUnavailable(
-                        f"WAL object {f.wal_id} is stored, but WAL object {flight.wal_id} "
-                        f"before it could not be ({error}); whether the write takes effect "
-                        "is unknown until a writer fills that id"
-                    ),
-                )
-            elif isinstance(f.error, StrataError):
-                self._finish(f.group, f.error)
-            else:
-                self._finish(f.group, error)
-        flights.clear()
+        for f in stored:
+            self._finish(
+                f.group,
+                StoreUnavailable(
+                    f"WAL object {f.wal_id} is stored, but WAL object {flight.wal_id} "
+                    f"before it could not be ({error}); whether the write takes effect "
+                    "is unknown until a writer fills that id"
+                ),
+            )
         if stored:
-            with self._cond:
+            with self._cond:  # before the requeue below, which then gives up
                 self._broken = StoreUnavailable(
                     f"WAL object {flight.wal_id} could not be stored while later ones were "
                     f"({error}); reopen the database"
                 )
                 self._cond.notify_all()
+        # The groups not stored, latest first: each goes back to the head of the queue (its
+        # non-durable requests), so they end up there in their order.
+        for f in reversed([flight, *(f for f in flights if not f.created)]):
+            self._failed_unstored(f.group, f.error if isinstance(f.error, StrataError) else error)
+        flights.clear()
 
     def _settle(self, wal_id: int, obj: WalObject, started: float) -> None:
         """Apply every WAL object before our stored object ``wal_id``, then ours. Ours is

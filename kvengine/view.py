@@ -307,8 +307,24 @@ class View:
             self.manifest_id = manifest_id
             self.tail_id = start
             self.last_seq = max(self.last_seq, manifest.last_seq)
+            self._check_fence_skipped(manifest)
             self.cond.notify_all()
             return True
+
+    def _check_fence_skipped(self, manifest: Manifest) -> None:
+        """A rebuild skips the WAL objects up to the replay point unread, a fence among them
+        too. A writer epoch above ours means an exclusive writer opened after us (its open
+        claims the epoch before it writes its fence): we are fenced, as applying its fence
+        would have told us, or about to be (a crashed open fences us anyway). Holds
+        ``cond``."""
+        if self.fence_after is None or self.fenced is not None:
+            return
+        if manifest.writer_epoch > self._epoch:
+            self.fenced = Fenced(
+                f"fenced: an exclusive writer opened the database (writer epoch "
+                f"{manifest.writer_epoch}, ours {self._epoch}); this process can no longer write"
+            )
+            log.error("%s", self.fenced)
 
     # -- manifests ---------------------------------------------------------------------------
 

@@ -1,0 +1,79 @@
+"""A non-durable write whose WAL PUT fails is tried again, before anything written after it:
+without a crash, a fenced writer or a closed database it is never lost, so a lost non-durable
+write is only ever a suffix of the process's writes, never a hole (issue 11; found by the
+simulation: ``python -m tests.sim --seed 5322 --steps 60``). Durable writes of the failed
+attempt get its error: their callers see it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+
+from kvengine import DB, Options, Store
+from kvengine.errors import StorePermissionDenied
+from kvengine.store import MemoryStore
+from kvengine.store.base import PUT
+from kvengine.store.wrapper import StoreWrapper
+from kvengine.table_store import WAL_PREFIX
+
+T = TypeVar("T")
+
+
+class RefusesWalPuts(StoreWrapper):
+    """Refuses (403, nothing written) the next ``refuse`` WAL object creations."""
+
+    def __init__(self, inner: MemoryStore) -> None:
+        super().__init__(inner)
+        self.refuse = 0
+        self.refused = 0
+        self._lock = threading.Lock()
+
+    def around(self, kind: str, path: str | None, op: Callable[[], T], written: int) -> T:
+        if kind == PUT and path is not None and path.startswith(WAL_PREFIX):
+            with self._lock:
+                if self.refuse > 0:
+                    self.refuse -= 1
+                    self.refused += 1
+                    raise StorePermissionDenied(f"refused: {path}")
+        return op()
+
+
+def test_a_failed_nondurable_write_is_stored_before_the_later_ones() -> None:
+    memory = MemoryStore()
+    faults = RefusesWalPuts(memory)
+    with DB.open(Store(faults)) as db:
+        faults.refuse = 2
+        db.put(b"first", b"1", durable=False)
+        db.flush_wal()  # its PUT is refused twice, then stored
+        db.put(b"second", b"2", durable=False)
+        db.flush_wal()
+        assert faults.refused == 2
+        assert db.get(b"first") == b"1"
+        assert db.get(b"second") == b"2"
+    with DB.open(Store(memory), read_only=True) as reader:
+        assert reader.get(b"first") == b"1"
+        assert reader.get(b"second") == b"2"
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_durable_writes_of_a_failed_attempt_get_its_error(exclusive: bool) -> None:
+    """The durable write fails (its caller sees it); the non-durable write queued beside it,
+    in its group or in a later group in flight (exclusive mode pipelines), is stored."""
+    memory = MemoryStore()
+    faults = RefusesWalPuts(memory)
+    options = Options(wal_pipeline_depth=2)
+    with DB.open(Store(faults), exclusive=exclusive, options=options) as db:
+        faults.refuse = 2
+        db.put(b"early", b"0", durable=False)  # queued: the durable put below takes it along
+        with pytest.raises(StorePermissionDenied):
+            db.put(b"durable", b"1")
+        db.put(b"late", b"2", durable=False)
+        db.flush_wal()
+        assert db.get(b"durable") is None
+        assert db.get(b"early") == b"0"
+        assert db.get(b"late") == b"2"
+    with DB.open(Store(memory), read_only=True) as reader:
+        assert [reader.get(k) for k in (b"early", b"durable", b"late")] == [b"0", None, b"2"]
