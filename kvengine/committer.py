@@ -345,11 +345,7 @@ class Committer:
                 except StrataError as exc:
                     self._failed_unstored(group, exc)  # _commit handles a stored object's
                 except Exception as exc:  # a bug: fail every waiter, now and later, not hang
-                    log.exception("commit thread failed")
-                    broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
-                    with self._cond:
-                        self._broken = broken
-                    self._finish(group, broken)
+                    self._break(group, exc)
                     return  # the finally below fails what is still queued
         finally:
             with self._cond:
@@ -357,6 +353,15 @@ class Committer:
                 leftover, self._queue = list(self._queue), deque()
                 error = self._broken or Closed("the database closed before the write was stored")
             self._finish(leftover, error)
+
+    def _break(self, group: Sequence[CommitRequest], exc: Exception) -> None:
+        """The commit thread met a bug: fail ``group`` and every request from now on (the
+        caller returns, and its ``finally`` fails what is still queued)."""
+        log.exception("commit thread failed")
+        broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
+        with self._cond:
+            self._broken = broken
+        self._finish(group, broken)
 
     def _finish(self, requests: Sequence[CommitRequest], error: StrataError | None) -> None:
         with self._cond:
@@ -542,11 +547,7 @@ class Committer:
                     else:
                         self._finish(group, exc)  # stored (_retire handles the rest)
                 except Exception as exc:  # a bug: fail every waiter, now and later, not hang
-                    log.exception("commit thread failed")
-                    broken = StrataError(f"the commit thread failed ({exc!r}); reopen the database")
-                    with self._cond:
-                        self._broken = broken
-                    self._finish(group, broken)
+                    self._break(group, exc)
                     return
         finally:
             with self._cond:
