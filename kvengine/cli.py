@@ -138,8 +138,10 @@ def doctor(url: str, options: tuple[str, ...], samples: int) -> None:
 
 
 def _open_db(url: str, options: tuple[str, ...], read_only: bool) -> DB:
-    # A one-shot inspection writes nothing: no reader checkpoint in the manifest.
-    opts = Options(reader_checkpoint_s=0) if read_only else None
+    # A one-shot inspection writes nothing: no reader checkpoint in the manifest. A
+    # command that writes (compact, the compactor service…) serves no reads afterwards: the
+    # SSTs it writes need not enter its block cache.
+    opts = Options(reader_checkpoint_s=0) if read_only else Options(cache_written_blocks="none")
     try:
         return DB.open(url, read_only=read_only, options=opts, **parse_options(options))
     except Fenced as exc:
