@@ -138,8 +138,9 @@ def doctor(url: str, options: tuple[str, ...], samples: int) -> None:
 
 
 def _open_db(url: str, options: tuple[str, ...], read_only: bool) -> DB:
-    # A one-shot inspection writes nothing: no reader checkpoint in the manifest.
-    opts = Options(reader_checkpoint_s=0) if read_only else None
+    # A one-shot inspection writes nothing: no reader checkpoint in the manifest. A one-shot
+    # command that writes serves no reads afterwards: what it writes need not be cached.
+    opts = Options(reader_checkpoint_s=0) if read_only else Options(cache_written_blocks="none")
     try:
         return DB.open(url, read_only=read_only, options=opts, **parse_options(options))
     except Fenced as exc:
@@ -307,6 +308,10 @@ def manifest(url: str, options: tuple[str, ...]) -> None:
 
 
 def _open_shared(url: str, options: tuple[str, ...], engine_options: tuple[str, ...]) -> DB:
+    # `compact` and the compactor service serve no reads: the SSTs they write need not enter
+    # their block cache, unless asked for (--set cache_written_blocks=…).
+    if not any(pair.startswith("cache_written_blocks=") for pair in engine_options):
+        engine_options = (*engine_options, "cache_written_blocks=none")
     opts = parse_engine_options(engine_options)
     try:
         return DB.open(url, options=opts, **parse_options(options))

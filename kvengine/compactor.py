@@ -44,12 +44,12 @@ from kvengine.iterators import compact_entries, merge
 from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
 from kvengine.options import Options
 from kvengine.record import Entry
-from kvengine.sst import SpooledSST, SSTBuilder, SSTInfo, SSTOutput
+from kvengine.sst import SpooledSST, SSTBuilder, SSTInfo, SSTOutput, SSTParts
 from kvengine.table_store import TableStore
 
 log = logging.getLogger(__name__)
 
-WriteSST = Callable[[SSTOutput, SSTInfo], SSTMeta]
+WriteSST = Callable[[SSTOutput, SSTInfo, SSTParts | None], SSTMeta]
 #: Called after each output SST with (input bytes read so far, total input bytes).
 Progress = Callable[[int, int], None]
 
@@ -159,7 +159,7 @@ def _write(write_sst: WriteSST, builder: SSTBuilder) -> SSTMeta:
     """Finish ``builder`` and store its SST; a spooled one's file is deleted afterwards."""
     data, info = builder.finish_output()
     try:
-        return write_sst(data, info)
+        return write_sst(data, info, builder.parts)
     finally:
         if isinstance(data, SpooledSST):
             data.close()

@@ -35,7 +35,7 @@ from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
 from kvengine.manifest.store import FenceableManifest, ManifestStore
 from kvengine.memtable import Memtable
 from kvengine.options import Options
-from kvengine.sst import SSTOutput
+from kvengine.sst import SSTOutput, SSTParts
 from kvengine.table_store import TableStore, sst_path
 from kvengine.view import View
 
@@ -294,14 +294,16 @@ class Flusher:
 
     # -- flushing and compacting ---------------------------------------------------------------
 
-    def _write_new_sst(self, role: FenceableManifest, data: SSTOutput, info: Any) -> SSTMeta:
+    def _write_new_sst(
+        self, role: FenceableManifest, data: SSTOutput, info: Any, parts: SSTParts | None
+    ) -> SSTMeta:
         # One counter for both threads: ids only grow, so a flush and a compaction running
         # at once never pick the same one (Manifest: "fresh_from").
         while True:
             with self._sst_id_lock:
                 sst_id = max(self._next_sst_id, role.manifest.next_sst_id)
                 self._next_sst_id = sst_id + 1
-            meta = self._tables.write_sst(sst_id, data, info)
+            meta = self._tables.write_sst(sst_id, data, info, parts)
             if meta is not None:
                 return meta
 
@@ -323,7 +325,7 @@ class Flusher:
             if builder.entry_count:
                 data, info = builder.finish()
                 floor = current.next_sst_id  # read before the id was picked
-                meta = self._write_new_sst(role, data, info)
+                meta = self._write_new_sst(role, data, info, builder.parts)
 
                 def change(m: Manifest) -> Manifest:
                     return m.with_l0_flush(
@@ -407,7 +409,7 @@ class Flusher:
         new_run = self._compactor.run(
             plan,
             self._keep_seq(),
-            lambda data, info: self._write_new_sst(role, data, info),
+            lambda data, info, parts: self._write_new_sst(role, data, info, parts),
             drop_tombstones=plan.bottom,
             tombstone_horizon=horizon,
             progress=self.compaction_progress,

@@ -33,6 +33,15 @@ class Options:
     bloom_bits_per_key: int = 10
     #: Bytes of decoded blocks, indexes and filters kept in memory.
     block_cache_bytes: int = 64 * 1024 * 1024
+    #: Which SSTs this process writes enter the block cache as they are created (index,
+    #: filter and data blocks, first blocks first, up to ``block_cache_bytes``; like
+    #: RocksDB's ``prepopulate_block_cache``), so that reading them back costs no GET:
+    #: "all" (flush and compaction outputs), "flush" (flush outputs only: a compaction of
+    #: more data than the cache holds then evicts no hot blocks for its outputs), "none".
+    #: Costs no decoding for outputs built in memory (the builder keeps the blocks it
+    #: encoded); a spilled compaction output (``compaction_spill_bytes``) is decoded from
+    #: its spill file after the upload, one block at a time.
+    cache_written_blocks: Literal["all", "flush", "none"] = "all"
     #: Compact when this many L0 SSTs have accumulated (0 turns compaction off).
     l0_compaction_trigger: int = 8
     #: Target size of SSTs written by compaction.
@@ -115,6 +124,11 @@ class Options:
                 raise InvalidArgument(f"Options.{name} must be positive, got {getattr(self, name)}")
         if self.compression not in ("zstd", "lz4", "none"):
             raise InvalidArgument(f"unknown compression {self.compression!r}")
+        if self.cache_written_blocks not in ("all", "flush", "none"):
+            raise InvalidArgument(
+                f"Options.cache_written_blocks must be 'all', 'flush' or 'none', "
+                f"got {self.cache_written_blocks!r}"
+            )
         if self.max_staleness_ms < 0:
             raise InvalidArgument("Options.max_staleness_ms must be >= 0")
         if self.reader_checkpoint_s < 0:

@@ -12,7 +12,7 @@ newer writer made. SST readers (index and filter decoded once) and decoded block
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from cachetools import LRUCache
@@ -20,7 +20,17 @@ from cachetools import LRUCache
 from kvengine.errors import Corruption, ObjectNotFound, SSTGone
 from kvengine.manifest.model import SSTMeta
 from kvengine.options import Options
-from kvengine.sst import BlockCache, SpooledSST, SSTBuilder, SSTInfo, SSTOutput, SSTReader
+from kvengine.sst import (
+    BlockCache,
+    SpooledSST,
+    SSTBuilder,
+    SSTInfo,
+    SSTOutput,
+    SSTParts,
+    SSTReader,
+)
+from kvengine.sst.block import block_cache_bytes, decode_data_block, unframe
+from kvengine.sst.bloom import BloomFilter
 from kvengine.sst.footer import with_sst_id
 from kvengine.store.base import FileChunks, ObjectStore
 from kvengine.wal import WalObject, decode_wal
@@ -100,18 +110,28 @@ class TableStore:
 
     def new_builder(self, *, spill: bool = False) -> SSTBuilder:
         """An SST builder with this database's block size, compression and filter settings;
-        with ``spill``, one that moves to a temporary file past ``compaction_spill_bytes``."""
+        with ``spill``, one that moves to a temporary file past ``compaction_spill_bytes``
+        (a compaction's; without it, a flush's). Its ``parts`` are set when
+        ``cache_written_blocks`` applies to it, for :meth:`write_sst`."""
         opts = self.options
+        warm = opts.cache_written_blocks == "all" or (
+            opts.cache_written_blocks == "flush" and not spill
+        )
         return SSTBuilder(
             block_bytes=opts.block_bytes,
             compression=opts.compression,
             bloom_bits_per_key=opts.bloom_bits_per_key,
             spill_bytes=opts.compaction_spill_bytes if spill else None,
+            keep_blocks_bytes=self.cache.capacity_bytes if warm else None,
         )
 
-    def write_sst(self, sst_id: int, data: SSTOutput, info: SSTInfo) -> SSTMeta | None:
+    def write_sst(
+        self, sst_id: int, data: SSTOutput, info: SSTInfo, parts: SSTParts | None = None
+    ) -> SSTMeta | None:
         """Create SST ``sst_id`` from a finished builder's output; None if the id is taken.
-        A spooled SST is streamed from its file (and may be written again under another id)."""
+        A spooled SST is streamed from its file (and may be written again under another id).
+        With ``parts`` (the builder's), the new SST's reader and data blocks are cached as
+        if read (:meth:`_warm`)."""
         path = sst_path(sst_id)
         if isinstance(data, SpooledSST):
             data.set_sst_id(sst_id)
@@ -121,6 +141,8 @@ class TableStore:
             created = self.store.put_if_absent(path, with_sst_id(data, sst_id))
         if not created:
             return None
+        if parts is not None:
+            self._warm(sst_id, data, info, parts)
         return SSTMeta(
             sst_id=sst_id,
             size=info.size,
@@ -130,6 +152,50 @@ class TableStore:
             min_seq=info.min_seq,
             max_seq=info.max_seq,
         )
+
+    def _warm(self, sst_id: int, data: SSTOutput, info: SSTInfo, parts: SSTParts) -> None:
+        """Cache the reader (index and filter) of SST ``sst_id``, just created from ``data``,
+        and its data blocks up to the block cache's capacity, first blocks first, in the
+        form a reader caches them, reading nothing from the store: the builder's decoded
+        blocks, or for a spilled SST its spill file's blocks decoded one at a time."""
+        path = sst_path(sst_id)
+        reader = SSTReader(
+            path,
+            self._sst_read(path, sst_id, self.store),
+            info,
+            parts.index,
+            BloomFilter(path, parts.filter),
+            self.cache,
+        )
+        with self._lock:
+            self._readers[(0, sst_id)] = reader
+        cache, budget = self.cache, self.cache.capacity_bytes
+        if not parts.spilled:
+            for offset, block in parts.blocks:
+                cache.put(path, offset, block, block_cache_bytes(block))
+            return
+        assert isinstance(data, SpooledSST)
+        for _, offset, length in parts.index:
+            data.file.seek(offset)
+            framed = data.file.read(length)
+            block = decode_data_block(path, unframe(path, framed, "data block"), offset)
+            size = block_cache_bytes(block)
+            if size > budget:
+                break
+            budget -= size
+            cache.put(path, offset, block, size)
+
+    @staticmethod
+    def _sst_read(path: str, sst_id: int, store: ObjectStore) -> Callable[[int, int], bytes]:
+        """Ranged reads of SST ``sst_id`` stored at ``path`` in ``store``."""
+
+        def read(start: int, end: int) -> bytes:
+            try:
+                return store.get(path, start, end)
+            except ObjectNotFound as exc:  # listed by the version read, so collected since
+                raise SSTGone(sst_id, path, store.url) from exc
+
+        return read
 
     def reader(self, meta: SSTMeta, *, keep: bool = True) -> SSTReader:
         """A reader of SST ``meta`` (its footer, index and filter read once, then cached;
@@ -149,13 +215,7 @@ class TableStore:
             except KeyError:
                 raise Corruption(path, f"external root {meta.root} is not open") from None
             name = f"{store.url}/{path}"
-
-        def read(start: int, end: int) -> bytes:
-            try:
-                return store.get(path, start, end)
-            except ObjectNotFound as exc:  # listed by the version read, so collected since
-                raise SSTGone(meta.sst_id, path, store.url) from exc
-
+        read = self._sst_read(path, meta.sst_id, store)
         expect = SSTInfo(
             meta.first_key, meta.last_key, meta.entries, meta.min_seq, meta.max_seq, meta.size
         )

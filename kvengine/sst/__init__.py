@@ -1,6 +1,6 @@
 """SSTables: immutable sorted files of entries (format: docs/formats/sst.md)."""
 
-from kvengine.sst.builder import SpooledSST, SSTBuilder, SSTInfo, SSTOutput
+from kvengine.sst.builder import SpooledSST, SSTBuilder, SSTInfo, SSTOutput, SSTParts
 from kvengine.sst.cache import BlockCache
 from kvengine.sst.reader import SSTReader
 
@@ -9,6 +9,7 @@ __all__ = [
     "SSTBuilder",
     "SSTInfo",
     "SSTOutput",
+    "SSTParts",
     "SSTReader",
     "SpooledSST",
 ]

@@ -12,13 +12,19 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import msgpack
 
 from kvengine.errors import InvalidArgument
 from kvengine.record import Entry
-from kvengine.sst.block import Compression, Compressor, encode_data_block
+from kvengine.sst.block import (
+    Compression,
+    Compressor,
+    DataBlock,
+    block_cache_bytes,
+    encode_data_block,
+)
 from kvengine.sst.bloom import build_filter_from_digests, key_digest
 from kvengine.sst.footer import FOOTER_BYTES, Footer
 
@@ -61,6 +67,22 @@ class SpooledSST:
 SSTOutput = bytes | SpooledSST
 
 
+@dataclass
+class SSTParts:
+    """The decoded index, filter and data blocks of an SST a builder finished, as a reader
+    would decode them, for the block cache (``TableStore.write_sst``).
+
+    ``blocks`` (offset, block) are the first data blocks up to the builder's
+    ``keep_blocks_bytes``; they share their keys and values with the entries added, so
+    keeping them costs little more than references. Once a builder spills, it keeps no data
+    block (``spilled``): they are in the spill file, to be decoded from there."""
+
+    index: list[tuple[bytes, int, int]]
+    filter: bytes
+    blocks: list[tuple[int, DataBlock]]
+    spilled: bool
+
+
 class SSTBuilder:
     """Accumulates entries (strictly increasing in record order) into blocks of about
     ``block_bytes`` each. Not thread-safe; single use."""
@@ -73,7 +95,11 @@ class SSTBuilder:
         bloom_bits_per_key: int = 10,
         spill_bytes: int | None = None,
         spill_dir: str | None = None,
+        keep_blocks_bytes: int | None = None,
     ) -> None:
+        """With ``keep_blocks_bytes`` (None: keep nothing), the finished builder's ``parts``
+        are its decoded index, filter and first data blocks up to that many bytes (by
+        :func:`~kvengine.sst.block.block_cache_bytes`)."""
         if block_bytes <= 0:
             raise InvalidArgument("block_bytes must be positive")
         self._block_bytes = block_bytes
@@ -84,7 +110,7 @@ class SSTBuilder:
         self._spill_dir = spill_dir
         self._spool: BinaryIO | None = None
         self._written = 0
-        self._index: list[list[object]] = []  # [last key, offset, length] per data block
+        self._index: list[tuple[bytes, int, int]] = []  # (last key, offset, length) per block
         self._flat: list[object] = []
         self._flat_bytes = 0
         self._digests = bytearray()  # key_digest of each distinct key, for the filter
@@ -94,6 +120,11 @@ class SSTBuilder:
         self._min_seq: int | None = None
         self._max_seq = 0
         self._finished = False
+        self._keep_budget = keep_blocks_bytes
+        self._kept: list[tuple[int, DataBlock]] = []
+        self._kept_bytes = 0
+        #: set by ``finish_output`` when ``keep_blocks_bytes`` is given
+        self.parts: SSTParts | None = None
 
     @property
     def estimated_bytes(self) -> int:
@@ -129,8 +160,12 @@ class SSTBuilder:
     def _finish_block(self) -> None:
         if not self._flat:
             return
-        framed = self._compressor.frame(encode_data_block(self._flat))
-        self._index.append([self._flat[-4], self._written, len(framed)])
+        contents = encode_data_block(self._flat)
+        framed = self._compressor.frame(contents)
+        if self._keep_budget is not None and self._spool is None:
+            self._keep(contents)
+        last_key: bytes = self._flat[-4]  # type: ignore[assignment]
+        self._index.append((last_key, self._written, len(framed)))
         self._written += len(framed)
         if self._spool is not None:
             self._spool.write(framed)
@@ -143,8 +178,21 @@ class SSTBuilder:
                 for part in self._parts:
                     self._spool.write(part)
                 self._parts = []
+                self._kept = []
         self._flat = []
         self._flat_bytes = 0
+
+    def _keep(self, contents: bytes) -> None:
+        """Keep the open block decoded (as ``decode_data_block`` would), within the budget."""
+        assert self._keep_budget is not None
+        flat: list[Any] = self._flat
+        block = DataBlock(flat[0::4], flat[1::4], flat[2::4], flat[3::4], len(contents))
+        size = block_cache_bytes(block)
+        if self._kept_bytes + size <= self._keep_budget:
+            self._kept.append((self._written, block))
+            self._kept_bytes += size
+        else:
+            self._keep_budget = self._kept_bytes  # keep a prefix: no later block fits
 
     @property
     def spilled(self) -> bool:
@@ -168,13 +216,12 @@ class SSTBuilder:
             raise InvalidArgument("an SST needs at least one entry")
         self._finished = True
         self._finish_block()
-        filter_framed = self._compressor.frame(
-            build_filter_from_digests(
-                (bytes(self._digests[i : i + 8]) for i in range(0, len(self._digests), 8)),
-                len(self._digests) // 8,
-                self._bits_per_key,
-            )
+        filter_contents = build_filter_from_digests(
+            (bytes(self._digests[i : i + 8]) for i in range(0, len(self._digests), 8)),
+            len(self._digests) // 8,
+            self._bits_per_key,
         )
+        filter_framed = self._compressor.frame(filter_contents)
         index_contents: bytes = msgpack.packb(
             [
                 self._first_key,
@@ -195,6 +242,14 @@ class SSTBuilder:
         last = self._last[0]
         info = SSTInfo(self._first_key, last, self._count, self._min_seq, self._max_seq, size)
         self._digests = bytearray()
+        if self._keep_budget is not None:
+            self.parts = SSTParts(
+                self._index,
+                filter_contents,
+                self._kept,
+                self._spool is not None,
+            )
+            self._kept = []
         if self._spool is not None:
             spool, self._spool = self._spool, None
             for part in tail:

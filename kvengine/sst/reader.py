@@ -11,7 +11,7 @@ import msgpack
 
 from kvengine.errors import Corruption
 from kvengine.record import MAX_SEQ, Entry
-from kvengine.sst.block import DataBlock, decode_data_block, unframe
+from kvengine.sst.block import DataBlock, block_cache_bytes, decode_data_block, unframe
 from kvengine.sst.bloom import BloomFilter, key_hashes
 from kvengine.sst.builder import SSTInfo
 from kvengine.sst.cache import BlockCache
@@ -118,7 +118,7 @@ class SSTReader:
             raise Corruption(self.name, f"data block at offset {offset} was cut short")
         block = decode_data_block(self.name, unframe(self.name, framed, "data block"), offset)
         if self._cache is not None:
-            self._cache.put(self.name, offset, block, block.size + 64 * len(block.keys))
+            self._cache.put(self.name, offset, block, block_cache_bytes(block))
         return block
 
     # -- reads ------------------------------------------------------------------------------
