@@ -20,6 +20,7 @@ def test_kvengine_exports() -> None:
             "ObjectStore",
             "Options",
             "RetryPolicy",
+            "SSTGone",
             "Snapshot",
             "Store",
             "StoreConfigError",
@@ -94,7 +95,10 @@ def test_dialect_uses_only_the_engine_surface() -> None:
             if m:
                 allowed = ("import kvengine",)
                 if path.name == "cli.py":  # the `strata` command adds the engine's admin group
-                    allowed += ("from kvengine.cli import admin, parse_options, storage_option",)
+                    allowed += (
+                        "from kvengine.cli import admin, engine_option, parse_engine_options, "
+                        "parse_options, storage_option",
+                    )
                 if path.name in ("cli.py", "bench.py") and line.startswith("from kvengine.bench"):
                     continue  # `strata bench sql` shares the engine bench's runner and report
                 assert line.strip() in allowed, f"{path.name}: {line.strip()}"
