@@ -511,8 +511,8 @@ class DB:
         """Slow writes down while L0 is past ``l0_slowdown_trigger`` (a pause of 1 ms per SST
         over it, at most 100 ms) and stop them while it holds ``l0_stop_trigger`` SSTs, until
         a compaction takes L0 below that. A waiting writer reads the latest manifest each
-        second (a process that does not hold the flush role adopts manifests only when it
-        has frozen memtables)."""
+        second (a process that does not hold the flush role otherwise reads it each
+        ``flusher_poll_ms`` only when it has frozen memtables, else about once a minute)."""
         opts = self.options
         if opts.l0_compaction_trigger == 0:
             return

@@ -7,7 +7,9 @@ Every writing process runs a :class:`Flusher` thread. The holder tails the WAL e
 its compactions run in a second thread (``strata-compact``), so a long merge never holds a
 flush back: each result is re-applied on the latest manifest (flushes add L0 SSTs meanwhile)
 and abandoned if an input is gone. Any other process only adopts newer manifests, which drops
-the memtables they cover; if it has frozen memtables and the manifest has not changed for
+the memtables they cover (each ``flusher_poll_ms`` while it has frozen memtables, else at least
+every ``MANIFEST_RECHECK_MAX_S``, so that its reads never go to SSTs GC has deleted); if it
+has frozen memtables and the manifest has not changed for
 ``flusher_takeover_ms`` (or no process ever held the role), it claims the role, which fences
 the previous holder's manifest updates. A holder that loses the role carries on as a plain writer.
 """
@@ -48,6 +50,11 @@ MAX_COMPACTIONS_PER_TURN = 8
 #: collection (benchmarks/idle_requests.py); the first new object brings the interval back.
 IDLE_TURNS = 10
 IDLE_FACTOR = 3
+#: A process without the role reads the latest manifest at least this often even with
+#: nothing to flush (and at least four times per ``min(gc_min_age_s, wal_gc_min_age_s)``):
+#: its reads go to the SSTs of the version it adopted last, which garbage collection deletes
+#: once that version has not been the latest for the minimum age.
+MANIFEST_RECHECK_MAX_S = 60.0
 
 
 class _Abandoned(Exception):
@@ -102,6 +109,10 @@ class Flusher:
         self._stalled_since: float | None = None  # frozen memtables and no manifest change
         self.flushed_ssts = 0
         self._idle_turns = 0  # holder turns in a row that found no new WAL object
+        self._recheck_s = min(
+            MANIFEST_RECHECK_MAX_S, min(options.gc_min_age_s, options.wal_gc_min_age_s) / 4
+        )
+        self._manifest_read_at = self._clock.monotonic()  # the view was read at open
         self._role_lock = threading.Lock()  # taking and losing the role (two threads)
         self._compact_cond = threading.Condition()
         self._compact_wake = False
@@ -229,14 +240,19 @@ class Flusher:
     def _follow(self) -> None:
         """Not the holder: adopt newer manifests; claim the role if it looks abandoned."""
         view = self._view
+        now = self._clock.monotonic()
         with view.cond:
-            if not view.version.frozen and not self._want_role and not self._l0_waiting:
-                self._stalled_since = None
-                return
+            idle = not view.version.frozen and not self._want_role and not self._l0_waiting
+        if idle and now - self._manifest_read_at < self._recheck_s:
+            self._stalled_since = None
+            return
         found = self._mstore.read_latest(view.manifest_id)
+        self._manifest_read_at = now
         if found is not None:
             view.adopt(*found)
             self._stalled_since = None
+        if idle:
+            return
         with view.cond:
             manifest = view.version.manifest
             stop = self._options.l0_stop_trigger

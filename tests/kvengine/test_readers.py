@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kvengine import DB, ObjectNotFound, Options, SSTGone
+from kvengine import DB, ObjectNotFound, Options, SSTGone, Store
+from kvengine.background import ManualClock
 from kvengine.gc import GarbageCollector
 from kvengine.store.memory import MemoryStore
 from kvengine.table_store import sst_path
@@ -191,3 +192,27 @@ def test_a_reader_whose_sst_was_collected_gets_sst_gone(tmp_path: Path) -> None:
     assert caught.value.path == sst_path(caught.value.sst_id)
     assert isinstance(caught.value, ObjectNotFound)
     assert "garbage-collected" in str(caught.value) and "checkpoint" in str(caught.value)
+
+
+def test_a_writer_without_the_role_follows_the_manifest_before_gc_takes_its_ssts() -> None:
+    # Found by the crash loop on GCS (SSTGone in a SQL worker): a process that did not hold
+    # the flush role read the latest manifest only when it had a memtable to flush, so a
+    # read-mostly process kept the SST list it opened with; once compaction replaced those
+    # SSTs and GC deleted them (gc_min_age_s later), its reads failed.
+    mem = MemoryStore.named(f"follow-{uuid.uuid4().hex}")
+    holder = DB.open(Store(mem))
+    for round_ in range(2):
+        for i in range(50):
+            holder.put(b"k%03d" % i, b"v%d" % round_)
+        holder.flush()
+    clock = ManualClock()
+    options = Options(block_cache_bytes=0, gc_min_age_s=40.0, wal_gc_min_age_s=40.0)
+    other = DB.open(Store(mem), options=options, clock=clock, manual=True)
+    assert other.get(b"k001") == b"v1"
+    holder.compact()  # the SSTs `other` lists are replaced
+    clock.advance(10.0)  # a quarter of the minimum age: time to read the manifest again
+    other.background.step("flush")
+    GarbageCollector(Store(mem), min_age_s=0).run()  # as GC would after gc_min_age_s
+    assert [other.get(b"k%03d" % i) for i in range(50)] == [b"v1"] * 50
+    other.close()
+    holder.close()
