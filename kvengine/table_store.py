@@ -32,7 +32,7 @@ from kvengine.sst import (
 from kvengine.sst.block import block_cache_bytes, decode_data_block, unframe
 from kvengine.sst.bloom import BloomFilter
 from kvengine.sst.footer import with_sst_id
-from kvengine.store.base import FileChunks, ObjectStore
+from kvengine.store.base import FileChunks, ObjectStore, read_at
 from kvengine.wal import WalObject, decode_wal
 
 #: WAL objects read at once when catching up with several
@@ -176,8 +176,7 @@ class TableStore:
             return
         assert isinstance(data, SpooledSST)
         for _, offset, length in parts.index:
-            data.file.seek(offset)
-            framed = data.file.read(length)
+            framed = read_at(data.file, offset, length)
             block = decode_data_block(path, unframe(path, framed, "data block"), offset)
             size = block_cache_bytes(block)
             if size > budget:

@@ -28,6 +28,8 @@ Contract shared by every implementation (checked by ``tests/kvengine/store/confo
 from __future__ import annotations
 
 import io
+import os
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol, runtime_checkable
@@ -128,9 +130,24 @@ def slice_bytes(data: bytes, start: int | None, end: int | None) -> bytes:
     return data[start:end]
 
 
+_SEEK_LOCK = threading.Lock()
+
+
+def read_at(file: BinaryIO, offset: int, length: int) -> bytes:
+    """Up to ``length`` bytes of ``file`` from ``offset``, without using or moving a position
+    that another reader of the same file depends on (``os.pread`` where there is one)."""
+    if hasattr(os, "pread"):
+        return os.pread(file.fileno(), length, offset)
+    with _SEEK_LOCK:  # pragma: no cover - platforms without pread (Windows)
+        file.seek(offset)
+        return file.read(length)
+
+
 class FileChunks:
     """The bytes of an open binary file, ``chunk_bytes`` at a time, from the start on every
-    pass: a re-iterable ``chunks`` argument for ``put_if_absent_stream``."""
+    pass: a re-iterable ``chunks`` argument for ``put_if_absent_stream``. Passes are
+    independent (positional reads): an attempt that timed out may still be reading one while
+    its retry reads another."""
 
     def __init__(self, file: BinaryIO, size: int, chunk_bytes: int = 8 * 1024 * 1024) -> None:
         self.file = file
@@ -138,13 +155,13 @@ class FileChunks:
         self.chunk_bytes = chunk_bytes
 
     def __iter__(self) -> Iterator[bytes]:
-        self.file.seek(0)
-        left = self.size
-        while left > 0:
-            chunk = self.file.read(min(self.chunk_bytes, left))
+        offset = 0
+        while offset < self.size:
+            chunk = read_at(self.file, offset, min(self.chunk_bytes, self.size - offset))
             if not chunk:
+                left = self.size - offset
                 raise InvalidArgument(f"file ended {left} bytes before its stated size")
-            left -= len(chunk)
+            offset += len(chunk)
             yield chunk
 
 
@@ -152,8 +169,7 @@ def joined(chunks: Iterable[bytes], size: int) -> bytes:
     """``b"".join(chunks)``, checked to be ``size`` bytes: the buffered fallback of stores
     that cannot stream a create-only upload."""
     if isinstance(chunks, FileChunks) and chunks.size == size:
-        chunks.file.seek(0)
-        data = chunks.file.read(size)  # one copy, not a list of chunks and their join
+        data = read_at(chunks.file, 0, size)  # one copy, not a list of chunks and their join
     else:
         data = b"".join(chunks)
     if len(data) != size:

@@ -8,6 +8,7 @@ import pytest
 
 from kvengine.errors import StoreConfigError
 from kvengine.store import open_store
+from kvengine.store.base import FileChunks
 from tests.kvengine.store.conformance import StoreConformance, Target
 
 
@@ -61,3 +62,20 @@ def test_two_processes_race_create_only(tmp_path: Path) -> None:
         assert p.exitcode == 0
     wins = results[0] + results[1]
     assert sorted(wins) == list(range(names)), "every name has exactly one winner"
+
+
+def test_passes_over_a_spill_file_are_independent(tmp_path: Path) -> None:
+    # Found in review: an upload attempt that timed out keeps reading its body while the
+    # retry reads the same spill file; with one shared file position their reads interleaved
+    # and the retry could upload spliced bytes. Each pass now reads by position.
+    data = os.urandom(10_000)
+    with open(tmp_path / "spill", "w+b") as f:
+        f.write(data)
+        f.flush()
+        chunks = FileChunks(f, len(data), chunk_bytes=1_000)
+        first, second = iter(chunks), iter(chunks)
+        got_first, got_second = [], []
+        for x, y in zip(first, second, strict=True):  # the two passes interleaved
+            got_first.append(x)
+            got_second.append(y)
+        assert b"".join(got_first) == data == b"".join(got_second)
