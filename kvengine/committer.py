@@ -394,6 +394,13 @@ class Committer:
         with self._cond:
             retry = [r for r in group if not r.durable and not r.done]
             durable = [r for r in group if r.durable]
+            if retry and not error.retryable and not isinstance(error, (Fenced, Closed)):
+                # Trying again cannot help (credentials refused, a corrupt object): nothing
+                # this process writes from now on may land after the writes it gives up.
+                self._broken = StrataError(
+                    f"{len(retry)} non-durable writes could not be stored ({error}); the "
+                    "database stopped writing: reopen it"
+                )
             if retry and (
                 isinstance(error, (Fenced, Closed))
                 or self._view.fenced is not None

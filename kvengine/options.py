@@ -34,7 +34,8 @@ class Options:
     #: Bytes of decoded blocks, indexes and filters kept in memory.
     block_cache_bytes: int = 64 * 1024 * 1024
     #: Which SSTs this process writes enter the block cache as they are created (index,
-    #: filter and data blocks, first blocks first, up to ``block_cache_bytes``; like
+    #: filter and data blocks, first blocks first, up to a quarter of ``block_cache_bytes``
+    #: per SST; like
     #: RocksDB's ``prepopulate_block_cache``), so that reading them back costs no GET:
     #: "all" (flush and compaction outputs), "flush" (flush outputs only: a compaction of
     #: more data than the cache holds then evicts no hot blocks for its outputs), "none".

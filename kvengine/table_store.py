@@ -50,6 +50,12 @@ def sst_path(sst_id: int) -> str:
     return f"{SST_PREFIX}{sst_id:0{_DIGITS}d}.sst"
 
 
+#: One written SST enters the block cache up to this share of its capacity (its first
+#: blocks): the builder keeps those blocks, and their data, until the SST is written, and one
+#: large output should not evict every hot block.
+WARM_SHARE = 4
+
+
 class TableStore:
     """WAL and SST objects of one database, over its object store. Thread-safe."""
 
@@ -122,7 +128,7 @@ class TableStore:
             compression=opts.compression,
             bloom_bits_per_key=opts.bloom_bits_per_key,
             spill_bytes=opts.compaction_spill_bytes if spill else None,
-            keep_blocks_bytes=self.cache.capacity_bytes if warm else None,
+            keep_blocks_bytes=self.cache.capacity_bytes // WARM_SHARE if warm else None,
         )
 
     def write_sst(
@@ -169,7 +175,7 @@ class TableStore:
         )
         with self._lock:
             self._readers[(0, sst_id)] = reader
-        cache, budget = self.cache, self.cache.capacity_bytes
+        cache, budget = self.cache, self.cache.capacity_bytes // WARM_SHARE
         if not parts.spilled:
             for offset, block in parts.blocks:
                 cache.put(path, offset, block, block_cache_bytes(block))

@@ -73,9 +73,10 @@ class SSTParts:
     would decode them, for the block cache (``TableStore.write_sst``).
 
     ``blocks`` (offset, block) are the first data blocks up to the builder's
-    ``keep_blocks_bytes``; they share their keys and values with the entries added, so
-    keeping them costs little more than references. Once a builder spills, it keeps no data
-    block (``spilled``): they are in the spill file, to be decoded from there."""
+    ``keep_blocks_bytes``; they share their keys and values with the entries added, which
+    they keep alive until the builder is dropped (up to that many bytes). Once a builder
+    spills, it keeps no data block (``spilled``): they are in the spill file, to be decoded
+    from there."""
 
     index: list[tuple[bytes, int, int]]
     filter: bytes
