@@ -57,6 +57,15 @@ IDLE_FACTOR = 3
 MANIFEST_RECHECK_MAX_S = 60.0
 
 
+def _log_failure(what: str, exc: Exception) -> None:
+    """Log a failed turn of a background thread, which then tries again: a store error as a
+    warning, anything else (a bug) with its traceback. Call from an ``except`` block."""
+    if isinstance(exc, StrataError):
+        log.warning("%s failed, will retry: %s", what, exc)
+    else:
+        log.exception("%s failed, will retry", what)
+
+
 class _Abandoned(Exception):
     """A compaction's inputs left the manifest while it ran: its output is not referenced."""
 
@@ -182,10 +191,7 @@ class Flusher:
             try:
                 self.turn()
             except Exception as exc:  # a store error, or a bug: never let the thread die
-                if isinstance(exc, StrataError):
-                    log.warning("flush or compaction failed, will retry: %s", exc)
-                else:
-                    log.exception("flush or compaction failed, will retry")
+                _log_failure("flush or compaction", exc)
                 with self._view.cond:
                     if not self._closed:
                         self._view.cond.wait(1.0)
@@ -374,10 +380,7 @@ class Flusher:
             try:
                 self.compact_turn()
             except Exception as exc:  # a store error, or a bug: never let the thread die
-                if isinstance(exc, StrataError):
-                    log.warning("compaction failed, will retry: %s", exc)
-                else:
-                    log.exception("compaction failed, will retry")
+                _log_failure("compaction", exc)
                 with self._compact_cond:
                     if not self._closed:
                         self._compact_cond.wait(1.0)
