@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+import tenacity
 from sqlalchemy import orm
 
 import dialect
@@ -60,8 +61,10 @@ _NEEDS_PANDAS = ("to_sql", "read_sql")
 MAX_RETRIES = 100
 
 
-def _is_conflict(exc: sa.exc.OperationalError) -> bool:
+def _is_conflict(exc: BaseException) -> bool:
     """A write conflict: the transaction can be run again as it was."""
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
     if isinstance(exc.orig, dialect.ConflictError):
         return True
     return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
@@ -144,19 +147,21 @@ class _System:
     def retrying(self, attempt: Callable[[], None], undo: Callable[[], None] | None = None) -> None:
         """Run ``attempt`` until it commits, as an application would: a write conflict
         (Strata's ``ConflictError``, sqlite3's "database is locked") is counted in
-        ``retries`` and tried again; any other error is raised."""
-        for _ in range(MAX_RETRIES):
-            try:
-                attempt()
-                return
-            except sa.exc.OperationalError as exc:
-                if not _is_conflict(exc):
-                    raise
-                if undo is not None:
-                    undo()
-                with self._lock:
-                    self.retries += 1
-        raise RuntimeError(f"a write conflicted {MAX_RETRIES} times in a row")
+        ``retries`` and tried again (at most ``MAX_RETRIES`` times in all); any other error
+        is raised."""
+
+        def failed(state: tenacity.RetryCallState) -> None:
+            if undo is not None:
+                undo()
+            with self._lock:
+                self.retries += 1
+
+        tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_conflict),
+            stop=tenacity.stop_after_attempt(MAX_RETRIES),
+            after=failed,
+            reraise=True,
+        )(attempt)
 
     def rows(self) -> list[dict[str, Any]]:
         return [
