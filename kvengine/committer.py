@@ -492,12 +492,15 @@ class Committer:
 
     def _report(self, wal_id: int, pending: list[CommitRequest]) -> None:
         """Release the waiters of our applied object ``wal_id``: acknowledged, or
-        ``Conflict`` for the batches the view left out."""
+        ``Conflict`` for the batches the view left out, or ``Fenced`` for all if it is void."""
         view = self._view
         self._retry_s = 0.0  # the store works again
         outcome = view.take_outcome(wal_id)
         if outcome is None:  # cannot happen while own_in_flight holds rebuilds back
             raise StoreUnavailable(f"WAL object {wal_id} is stored; its outcome is unknown")
+        if isinstance(outcome, Fenced):  # void: it landed after a newer writer's fence
+            self._finish(pending, outcome)
+            return
         aborted = set(outcome)
         self.conflicts += len(aborted)
         if aborted:

@@ -344,6 +344,7 @@ class Flusher:
                 if entry.seq > current.last_seq:  # older ones are in SSTs already
                     builder.add(entry)
             last_wal = memtable.last_wal_id
+            fence = self._view.fence_at(last_wal)  # for whoever starts from the new point
             if builder.entry_count:
                 data, info = builder.finish()
                 floor = current.next_sst_id  # read before the id was picked
@@ -355,13 +356,17 @@ class Flusher:
                         max(m.wal_replay_after, last_wal),
                         max(m.last_seq, meta.max_seq),
                         fresh_from=floor,
-                    )
+                    ).with_fence(fence)
 
                 role.update(change)
                 self.flushed_ssts += 1
                 log.info("flushed WAL ..%d to SST %d", last_wal, meta.sst_id)
             else:  # nothing new (fences, batches that did not apply): move the point on
-                role.update(lambda m: m.with_replay_point(max(m.wal_replay_after, last_wal)))
+                role.update(
+                    lambda m: m.with_replay_point(max(m.wal_replay_after, last_wal)).with_fence(
+                        fence
+                    )
+                )
         self._view.adopt(*role.current())
         self._view.drop_frozen(memtable)  # its entries are all in SSTs now
 

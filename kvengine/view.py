@@ -80,7 +80,11 @@ class View:
         #: foreign objects above this id that fence us (set once open has caught up)
         self.fence_after: int | None = None
         self.fenced: Fenced | None = None
-        self._outcomes: dict[int, list[int]] = {}
+        #: indexes of the batches of our objects left out (conflicts), or Fenced if void
+        self._outcomes: dict[int, list[int] | Fenced] = {}
+        #: the final fences this view knows, as (WAL id, writer epoch), in WAL order, from the
+        #: one in effect at the start: every object after the last from an older epoch is void
+        self._fences: list[tuple[int, int]] = [manifest.fence]
         self._probe_s = 0.0  # how long a probe takes (moving average)
         self._sync_lock = threading.Lock()
         self._apply_lock = threading.Lock()  # one applier at a time: decide, then change
@@ -107,8 +111,10 @@ class View:
 
         A transaction's batch is applied only if nothing applied after its ``read_seq`` wrote
         a key it writes or a key in a range it watched; every process decides the same, since
-        all apply the same objects in the same order. For this process's own objects the
-        indexes of the batches left out are kept for :meth:`take_outcome`. Every batch is
+        all apply the same objects in the same order. An object after a final fence from an
+        older writer epoch is void: nothing of it applies (docs/design/0003-shared-writers.md,
+        "Exclusive mode"). For this process's own objects the outcome is kept for
+        :meth:`take_outcome`. Every batch is
         decided before anything changes, so a store error while deciding (reading an SST)
         leaves the view as it was."""
         with self._apply_lock:
@@ -124,18 +130,28 @@ class View:
                 if wal_id != self.tail_id + 1:
                     raise AssertionError(f"WAL object {wal_id} applied after {self.tail_id}")
                 version, last_seq = self.version, self.last_seq
-            applied, aborted = self._decide(obj, version, last_seq)
+                fence_id, fence_epoch = self._fences[-1]
+            void = bool(obj.batches) and obj.writer_epoch < fence_epoch
+            applied: list[WalBatch] = []
+            aborted: list[int] = []
+            if not void:
+                applied, aborted = self._decide(obj, version, last_seq)
             with self.cond:
                 memtable = self.version.memtable
                 memtable.add_batches(map(_SEQ_AND_OPS, applied))
                 if applied:
                     self.last_seq = applied[-1].first_seq + len(applied[-1].ops) - 1
                 self.tail_id = memtable.last_wal_id = wal_id
-                if obj.writer_id == self._writer_id:
-                    self._outcomes[wal_id] = aborted
                 if seen_next_at is not None:
                     self.tail_seen_at = max(self.tail_seen_at, seen_next_at)
-                self._check_fence(wal_id, obj)
+                if void:
+                    self._void(wal_id, obj, fence_id)
+                else:
+                    if obj.writer_id == self._writer_id:
+                        self._outcomes[wal_id] = aborted
+                    if obj.final_fence and obj.writer_epoch >= fence_epoch:
+                        self._fences.append((wal_id, obj.writer_epoch))
+                    self._check_fence(wal_id, obj)
                 if memtable.size_bytes >= self._options.l0_sst_size:
                     self._freeze_locked()
                 self.cond.notify_all()
@@ -174,11 +190,39 @@ class View:
                 written.update(k for _, k, _ in batch.ops)
         return applied, aborted
 
-    def take_outcome(self, wal_id: int) -> list[int] | None:
+    def take_outcome(self, wal_id: int) -> list[int] | Fenced | None:
         """Indexes of the batches of this process's WAL object ``wal_id`` that were left out
-        because they conflicted; None if this view has not applied it."""
+        because they conflicted, or ``Fenced`` if the object is void (it came after a fence
+        from a newer writer epoch); None if this view has not applied it."""
         with self.cond:
             return self._outcomes.pop(wal_id, None)
+
+    def fence_at(self, wal_id: int) -> tuple[int, int]:
+        """The final fence in effect after WAL object ``wal_id`` (applied by this view), as
+        (WAL id, writer epoch): what a manifest whose replay point is ``wal_id`` records."""
+        with self.cond:
+            return next((f for f in reversed(self._fences) if f[0] <= wal_id), (0, 0))
+
+    def _void(self, wal_id: int, obj: WalObject, fence_id: int) -> None:
+        """``obj`` came after the final fence ``fence_id`` from an older writer epoch: every
+        process leaves it out whole, and a writer learning that its own object is void is
+        fenced. Holds ``cond``."""
+        log.info(
+            "WAL object %d is void: writer epoch %d after fence %d",
+            wal_id,
+            obj.writer_epoch,
+            fence_id,
+        )
+        if obj.writer_id != self._writer_id:
+            return
+        void = Fenced(
+            f"fenced: WAL object {wal_id} of this process landed after an exclusive writer's "
+            f"fence (WAL object {fence_id}) and is void; this process can no longer write"
+        )
+        self._outcomes[wal_id] = void
+        if self.fenced is None:
+            self.fenced = void
+            log.error("%s", void)
 
     def _check_fence(self, wal_id: int, obj: WalObject) -> None:
         if self.fence_after is None or wal_id <= self.fence_after:
@@ -187,7 +231,7 @@ class View:
             return
         if self._exclusive:
             if obj.writer_epoch < self._epoch:
-                return  # a writer that opened before us, not yet fenced: its data stands
+                return  # an older writer's fence, late (an older writer's data after ours is void)
             why = "another writer wrote WAL object %d after this exclusive writer opened"
         elif not obj.batches:
             why = "an exclusive writer opened the database (fence WAL object %d)"
@@ -307,6 +351,8 @@ class View:
             self.manifest_id = manifest_id
             self.tail_id = start
             self.last_seq = max(self.last_seq, manifest.last_seq)
+            if manifest.fence > self._fences[-1] and manifest.fence[1] >= self._fences[-1][1]:
+                self._fences.append(manifest.fence)  # the fence in effect at the replay point
             self._check_fence_skipped(manifest)
             self.cond.notify_all()
             return True

@@ -24,8 +24,12 @@ from kvengine.errors import Corruption
 from kvengine.record import MAX_SEQ, Entry, Kind
 
 MAGIC = b"STRW"
-#: The version this module writes. It reads every version from 1 up to this one.
-FORMAT_VERSION = 3
+#: The version this module writes. It reads every version from 1 up to this one. Version 4
+#: has the bytes of version 3; a fence of version 4 is *final*: every object after it from an
+#: older writer epoch is void (docs/formats/wal.md, "Fences").
+FORMAT_VERSION = 4
+#: The first version whose fences void the older-epoch objects after them.
+FINAL_FENCE_VERSION = 4
 #: magic, format version, flags (reserved, 0), wal id, writer epoch, writer id
 HEADER = struct.Struct("<4sHHQQ16s")
 #: payload length, crc32c of the payload
@@ -90,6 +94,12 @@ class WalObject:
     writer_epoch: int
     writer_id: bytes  # WRITER_ID_BYTES random bytes naming the writer process
     batches: tuple[WalBatch, ...]
+    version: int = FORMAT_VERSION  # the format version it was written in
+
+    @property
+    def final_fence(self) -> bool:
+        """A fence whose older-epoch successors are void (format version 4 on)."""
+        return not self.batches and self.version >= FINAL_FENCE_VERSION
 
 
 class Write(Protocol):
@@ -119,14 +129,18 @@ class WalBuilder:
     serialises calls.
     """
 
-    def __init__(self, wal_id: int, writer_epoch: int, writer_id: bytes) -> None:
+    def __init__(
+        self, wal_id: int, writer_epoch: int, writer_id: bytes, version: int = FORMAT_VERSION
+    ) -> None:
+        if version not in (3, FORMAT_VERSION):  # versions with these bytes (3: old fences)
+            raise ValueError(f"cannot write WAL format version {version}")
         if not 1 <= wal_id <= _U64_MAX:
             raise ValueError(f"WAL id {wal_id} is outside 1..2**64-1")
         if not 0 <= writer_epoch <= _U64_MAX:
             raise ValueError(f"writer epoch {writer_epoch} is outside 0..2**64-1")
         if len(writer_id) != WRITER_ID_BYTES:
             raise ValueError(f"writer id has {len(writer_id)} bytes, not {WRITER_ID_BYTES}")
-        header = HEADER.pack(MAGIC, FORMAT_VERSION, 0, wal_id, writer_epoch, bytes(writer_id))
+        header = HEADER.pack(MAGIC, version, 0, wal_id, writer_epoch, bytes(writer_id))
         self._parts = [header]
         # One Packer per builder (a builder is used by one thread): the same bytes as
         # msgpack.packb, without building a Packer per batch (a third of the cost).
@@ -233,7 +247,7 @@ class WalBuilder:
 
 def encode_wal(obj: WalObject) -> bytes:
     """The bytes of ``obj``; ``ValueError`` as for :class:`WalBuilder`."""
-    builder = WalBuilder(obj.wal_id, obj.writer_epoch, obj.writer_id)
+    builder = WalBuilder(obj.wal_id, obj.writer_epoch, obj.writer_id, obj.version)
     for batch in obj.batches:
         builder.add(batch)
     return builder.finish()
@@ -277,9 +291,9 @@ def decode_wal(name: str, data: bytes) -> WalObject:
     if version == 1:
         batches = tuple(_decode_batch_v1(name, i, p) for i, p in enumerate(payloads))
     else:
-        sizes = (2,) if version == 2 else (2, 4)
+        sizes = (2,) if version == 2 else (2, 4)  # 4 has the batches of 3
         batches = tuple(_decode_batch(name, i, p, sizes) for i, p in enumerate(payloads))
-    return WalObject(wal_id, epoch, writer_id, batches)
+    return WalObject(wal_id, epoch, writer_id, batches, version)
 
 
 def _split_batches(name: str, data: bytes, end: int) -> list[bytes]:

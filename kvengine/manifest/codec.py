@@ -20,15 +20,16 @@ MAGIC = b"STRM"
 #: added the checkpoints (a tenth body field), version 3 the transaction WAL span (an eleventh),
 #: version 4 the version's own id (a twelfth), so that another version's valid bytes stored
 #: under this version's name are caught; version 5 the external roots of a clone (a
-#: thirteenth) and each SST's root id (an eighth SST field).
-FORMAT_VERSION = 5
+#: thirteenth) and each SST's root id (an eighth SST field); version 6 the latest final fence
+#: at or before the replay point (a fourteenth: WAL id and writer epoch).
+FORMAT_VERSION = 6
 #: magic, format version, body length
 HEADER = struct.Struct("<4sHI")
 #: crc32c of the header and the body
 TRAILER = struct.Struct("<I")
 MAX_BODY_BYTES = 0xFFFF_FFFF
 #: body fields by format version
-_BODY_FIELDS = {1: 9, 2: 10, 3: 11, 4: 12, 5: 13}
+_BODY_FIELDS = {1: 9, 2: 10, 3: 11, 4: 12, 5: 13, 6: 14}
 _EXTERNAL_FIELDS = 3
 _CHECKPOINT_FIELDS = 5
 _RUN_FIELDS = 2
@@ -58,6 +59,7 @@ def encode_manifest(m: Manifest, manifest_id: int = 0) -> bytes:
         m.txn_wal_span,
         manifest_id,
         tuple((e.root_id, e.url, e.checkpoint) for e in m.external),
+        m.fence,
     )
     try:
         body: bytes = msgpack.packb(fields, use_bin_type=True)
@@ -150,7 +152,13 @@ def _from_fields(body: object, version: int) -> Manifest:
         external=tuple(_external(e) for e in _array(f[12], None, "external"))
         if version >= 5
         else (),
+        fence=_fence(f[13]) if version >= 6 else (0, 0),
     )
+
+
+def _fence(value: object) -> tuple[int, int]:
+    wal_id, epoch = _array(value, 2, "fence")
+    return (_uint(wal_id, "fence wal_id"), _uint(epoch, "fence epoch"))
 
 
 def _external(value: object) -> ExternalRoot:

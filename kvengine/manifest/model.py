@@ -23,6 +23,10 @@ Invariants, checked by :meth:`Manifest.check_invariants` (and so on every decode
    (the tombstone horizon, docs/design/0005-storage-lifecycle.md).
 8. External roots (format version 5, clones) have unique ids >= 1 and a non-empty URL and
    checkpoint name; an SST's ``root`` is 0 (this database's ``sst/``) or one of them.
+9. The fence (format version 6) is ``(0, 0)`` or a WAL id at or before the replay point with
+   an epoch from 1 to ``writer_epoch``: the latest final fence at or before the replay point
+   (docs/design/0003-shared-writers.md, "Exclusive mode"), so that a process starting from
+   this version knows which objects after the replay point are void.
 
 Between consecutive versions the transitions also keep epochs, ``wal_replay_after``,
 ``last_seq`` and the ``next_*`` counters from going backwards (a single manifest cannot show
@@ -127,6 +131,9 @@ class Manifest:
     txn_wal_span: int = 0
     # The databases whose SSTs a clone lists (format version 5), oldest first.
     external: tuple[ExternalRoot, ...] = ()
+    # The latest final fence at or before the replay point: its WAL id and writer epoch, (0, 0)
+    # for none (format version 6). The objects after it from an older epoch are void.
+    fence: tuple[int, int] = (0, 0)
 
     @classmethod
     def empty(cls, txn_wal_span: int = 0) -> Manifest:
@@ -201,6 +208,13 @@ class Manifest:
                 f"WAL replay point {wal_replay_after} is behind {self.wal_replay_after}"
             )
         return replace(self, wal_replay_after=wal_replay_after)._checked()
+
+    def with_fence(self, fence: tuple[int, int]) -> Manifest:
+        """``fence`` (WAL id, writer epoch) recorded as the latest final fence at or before the
+        replay point, unless the recorded one is later."""
+        if fence <= self.fence or fence[1] < self.fence[1]:
+            return self
+        return replace(self, fence=fence)._checked()
 
     def with_compaction(
         self,
@@ -389,6 +403,14 @@ class Manifest:
                 raise ValueError(f"checkpoint {c.name!r}: bad version id, WAL tail or time")
             if c.expires_ms is not None and c.expires_ms <= c.created_ms:
                 raise ValueError(f"checkpoint {c.name!r} ends before it was created")
+        fence_id, fence_epoch = self.fence
+        if (fence_id == 0) != (fence_epoch == 0) or not (
+            0 <= fence_id <= self.wal_replay_after and 0 <= fence_epoch <= self.writer_epoch
+        ):
+            raise ValueError(
+                f"fence {self.fence} is not (0, 0) or a WAL id up to the replay point "
+                f"{self.wal_replay_after} with an epoch up to {self.writer_epoch}"
+            )
         roots = [e.root_id for e in self.external]
         if len(roots) != len(set(roots)) or any(r < 1 for r in roots):
             raise ValueError("external root ids must be unique and >= 1")

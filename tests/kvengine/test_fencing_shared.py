@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from kvengine import DB, Fenced, Store
+from kvengine import DB, Fenced, Options, Store
 from kvengine.background import ManualClock
+from kvengine.record import Kind
 from kvengine.store import MemoryStore
+from kvengine.table_store import TableStore
+from kvengine.wal import WalBatch, WalObject, encode_wal, first_seq_of
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a shared writer that loses the race for a WAL id races for the next one "
-    "without reading the one it lost, so it can store one object after an exclusive writer's "
-    "fence, applied as data by every process (then it is fenced). Reading the lost id first "
-    "fixes this but lets the last winner take every id under contention (0003, 'Limits')",
-)
 def test_a_shared_writer_cannot_commit_after_an_exclusive_open_returned() -> None:
     memory = MemoryStore()
     a = DB.open(Store(memory))
@@ -57,3 +53,48 @@ def test_a_shared_writer_that_rebuilds_past_the_fence_is_fenced() -> None:
     finally:
         for db in (a, x):
             db.close()
+
+
+def test_a_late_object_is_void_for_a_process_that_starts_past_the_fence() -> None:
+    """The fence's position travels in the manifest (format version 6): a process that opens
+    from a manifest whose replay point is past the fence, and so never reads it, still leaves
+    out an older writer's object that landed after it, as the processes that read it do."""
+    memory = MemoryStore()
+    a = DB.open(Store(memory))
+    b = DB.open(Store(memory))
+    a.put(b"a", b"1")
+    b.put(b"b", b"1")  # a's view ends before b's object
+    x = DB.open(Store(memory), exclusive=True)
+    try:
+        x.put(b"x", b"1")
+        x.flush()  # the replay point passes the fence and x's object
+        with pytest.raises(Fenced):
+            a.put(b"late", b"from a fenced writer")  # lands after the replay point
+        assert x.get(b"late") is None
+        for mode in ({"read_only": True}, {}):
+            with DB.open(Store(memory), **mode) as later:
+                assert later.get(b"late") is None
+                assert later.get(b"x") == b"1"
+    finally:
+        for db in (a, b, x):
+            db.close()
+
+
+@pytest.mark.parametrize(("fence_version", "late_stands"), [(3, True), (4, False)])
+def test_only_a_final_fence_voids_what_follows(fence_version: int, late_stands: bool) -> None:
+    """A fence written before WAL format version 4 did not void what came after it (such an
+    object was applied and acknowledged then), so it still does not; a version 4 fence does."""
+    memory = MemoryStore()
+    tables = TableStore(Store(memory), Options())
+    old, new = b"o" * 16, b"n" * 16
+    objects = [
+        WalObject(1, 0, old, (WalBatch(first_seq_of(1), ((Kind.PUT, b"early", b"1"),)),)),
+        WalObject(2, 1, new, (), version=fence_version),
+        WalObject(3, 0, old, (WalBatch(first_seq_of(3), ((Kind.PUT, b"late", b"1"),)),)),
+        WalObject(4, 1, new, (WalBatch(first_seq_of(4), ((Kind.PUT, b"new", b"1"),)),)),
+    ]
+    for obj in objects:
+        assert tables.write_wal(obj.wal_id, encode_wal(obj))
+    with DB.open(Store(memory), read_only=True) as reader:
+        assert reader.get(b"early") == b"1" and reader.get(b"new") == b"1"
+        assert (reader.get(b"late") == b"1") is late_stands

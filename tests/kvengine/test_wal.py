@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import google_crc32c
 import msgpack
@@ -149,15 +150,29 @@ def test_golden_bytes() -> None:
     """The format is pinned: changing these bytes needs a new format version."""
     data = encode_wal(sample())
     assert data[: HEADER.size] == (
-        b"STRW\x03\x00\x00\x00" + (7).to_bytes(8, "little") + (3).to_bytes(8, "little") + WRITER
+        b"STRW\x04\x00\x00\x00" + (7).to_bytes(8, "little") + (3).to_bytes(8, "little") + WRITER
     )
+    assert hashlib.sha256(data).hexdigest() == GOLDEN_V4
+    assert decode_wal(NAME, data) == sample()
+
+
+def test_version_3_objects_are_still_read() -> None:
+    """Version 4 has version 3's bytes; only a fence's meaning changed (a final fence)."""
+    v3 = replace(sample(), version=3)
+    data = encode_wal(v3)
     assert hashlib.sha256(data).hexdigest() == GOLDEN
+    assert decode_wal(NAME, data) == v3
+    fence = WalObject(8, 2, WRITER, ())
+    assert fence.final_fence
+    assert not replace(fence, version=3).final_fence
+    assert decode_wal(NAME, encode_wal(replace(fence, version=3))) == replace(fence, version=3)
+    assert not sample().final_fence  # an object with batches is no fence
 
 
 def test_version_1_and_2_objects_are_still_read() -> None:
-    two = WalObject(7, 3, WRITER, sample().batches[:2])
-    assert decode_wal(NAME, GOLDEN_V1) == two
-    assert decode_wal(NAME, sample_v2()) == two
+    batches = sample().batches[:2]
+    assert decode_wal(NAME, GOLDEN_V1) == WalObject(7, 3, WRITER, batches, version=1)
+    assert decode_wal(NAME, sample_v2()) == WalObject(7, 3, WRITER, batches, version=2)
 
 
 def test_only_a_transaction_carries_a_read_point() -> None:
@@ -171,7 +186,7 @@ def test_only_a_transaction_carries_a_read_point() -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [encode_wal(sample()), sample_v2(), GOLDEN_V1], ids=["v3", "v2", "v1"]
+    "data", [encode_wal(sample()), sample_v2(), GOLDEN_V1], ids=["v4", "v2", "v1"]
 )
 def test_every_single_byte_change_is_detected(data: bytes) -> None:
     for i, original in enumerate(data):
@@ -234,7 +249,7 @@ def v2(first_seq: object, ops: object) -> bytes:
 @pytest.mark.parametrize(
     ("payloads", "options", "message"),
     [
-        ([], {"version": FORMAT_VERSION + 1}, "version 4 was written by a newer Strata"),
+        ([], {"version": FORMAT_VERSION + 1}, "version 5 was written by a newer Strata"),
         ([], {"version": 0}, "unknown WAL format version 0"),
         ([], {"flags": 1}, "flags"),
         ([v2(1, [[1, b"k", b"v"]])], {"count": 2}, "trailer counts 2 batches"),
@@ -318,4 +333,5 @@ def test_builder_refuses_a_batch_the_format_cannot_hold(batch: WalBatch) -> None
     assert builder.batch_count == 0
 
 
+GOLDEN_V4 = "c7397bc78cd1cf4ed9b94129c1fb02a94f5383ba79b06ab32414e3b9c40c56af"
 GOLDEN = "e48654bf46c38f731a34e9091a0743169888d252a7e19d01a5a95f1997979c91"

@@ -32,7 +32,6 @@ The invariants (``SqlInvariantViolated`` naming the seed otherwise):
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -61,14 +60,6 @@ OPTIONS = Options(
 Key = tuple[str, Any]  # ("acct", id), ("item", id), or ("tag", value) for conflict checks
 Rows = dict[Key, tuple[Any, ...]]  # ("acct", id) -> (balance,); ("item", id) -> (tag, v)
 Writes = dict[Key, tuple[Any, ...] | None]
-
-#: 1: the open bug the simulation found fails it; 0 (the default until it is fixed): it is
-#: tolerated and counted. A commit of a shared writer that began after an exclusive writer's
-#: open returned may land (``SqlSimulation.races_past_fence``). (The other one it found, a
-#: manifest create whose response was lost taken for a stray, is fixed: a ``ValueError`` out
-#: of a flush, a compaction or a read-only open fails the run; tests/kvengine/
-#: test_manifest_ambiguous_create.py.)
-STRICT = os.environ.get("STRATA_SIM_STRICT", "0") == "1"
 
 
 class SqlInvariantViolated(AssertionError):
@@ -104,8 +95,6 @@ class Process:
     exclusive: bool = False
     #: "no"; "maybe" (a writer opened after it may have written); "yes" (fenced for sure)
     fenced: str = "no"
-    #: an exclusive writer that may not see a commit (one raced past its fence)
-    stale: bool = False
 
     def engine(self) -> Any:  # the engine under the connections (for flush and compact)
         return self.conns[0].db._database.db
@@ -129,7 +118,6 @@ class SqlFigures:
     rollbacks: int = 0
     unique_refused: int = 0
     fenced_refused: int = 0
-    fenced_landed: int = 0  # commits of fenced writers that landed (races_past_fence)
     exclusive_phases: int = 0
     crashes: int = 0
     faults: int = 0
@@ -305,7 +293,7 @@ class SqlSimulation:
             ["insert", "update", "delete", "transfer", "read", "savepoint"],
             weights=[4, 3, 2, 3, 1, 2],
         )[0]
-        trusted = p.fenced == "no" and not p.stale  # else its reads may be stale
+        trusted = p.fenced == "no"  # else its reads may be stale
         try:
             getattr(self, f"_{kind}")(c, t, n, trusted)
         except dialect.IntegrityError as exc:
@@ -473,8 +461,7 @@ class SqlSimulation:
                 c.db.rollback()
             if p.fenced == "yes":
                 self.figures.fenced_refused += 1
-                if not self.races_past_fence(p):
-                    return  # must be absent: the next check sees it
+                return  # must be absent: the next check sees it
             else:
                 self.figures.unknown += 1
             got = read_rows(self.checker, fresh=True)
@@ -489,16 +476,9 @@ class SqlSimulation:
             return
         if not writes:
             return
-        if p.fenced == "yes" and not self.races_past_fence(p):
+        if p.fenced == "yes":
             self.fail(f"{c.name}: a fenced writer's commit returned: {writes}")
         self.committed(p, c, t, after)
-
-    def races_past_fence(self, p: Process) -> bool:
-        """Whether a commit of ``p``, fenced for sure, may still land (the known bug that
-        ``STRATA_SIM_STRICT`` = 0 tolerates: a shared writer that loses the race for WAL ids skips
-        to the next id without reading the one it lost, so it can store its object after an
-        exclusive writer's fence, as data; tests/kvengine/test_fencing_shared.py)."""
-        return not STRICT and not p.exclusive
 
     def committed(self, p: Process, c: Conn, t: Txn, after: Rows) -> None:
         self.figures.commits += 1
@@ -513,10 +493,6 @@ class SqlSimulation:
                     f"{c.name}: committed though {sorted(changed & t.touched)} were written by "
                     "a transaction that committed after it began (first committer must win)"
                 )
-        if p.fenced == "yes":  # a commit raced past the fence (races_past_fence)
-            self.figures.fenced_landed += 1
-            if self.exclusive is not None:
-                self.exclusive.stale = True  # its reads skip the probe: they miss this one
         tags = [row[0] for key, row in after.items() if key[0] == "item"]
         if len(tags) != len(set(tags)):
             self.fail(f"{c.name}: its commit breaks UNIQUE: {sorted(tags)}")

@@ -41,21 +41,21 @@ def sample_v3() -> Manifest:
     return replace(sample_v2(), txn_wal_span=65536)
 
 
-def frame(body: bytes, version: int = 5, length: int | None = None) -> bytes:
+def frame(body: bytes, version: int = 6, length: int | None = None) -> bytes:
     """A manifest object around ``body`` with a correct checksum."""
     head = HEADER.pack(MAGIC, version, len(body) if length is None else length) + body
     return head + TRAILER.pack(google_crc32c.value(head))
 
 
-def body_of(m: Manifest, version: int = 5, manifest_id: int = 0) -> list[object]:
-    """The body fields of ``m`` as format ``version`` writes them (version 5: thirteen, the
+def body_of(m: Manifest, version: int = 6, manifest_id: int = 0) -> list[object]:
+    """The body fields of ``m`` as format ``version`` writes them (version 6: fourteen, the
     twelfth the manifest id, and eight fields per SST; an older version's body is a prefix
-    of them, with seven fields per SST)."""
+    of them, with seven fields per SST before version 5)."""
     unpacked: list[object] = msgpack.unpackb(
         encode_manifest(m, manifest_id)[HEADER.size : -TRAILER.size]
     )
     if version >= 5:
-        return unpacked
+        return unpacked[: {5: 13, 6: 14}[version]]
     fields = {1: 9, 2: 10, 3: 11, 4: 12}[version]
     body = unpacked[:fields]
     body[5] = [sst[:7] for sst in body[5]]  # type: ignore[union-attr,index]
@@ -70,6 +70,11 @@ def sample_v5() -> Manifest:
     external = SortedRun(run.run_id, tuple(replace(s, root=1) for s in run.ssts))
     root = ExternalRoot(1, "gs://bucket/source", "clone:gs://bucket/target")
     return replace(m, runs=(external,), external=(root,))
+
+
+def sample_v6() -> Manifest:
+    """``sample_v5()`` after an exclusive writer's fence at WAL object 4 (epoch 2)."""
+    return sample_v5().with_fence((4, 2))
 
 
 @st.composite
@@ -97,11 +102,16 @@ def manifests(draw: st.DrawFn) -> Manifest:
         pairs = zip(bounds[0::2], bounds[1::2], strict=False)  # disjoint [first, last] ranges
         runs.append(SortedRun(run_id, tuple(sst(first, last) for first, last in pairs)))
     used_ssts = next(ids) - 1
+    writer_epoch, replay = draw(st.integers(0, U64)), draw(st.integers(0, U64))
+    fence = (0, 0)
+    if writer_epoch and replay and draw(st.booleans()):  # (format version 6)
+        fence = (draw(st.integers(1, replay)), draw(st.integers(1, writer_epoch)))
     return Manifest(
-        writer_epoch=draw(st.integers(0, U64)),
+        fence=fence,
+        writer_epoch=writer_epoch,
         compactor_epoch=draw(st.integers(0, U64)),
         writer_id=draw(st.binary(min_size=16, max_size=16)),
-        wal_replay_after=draw(st.integers(0, U64)),
+        wal_replay_after=replay,
         last_seq=last_seq,
         l0=tuple(l0),
         runs=tuple(runs[::-1]),
@@ -135,10 +145,19 @@ def test_round_trip(m: Manifest) -> None:
 
 def test_golden_bytes() -> None:
     """The format is pinned: changing these bytes needs a new format version."""
-    data = encode_manifest(sample_v5(), 9)
-    assert data[: HEADER.size] == b"STRM\x05\x00" + (len(data) - 14).to_bytes(4, "little")
+    data = encode_manifest(sample_v6(), 9)
+    assert data[: HEADER.size] == b"STRM\x06\x00" + (len(data) - 14).to_bytes(4, "little")
+    assert hashlib.sha256(data).hexdigest() == GOLDEN_V6
+    assert decode_manifest(NAME, data, 9) == sample_v6()
+
+
+def test_version_5_still_decodes() -> None:
+    """A manifest written by format version 5 (thirteen body fields, no fence: (0, 0))."""
+    data = frame(msgpack.packb(body_of(sample_v5(), 5, 9)), version=5)
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V5
     assert decode_manifest(NAME, data, 9) == sample_v5()
+    with pytest.raises(Corruption, match="14 fields, not 13"):
+        decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v6())), version=5))
 
 
 def test_version_4_still_decodes() -> None:
@@ -147,7 +166,7 @@ def test_version_4_still_decodes() -> None:
     assert data[-TRAILER.size - 1 : -TRAILER.size] == b"\x09"  # the id, last in the body
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V4
     assert decode_manifest(NAME, data, 9) == sample_v3()
-    with pytest.raises(Corruption, match="13 fields, not 12"):
+    with pytest.raises(Corruption, match="14 fields, not 12"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v3())), version=4))
 
 
@@ -164,7 +183,7 @@ def test_version_3_still_decodes() -> None:
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V3
     assert decode_manifest(NAME, data, 9) == sample_v3()
     assert decode_manifest(NAME, data, 10) == sample_v3()  # no id to check
-    with pytest.raises(Corruption, match="13 fields, not 11"):
+    with pytest.raises(Corruption, match="14 fields, not 11"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v3())), version=3))
 
 
@@ -173,7 +192,7 @@ def test_version_2_still_decodes() -> None:
     data = frame(msgpack.packb(body_of(sample_v2(), 2)), version=2)
     assert decode_manifest(NAME, data) == sample_v2()
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V2
-    with pytest.raises(Corruption, match="13 fields, not 10"):
+    with pytest.raises(Corruption, match="14 fields, not 10"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample_v2())), version=2))
 
 
@@ -192,7 +211,7 @@ def test_version_1_still_decodes() -> None:
     data = frame(body, version=1)
     assert decode_manifest(NAME, data) == sample()
     assert hashlib.sha256(data).hexdigest() == GOLDEN
-    with pytest.raises(Corruption, match="13 fields, not 9"):
+    with pytest.raises(Corruption, match="14 fields, not 9"):
         decode_manifest(NAME, frame(msgpack.packb(body_of(sample())), version=1))
 
 
@@ -220,8 +239,8 @@ def test_every_truncation_and_extension_is_detected() -> None:
 
 def test_a_newer_version_is_refused_with_a_clear_message() -> None:
     body = encode_manifest(sample())[HEADER.size : -TRAILER.size]
-    with pytest.raises(Corruption, match="version 6 was written by a newer Strata"):
-        decode_manifest(NAME, frame(body, version=6))
+    with pytest.raises(Corruption, match="version 7 was written by a newer Strata"):
+        decode_manifest(NAME, frame(body, version=7))
     with pytest.raises(Corruption, match="unknown manifest format version 0"):
         decode_manifest(NAME, frame(body, version=0))
 
@@ -259,6 +278,10 @@ def _bad_bodies() -> list[tuple[object, str]]:
         (with_field(6, [[1, None]]), "ssts is NoneType"),
         (with_field(5, [l0[0], l0[0]]), "appears twice"),  # an invariant
         (with_field(7, 1), "next_sst_id"),  # an invariant
+        (with_field(13, [1]), "fence has 1"),
+        (with_field(13, [6, 1]), "up to the replay point"),  # an invariant: 6 > 5
+        (with_field(13, [5, 3]), "epoch up to"),  # an invariant: epoch 3 > writer epoch 2
+        (with_field(13, [5, 0]), "is not \\(0, 0\\)"),  # an invariant
     ]
 
 
@@ -294,5 +317,6 @@ def test_encoding_refuses_a_manifest_that_breaks_an_invariant() -> None:
 GOLDEN = "201b2966601e0d5eeeedafd2de22e739f0bf413eb2cfb233200dedaf1b38b8cc"
 GOLDEN_V2 = "d7776affaf111c53ec3652de1d11b79c77bee8156eaa73ea19a5966655c9bf14"
 GOLDEN_V3 = "e1a067ca911efb43d7f7496f5301664f8233c3f6cb45763b15679c814e08bfb2"
+GOLDEN_V6 = "28c7d47cd070597de2621018eb7f12bfeee27532911cc465f780ad6464689f30"
 GOLDEN_V5 = "b9a7ee87cf241a3b1d1589bde5c29a9bafd4b13e7a9f2c61abeaa8566c6186bc"
 GOLDEN_V4 = "a3a8f4b13798ac57b15b3684cdde78e45fda1c435590067c899f40cab5112e30"

@@ -119,6 +119,21 @@ def test_flush_misuse(sst: SSTMeta, replay_after: int, last_seq: int, message: s
 # -- compaction ------------------------------------------------------------------------------
 
 
+def test_the_fence_only_moves_forward_and_stays_within_the_replay_point() -> None:
+    m = Manifest.empty().with_writer(3, WRITER).with_replay_point(10)
+    assert m.fence == (0, 0)
+    m = m.with_fence((4, 2))
+    assert m.fence == (4, 2)
+    assert m.with_fence((3, 2)).fence == (4, 2)  # an earlier one: no change
+    assert m.with_fence((5, 1)).fence == (4, 2)  # a later one of an older epoch: not in effect
+    assert m.with_fence((9, 3)).fence == (9, 3)
+    assert m.with_l0_flush(meta(1), 12, 5).fence == (4, 2)  # carried over
+    with pytest.raises(ValueError, match="up to the replay point"):
+        m.with_fence((11, 3))
+    with pytest.raises(ValueError, match="epoch up to"):
+        m.with_fence((9, 4))
+
+
 def test_compacting_oldest_l0_puts_the_run_first_among_runs() -> None:
     m = three_runs()
     assert ids(m) == ([8, 7], [3, 2, 1])
