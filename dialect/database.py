@@ -53,7 +53,8 @@ class Database:
         """The process's database for ``target`` (one per engine, whatever the spelling; one
         per store object), opening it on first use. ``options``: ``exclusive``,
         ``max_staleness_ms``, ``checkpoint``, ``options`` (the engine's ``kvengine.Options``)
-        and storage options. A checkpoint opens a
+        and the rest of ``DB.open``'s keywords (``clock``, ``manual``) and storage options. A
+        checkpoint opens a
         read-only engine of its own for each connection."""
         base: kvengine.Options = options.pop("options", None) or kvengine.Options()
         staleness = int(options.pop("max_staleness_ms", 0))

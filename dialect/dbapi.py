@@ -498,7 +498,7 @@ def connect(
     max_staleness_ms: int = 0,
     checkpoint: str | None = None,
     options: kvengine.Options | None = None,
-    **storage_options: Any,  # Any: passed to the fsspec backend unchanged
+    **storage_options: Any,  # Any: the fsspec backend's (or the engine's clock and manual)
 ) -> Connection:
     """Connect to the Strata database at ``target`` (a local path, ``gs://…``, ``s3://…``,
     ``memory://…``, any fsspec URL, or a store from ``kvengine.open_store``), creating it if
@@ -513,7 +513,12 @@ def connect(
     ``checkpoint=NAME`` opens the database as it was when that checkpoint was taken, read-only
     (time travel, docs/sql.md); ``OperationalError`` if it does not exist or expired.
     ``options``: the engine's tunables (``kvengine.Options``; ``max_staleness_ms`` above
-    overrides its field when not 0), applied by the first connection that opens the engine."""
+    overrides its field when not 0), applied by the first connection that opens the engine.
+    Other keywords are storage options for the fsspec backend, except ``clock`` and
+    ``manual``, which go to the engine (``kvengine.DB.open``) for deterministic simulations:
+    ``manual=True`` starts no flush, compaction, GC or reader thread, and the caller steps that
+    work (kvengine/background.py); a manual engine is shared only by the connections to the
+    same store object."""
     settings = dict(storage_options, exclusive=exclusive, max_staleness_ms=max_staleness_ms)
     if checkpoint is not None:
         settings["checkpoint"] = checkpoint

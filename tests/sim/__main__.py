@@ -1,7 +1,7 @@
 """``python -m tests.sim --seed N [--steps S] [--seeds K] [--layer kv|sql|both] [--jobs J]
 [--trace]``: run the simulation (harness.py: the KV layer; sql.py: the SQL layer) for seed N
 (or K seeds from N), printing each seed's figures (or, for many seeds, their totals;
-``--trace``: and the KV layer's trace, step by step); exit 1 at the first failure, printing
+``--trace``: and the trace, step by step); exit 1 at the first failure, printing
 the command that reproduces it. The long mode is many seeds, e.g.
 ``python -m tests.sim --seeds 5000 --jobs 4``."""
 
@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.sim.harness import InvariantViolated, Simulation, run
-from tests.sim.sql import SqlInvariantViolated, run_sql
+from tests.sim.sql import SqlInvariantViolated, SqlSimulation, run_sql
 
 RUNNERS: dict[str, Callable[[int, int], Any]] = {"kv": run, "sql": run_sql}
 
 
-def print_trace(sim: Simulation) -> None:
+def print_trace(sim: Simulation | SqlSimulation) -> None:
     print("\n".join(sim.log))
     sim.log.clear()
 
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=1, help="how many seeds from --seed")
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--layer", choices=["kv", "sql", "both"], default="both")
-    parser.add_argument("--trace", action="store_true", help="print every step (KV layer)")
+    parser.add_argument("--trace", action="store_true", help="print every step")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at once (threads)")
     parser.add_argument(
         "--bugs-fail",
@@ -62,8 +62,9 @@ def main(argv: list[str]) -> int:
         seeds = range(args.seed, args.seed + args.seeds)
 
         def one(seed: int, layer: str = layer) -> tuple[int, Any]:
-            if layer == "kv" and args.trace:
-                return seed, run(seed, args.steps, print_trace)
+            if args.trace:
+                runner = run if layer == "kv" else run_sql
+                return seed, runner(seed, args.steps, print_trace)
             return seed, RUNNERS[layer](seed, args.steps)
 
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:

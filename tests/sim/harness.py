@@ -42,6 +42,7 @@ from kvengine.background import ManualClock
 from kvengine.errors import StorePermissionDenied, StoreUnavailable
 from kvengine.store import FaultyStore, MemoryStore, Store
 from kvengine.store.wrapper import StoreWrapper
+from tests.sim.stepping import Stepper, engine_state
 
 T = TypeVar("T")
 
@@ -180,8 +181,7 @@ class Simulation:
         self.figures = Figures()
         self.log: list[str] = []
         self.trace = hashlib.sha256()
-        #: when each (engine name, unit) last ran, by the simulated clock
-        self.last_run: dict[tuple[str, str], float] = {}
+        self.stepper = Stepper(self.clock, self.rng, self.note, INTERVALS_S, self.count_unit)
         self.reader = self._engine(Store(self.memory), read_only=True)  # no faults
         seeder = self._engine(Store(self.memory))
         batch = WriteBatch()
@@ -226,11 +226,11 @@ class Simulation:
         self.figures.steps += 1
         self.clock.advance(self.rng.choice(CLOCK_STEPS_S))
         self.note(f"step {self.figures.steps} at t={self.clock.monotonic():.2f}")
-        self.run_due()
+        self.stepper.run_due(self.engines())
         w = self.rng.choice(self.writers)
         roll = self.rng.random()
         if roll < 0.2:  # a thread woken early (notified): any unit of any engine
-            self.run_unit(*self.rng.choice(self.units()))
+            self.stepper.run_any(self.engines())
         elif roll < 0.24:
             self.crash(w)
         elif roll < 0.36:
@@ -247,44 +247,14 @@ class Simulation:
     def engines(self) -> list[tuple[str, DB]]:
         return [(w.name, w.db) for w in self.writers] + [("reader", self.reader)]
 
-    def units(self) -> list[tuple[str, DB, str]]:
-        return [(name, db, unit) for name, db in self.engines() for unit in db.background.units]
-
-    def run_due(self) -> None:
-        """Run every unit whose thread would have woken by now, in an order the seed picks."""
-        now = self.clock.monotonic()
-        due = [
-            (name, db, unit)
-            for name, db, unit in self.units()
-            if now - self.last_run.get((name, unit), 0.0) >= INTERVALS_S[unit]
-        ]
-        self.rng.shuffle(due)
-        for name, db, unit in due:
-            self.run_unit(name, db, unit)
-
-    def run_unit(self, name: str, db: DB, unit: str) -> None:
-        """One unit of background work; a failure is what its thread would log and retry."""
+    def count_unit(self, ok: bool) -> None:
         self.figures.background += 1
-        self.last_run[name, unit] = self.clock.monotonic()
-        try:
-            db.background.step(unit)
-            self.note(f"{name}: {unit}")
-        except StrataError as exc:
+        if not ok:
             self.figures.errors += 1
-            self.note(f"{name}: {unit} failed: {exc!r}")
 
     def state(self) -> str:
         """What each engine holds after a step: it depends on the interleaving."""
-        parts = []
-        for name, db in self.engines():
-            s = db.stats()
-            parts.append(
-                f"{name} manifest={s['manifest_id']} wal={s['wal_tail']} seq={s['last_seq']} "
-                f"role={s['flush_role']} l0={s['l0_ssts']} runs={s['sorted_runs']} "
-                f"frozen={s['frozen_memtables']} flushed={s['flushed_ssts']} "
-                f"compactions={s['compactions']}"
-            )
-        return "state: " + "; ".join(parts)
+        return engine_state(self.engines())
 
     def write(self, w: Writer) -> None:
         n = self.figures.steps

@@ -27,35 +27,38 @@ The invariants (``SqlInvariantViolated`` naming the seed otherwise):
   returns and nothing it writes is visible; once a writer opened later committed, the same
   holds for the exclusive one;
 * a following reader sees a state of the commit history, never going back.
+
+Every engine (each process's, the exclusive writer's, the following readers', the checker's)
+is opened in manual mode on the simulation's one simulated clock (``dialect.connect(...,
+clock=, manual=True)``), and the seed steps their background work as in harness.py
+(stepping.py): each step the clock moves, every unit due by then runs in an order the seed
+picks, and now and then one unit runs early. Faults are drawn per request
+(``KeyedFaults``). The trace (every statement, commit, background unit and outcome, a hash of
+the model's committed rows and the engines' state after each step) is the same for the same
+seed: ``SqlFigures.trace`` is its hash.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import dialect
-from kvengine import Options, Store, StrataError
-from kvengine.store import FaultyStore, MemoryStore
-from tests.sim.harness import RETRY, Crashable
+from kvengine import DB, Store, StrataError
+from kvengine.background import ManualClock
+from kvengine.store import MemoryStore
+from tests.sim.harness import CLOCK_STEPS_S, INTERVALS_S, OPTIONS, RETRY, Crashable, KeyedFaults
+from tests.sim.stepping import Stepper, engine_state
 
 ACCOUNTS = 4
 BALANCE = 100
 #: the pool of UNIQUE tags: small, so that inserts collide
 TAGS = 5
 CONNECTIONS = 2  # per process
-OPTIONS = Options(
-    l0_sst_size=4096,
-    block_bytes=512,
-    l0_compaction_trigger=3,
-    flush_interval_ms=20,
-    flusher_poll_ms=50,
-    reader_poll_ms=50,
-    flusher_takeover_ms=500,
-    gc_interval_s=0,
-)
 
 Key = tuple[str, Any]  # ("acct", id), ("item", id), or ("tag", value) for conflict checks
 Rows = dict[Key, tuple[Any, ...]]  # ("acct", id) -> (balance,); ("item", id) -> (tag, v)
@@ -89,23 +92,24 @@ class Process:
     """One simulated process: its faulty store, its engine (shared by its connections)."""
 
     name: str
-    faults: FaultyStore
+    faults: KeyedFaults
     life: Crashable
     conns: list[Conn]
     exclusive: bool = False
     #: "no"; "maybe" (a writer opened after it may have written); "yes" (fenced for sure)
     fenced: str = "no"
 
-    def engine(self) -> Any:  # the engine under the connections (for flush and compact)
-        return self.conns[0].db._database.db
+    def engine(self) -> DB:  # the engine under the connections
+        return engine(self.conns[0].db)
 
 
 @dataclass
 class Follower:
     """A following reader: a read-only connection, and the index of the last state it saw."""
 
+    name: str
     db: dialect.Connection
-    faults: FaultyStore
+    faults: KeyedFaults
     seen: int = 0
 
 
@@ -123,6 +127,10 @@ class SqlFigures:
     faults: int = 0
     follower_reads: int = 0
     checks: int = 0
+    #: background units run (due or chosen early)
+    background: int = 0
+    #: hash of the trace: the same for the same seed
+    trace: str = ""
 
 
 class SqlSimulation:
@@ -130,11 +138,14 @@ class SqlSimulation:
         self.seed = seed
         self.rng = random.Random(seed)
         self.fault_p = fault_p
-        self.memory = MemoryStore()
+        self.clock = ManualClock()
+        self.memory = MemoryStore(clock=self.clock.time)
         self.figures = SqlFigures()
         self.log: list[str] = []
+        self.trace = hashlib.sha256()
+        self.stepper = Stepper(self.clock, self.rng, self.note, INTERVALS_S, self.count_unit)
         self.next_id = 1
-        setup = dialect.connect(Store(self.memory), options=OPTIONS)
+        setup = self._connect(Store(self.memory))
         setup.execute("CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)")
         setup.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, tag TEXT UNIQUE, v TEXT)")
         setup.cursor().executemany(
@@ -143,25 +154,24 @@ class SqlSimulation:
         setup.commit()
         setup.close()
         self.history: list[Rows] = [{("acct", i): (BALANCE,) for i in range(ACCOUNTS)}]
-        self.checker = dialect.connect(Store(self.memory), read_only=True)  # no faults
+        self.checker = self._connect(Store(self.memory), read_only=True)  # no faults
         self.process_count = processes
         self.shared = [self._open(f"p{i}") for i in range(processes)]
         self.exclusive: Process | None = None  # while an exclusive phase lasts
         self.phase_left = 0
         self.zombie: Process | None = None  # an exclusive writer after its phase
         self.followers: list[Follower] = []
+        self.opened_followers = 0
 
     # -- processes ------------------------------------------------------------------------
 
-    def _faults(self) -> FaultyStore:
-        return FaultyStore(
-            self.memory,
-            seed=self.rng.randrange(2**32),
-            error_before=self.fault_p,
-            error_after=self.fault_p,
-            stall=self.fault_p / 2,
-            stall_s=0.002,
-        )
+    def _connect(self, store: Store, **settings: Any) -> dialect.Connection:
+        """A connection whose engine (if it opens one) runs in manual mode on the simulated
+        clock: its background work is what the seed steps."""
+        return dialect.connect(store, options=OPTIONS, clock=self.clock, manual=True, **settings)
+
+    def _faults(self) -> KeyedFaults:
+        return KeyedFaults(self.memory, seed=self.rng.randrange(2**32), p=self.fault_p)
 
     def _open(self, name: str, *, exclusive: bool = False) -> Process:
         faults = self._faults()
@@ -169,13 +179,13 @@ class SqlSimulation:
         store = Store(life, retry=RETRY)
         while True:  # opening may fail under faults, as it would: try again
             try:
-                first = dialect.connect(store, exclusive=exclusive, options=OPTIONS)
+                first = self._connect(store, exclusive=exclusive)
                 break
             except dialect.Error as exc:
                 self.note(f"{name}: open failed: {exc!r}")
         conns = [Conn(f"{name}.c0", first)]
         for c in range(1, CONNECTIONS):  # the same store object: the same engine
-            conns.append(Conn(f"{name}.c{c}", dialect.connect(store, exclusive=exclusive)))
+            conns.append(Conn(f"{name}.c{c}", self._connect(store, exclusive=exclusive)))
         self.note(f"{name}: opened{' exclusive' if exclusive else ''}")
         return Process(name, faults, life, conns, exclusive=exclusive)
 
@@ -198,6 +208,7 @@ class SqlSimulation:
 
     def note(self, line: str) -> None:
         self.log.append(line)
+        self.trace.update(line.encode() + b"\n")
 
     def fail(self, message: str) -> NoReturn:
         tail = "\n".join(self.log[-40:])
@@ -208,6 +219,11 @@ class SqlSimulation:
     def step(self) -> None:
         self.figures.steps += 1
         n = self.figures.steps
+        self.clock.advance(self.rng.choice(CLOCK_STEPS_S))
+        self.note(f"step {n} at t={self.clock.monotonic():.2f}")
+        self.stepper.run_due(self.engines())
+        if self.rng.random() < 0.2:  # a thread woken early (notified): any unit of any engine
+            self.stepper.run_any(self.engines())
         roll = self.rng.random()
         p = self.rng.choice(self.processes())
         c = self.rng.choice(p.conns)
@@ -228,6 +244,8 @@ class SqlSimulation:
             if self.phase_left <= 0:
                 self.end_phase()
         self.check()
+        self.note(f"model: {model_hash(self.history[-1])} (#{len(self.history) - 1})")
+        self.note(engine_state(self.engines()))
 
     def crash(self, p: Process) -> None:
         self.figures.crashes += 1
@@ -272,14 +290,28 @@ class SqlSimulation:
             self._kill(p)
         self.shared = [self._open(f"p{i}") for i in range(self.process_count)]
 
+    # -- background work ------------------------------------------------------------------
+
+    def engines(self) -> list[tuple[str, DB]]:
+        """Every open engine: the processes', the following readers', the checker's."""
+        return (
+            [(p.name, p.engine()) for p in self.processes()]
+            + [(f.name, engine(f.db)) for f in self.followers]
+            + [("checker", engine(self.checker))]
+        )
+
+    def count_unit(self, ok: bool) -> None:
+        self.figures.background += 1
+
     def background(self, p: Process) -> None:
+        """``DB.flush`` or ``DB.compact``: the work is done in this thread, now."""
         what = self.rng.choice(["flush", "compact"])
-        self.note(f"{p.name}: {what}")
+        self.note(f"{p.name}: db.{what}()")
         try:
-            engine = p.engine()
-            engine.flush() if what == "flush" else engine.compact()
+            db = p.engine()
+            db.flush() if what == "flush" else db.compact()
         except StrataError as exc:  # the store failed, or the writer is fenced
-            self.note(f"{p.name}: {what} failed: {exc!r}")
+            self.note(f"{p.name}: db.{what}() failed: {exc!r}")
 
     # -- statements -----------------------------------------------------------------------
 
@@ -509,17 +541,16 @@ class SqlSimulation:
             faults = self._faults()
             staleness = self.rng.choice([0, 100, 60_000])
             try:
-                conn = dialect.connect(
-                    Store(faults, retry=RETRY),
-                    read_only=True,
-                    max_staleness_ms=staleness,
-                    options=OPTIONS,
+                conn = self._connect(
+                    Store(faults, retry=RETRY), read_only=True, max_staleness_ms=staleness
                 )
             except dialect.Error as exc:
                 self.note(f"follower: open failed: {exc!r}")
                 return
-            self.note(f"follower: opened (staleness {staleness} ms)")
-            self.followers.append(Follower(conn, faults))
+            self.opened_followers += 1
+            name = f"f{self.opened_followers}"
+            self.note(f"{name}: opened (staleness {staleness} ms)")
+            self.followers.append(Follower(name, conn, faults))
             if len(self.followers) > 3:
                 old = self.followers.pop(0)
                 with contextlib.suppress(dialect.Error):
@@ -564,6 +595,17 @@ class SqlSimulation:
                 f.db.close()
             self.figures.faults += sum(f.faults.injected.values())
         self.checker.close()
+        self.figures.trace = self.trace.hexdigest()
+
+
+def engine(conn: dialect.Connection) -> DB:
+    """The engine under a connection (shared by the connections of its process)."""
+    return conn._database.db
+
+
+def model_hash(rows: Rows) -> str:
+    """A short hash of the model's committed rows, for the trace."""
+    return hashlib.sha256(repr(sorted(rows.items())).encode()).hexdigest()[:16]
 
 
 def changed_keys(key: Key, old: tuple[Any, ...] | None, new: tuple[Any, ...] | None) -> set[Key]:
@@ -587,7 +629,9 @@ def read_rows(conn: dialect.Connection, *, fresh: bool = False) -> Rows:
     return rows
 
 
-def run_sql(seed: int, steps: int = 60) -> SqlFigures:
+def run_sql(
+    seed: int, steps: int = 60, on_step: Callable[[SqlSimulation], None] | None = None
+) -> SqlFigures:
     """Run ``steps`` steps of the SQL simulation seeded ``seed``; its figures, or
     ``SqlInvariantViolated`` naming the seed."""
     sim = SqlSimulation(seed)
@@ -599,6 +643,8 @@ def run_sql(seed: int, steps: int = 60) -> SqlFigures:
                 raise
             except Exception as exc:  # only DB-API errors may leave the driver: a bug
                 sim.fail(f"{exc!r} escaped")
+            if on_step is not None:
+                on_step(sim)
     finally:
         sim.close()
     return sim.figures

@@ -1,18 +1,21 @@
 """The simulation over many seeds: ``STRATA_SIM_SEEDS`` seeds (200) of ``STRATA_SIM_STEPS``
 steps (20) each, of the KV layer (harness.py) and of the SQL layer (sql.py), from ``--seed N``
 (or ``$STRATA_SEED``, or a random base, printed). A failure names its seed;
-``python -m tests.sim --seed N`` (``--layer sql`` for the SQL layer) reproduces it. The KV
-engines' background work is stepped by the seed (manual mode), so one KV seed is one run: the
-same trace every time; the SQL layer's engines run their threads."""
+``python -m tests.sim --seed N`` (``--layer sql`` for the SQL layer) reproduces it. The
+engines' background work is stepped by the seed (manual mode) in both layers, so one seed is
+one run: the same trace every time."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.sim.harness import BACKGROUND_THREADS, Figures, Simulation, run
-from tests.sim.sql import SqlFigures, run_sql
+from tests.sim.sql import SqlFigures, SqlSimulation, run_sql
 
 SEEDS = int(os.environ.get("STRATA_SIM_SEEDS", "200"))
 STEPS = int(os.environ.get("STRATA_SIM_STEPS", "20"))
@@ -31,35 +34,48 @@ def test_simulation_over_many_seeds(seed: int) -> None:
     assert crashes > 0 and faults > 0 and background > 0
 
 
-def test_one_seed_is_one_run(seed: int) -> None:
+#: Each layer's run (seed, steps, on_step=None) -> its figures, with a ``trace`` hash.
+LAYERS = pytest.mark.parametrize("runner", [run, run_sql], ids=["kv", "sql"])
+Runner = Callable[..., Figures | SqlFigures]
+
+
+@LAYERS
+def test_one_seed_is_one_run(seed: int, runner: Runner) -> None:
     """The same seed twice: the same trace (every operation, background unit, outcome and
-    the engines' state after each step), while other seeds run beside it on other threads."""
+    the engines' state after each step; the SQL layer's also the model's committed rows),
+    while other seeds run beside it on other threads."""
     seeds = range(seed, seed + 6)
     with ThreadPoolExecutor(3, thread_name_prefix="sim") as pool:
-        first = list(pool.map(lambda s: run(s, 40), seeds))
-        second = list(pool.map(lambda s: run(s, 40), reversed(seeds)))
+        first = list(pool.map(lambda s: runner(s, 40), seeds))
+        second = list(pool.map(lambda s: runner(s, 40), reversed(seeds)))
     assert first == second[::-1]
     assert len({f.trace for f in first}) == len(first)  # and the seed does matter
 
 
-def test_the_seed_steps_the_background_work(seed: int) -> None:
-    """No engine of the simulation runs a background thread, and the trace records every
+@LAYERS
+def test_the_seed_steps_the_background_work(seed: int, runner: Runner) -> None:
+    """No engine of the simulation (the SQL layer's: under its processes, exclusive writers,
+    following readers and checker) runs a background thread, and the trace records every
     unit the seed chose: what ran between two operations is part of the run."""
     units: list[str] = []
     # threads of engines that earlier tests left behind are not the simulation's
     before = set(threading.enumerate())
 
-    def no_threads(sim: Simulation) -> None:
+    def no_threads(sim: Simulation | SqlSimulation) -> None:
         running = {t.name for t in set(threading.enumerate()) - before} & BACKGROUND_THREADS
         assert not running, f"background threads run: {running}"
         for _, db in sim.engines():
             assert db.background.manual
-        units.extend(
-            line.split(": ")[1].split()[0] for line in sim.log if line.startswith(("w", "reader: "))
+        units.extend(  # an engine's lines: "<name>: <unit>" or "<name>: <unit> failed: ..."
+            words[1]
+            for words in (line.split() for line in sim.log)
+            if words[0].endswith(":")
+            and "." not in words[0]  # not a SQL connection's
+            and (len(words) == 2 or words[2] == "failed:")
         )
         sim.log.clear()
 
-    figures = run(seed, 40, on_step=no_threads)
+    figures = runner(seed, 40, on_step=no_threads)
     stepped = [u for u in units if u in ("wal", "flush", "compact", "gc", "poll")]
     assert len(stepped) == figures.background
     assert {"wal", "flush", "compact", "gc", "poll"} <= set(stepped)
@@ -74,10 +90,11 @@ def test_sql_simulation_over_many_seeds(seed: int) -> None:
     total = SqlFigures()
     for f in results:
         for name, value in vars(f).items():
-            setattr(total, name, getattr(total, name) + value)
+            if isinstance(value, int):
+                setattr(total, name, getattr(total, name) + value)
     print(f"{SEEDS} SQL seeds from {seed}: {total}")
     assert total.commits > 0 and total.crashes > 0 and total.faults > 0
-    assert total.exclusive_phases > 0 and total.follower_reads > 0
+    assert total.exclusive_phases > 0 and total.follower_reads > 0 and total.background > 0
 
 
 def test_the_seeds_that_found_bugs() -> None:
