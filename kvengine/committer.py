@@ -145,7 +145,12 @@ class Committer:
         self._interval_s = flush_interval_s
         self._buffer_bytes = buffer_bytes
         self._gc_min_age_s = gc_min_age_s
-        self._cond = threading.Condition()
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)
+        # Writers waiting in wait() for their answer: a condition of their own on the same
+        # lock, so that each request queued (which wakes the commit thread) does not wake
+        # every waiting writer too; only a request finishing does (``_finish``).
+        self._answered = threading.Condition(lock)
         self._queue: deque[CommitRequest] = deque()  # popleft is O(1): queues grow long
         self._queued_bytes = 0
         self._max_queued = QUEUED_OBJECTS * buffer_bytes
@@ -219,7 +224,7 @@ class Committer:
         store error, ``Closed``) if it was not."""
         with self._cond:
             while not request.done:
-                self._cond.wait()
+                self._answered.wait()
         if request.error is not None:
             raise request.error
 
@@ -379,6 +384,7 @@ class Committer:
                                 del pending[key]
             self._unfinished.difference_update(r.number for r in requests)
             self._cond.notify_all()
+            self._answered.notify_all()
 
     def _failed_unstored(self, group: Sequence[CommitRequest], error: StrataError) -> None:
         """The attempt for ``group`` failed and nothing of it is stored (an unknown PUT
