@@ -152,6 +152,7 @@ class Committer:
         self._depth = pipeline_depth if exclusive else 1
         self._put_s = 0.0  # how long a WAL PUT takes (moving average), for pacing
         self._last_start = -float("inf")
+        self._writers = 0  # requests outstanding at the last PUT start (pacing)
         self._exclusive = exclusive
         self._view = view
         self._epoch = writer_epoch
@@ -159,7 +160,12 @@ class Committer:
         self._interval_s = flush_interval_s
         self._buffer_bytes = buffer_bytes
         self._gc_min_age_s = gc_min_age_s
-        self._cond = threading.Condition()
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)
+        # Writers waiting in wait() for their answer: a condition of their own on the same
+        # lock, so that each request queued (which wakes the commit thread) does not wake
+        # every waiting writer too; only a request finishing does (``_finish``).
+        self._answered = threading.Condition(lock)
         self._queue: deque[CommitRequest] = deque()  # popleft is O(1): queues grow long
         self._queued_bytes = 0
         self._max_queued = QUEUED_OBJECTS * buffer_bytes
@@ -246,7 +252,7 @@ class Committer:
             self._run_until(lambda: request.done)
         with self._cond:
             while not request.done:
-                self._cond.wait()
+                self._answered.wait()
         if request.error is not None:
             raise request.error
 
@@ -462,6 +468,7 @@ class Committer:
                                 del pending[key]
             self._unfinished.difference_update(r.number for r in requests)
             self._cond.notify_all()
+            self._answered.notify_all()
 
     def _failed_unstored(self, group: Sequence[CommitRequest], error: StrataError) -> None:
         """The attempt for ``group`` failed and nothing of it is stored (an unknown PUT
@@ -661,11 +668,15 @@ class Committer:
         A new PUT waits for a free slot. Behind a group holding a non-durable request it waits
         for that group to settle: if the earlier group were lost (to a fence) while a later
         one was stored, a thread's later non-durable write would survive its earlier one.
-        While PUTs are in flight, a PUT starts once the queue holds a ``1 / depth`` share
-        of the requests outstanding (queued or in flight) or its oldest request has waited a
-        PUT's latency over the depth, so that each PUT carries many commits rather than one
-        each: under a closed loop of writers, the groups in flight leapfrog, each carrying
-        about ``1 / depth`` of the writers."""
+        Durable requests: a PUT starts once as many requests are outstanding (queued or in
+        flight) as when the last PUT started, or once its oldest request has waited a PUT's
+        latency over the depth. Under a closed loop of writers, the writers answered together
+        come back within a few milliseconds, and their next commits leave in one PUT rather
+        than in one PUT for the first back and another for the rest; the count follows the
+        writers (up at once, down after one such wait). With a non-durable request queued,
+        a PUT behind others in flight starts once the queue holds a ``1 / depth`` share of
+        the requests outstanding, or at that same deadline. An idle single writer starts at
+        once (one outstanding, as at the last start)."""
         if not self._queue:
             return None
         if len(flights) >= self._depth or any(f.holds_nondurable for f in flights):
@@ -677,15 +688,25 @@ class Committer:
             due = self._interval_s - (now - self._oldest_at)
             if due > 0:
                 return due
-        if flights and not self._closing and self._queued_bytes < self._buffer_bytes:
-            # A share of the requests outstanding is queued (writers whose commits were
-            # just acknowledged came back), or the oldest has waited long enough.
+        if not self._closing and self._queued_bytes < self._buffer_bytes:
             in_flight = sum(len(f.pending) for f in flights)
-            if len(self._queue) * self._depth >= len(self._queue) + in_flight:
-                return 0.0
-            due = self._put_s / self._depth - (now - self._oldest_at)
-            if due > 0:
-                return due
+            if self._last_nondurable < self._queue[0].number:
+                # Durable requests only (each writer waits for its answer): start once as
+                # many are outstanding (queued or in flight) as at the last start, i.e. the
+                # writers answered since are back, or once the oldest has waited long
+                # enough; the count at this start is the one to wait for next time.
+                outstanding = len(self._queue) + in_flight
+                if outstanding < self._writers:
+                    due = self._put_s / self._depth - (now - self._oldest_at)
+                    if due > 0:
+                        return due
+                self._writers = outstanding
+            elif flights and len(self._queue) * self._depth < len(self._queue) + in_flight:
+                # A non-durable request is queued: a share of the requests outstanding is
+                # queued, or the oldest has waited long enough.
+                due = self._put_s / self._depth - (now - self._oldest_at)
+                if due > 0:
+                    return due
         return 0.0
 
     def _start(
