@@ -17,13 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from operator import itemgetter
 
 from sortedcontainers import SortedSet
 
 from kvengine.conflicts import batch_conflict
 from kvengine.errors import Fenced
-from kvengine.manifest.model import Manifest, txn_horizon
+from kvengine.manifest.model import Fence, Manifest, txn_horizon
 from kvengine.memtable import Memtable
 from kvengine.options import Options
 from kvengine.table_store import TableStore
@@ -82,9 +83,9 @@ class View:
         self.fenced: Fenced | None = None
         #: indexes of the batches of our objects left out (conflicts), or Fenced if void
         self._outcomes: dict[int, list[int] | Fenced] = {}
-        #: the final fences this view knows, as (WAL id, writer epoch), in WAL order, from the
-        #: one in effect at the start: every object after the last from an older epoch is void
-        self._fences: list[tuple[int, int]] = [manifest.fence]
+        #: the final fences this view knows, in WAL order, from the one in effect at the
+        #: start: every object after the last from an older epoch is void
+        self._fences: list[Fence] = [manifest.fence]
         self._probe_s = 0.0  # how long a probe takes (moving average)
         self._sync_lock = threading.Lock()
         self._apply_lock = threading.Lock()  # one applier at a time: decide, then change
@@ -130,8 +131,8 @@ class View:
                 if wal_id != self.tail_id + 1:
                     raise AssertionError(f"WAL object {wal_id} applied after {self.tail_id}")
                 version, last_seq = self.version, self.last_seq
-                fence_id, fence_epoch = self._fences[-1]
-            void = bool(obj.batches) and obj.writer_epoch < fence_epoch
+                fence = self._fences[-1]
+            void = bool(obj.batches) and obj.writer_epoch < fence.epoch
             applied: list[WalBatch] = []
             aborted: list[int] = []
             if not void:
@@ -145,12 +146,11 @@ class View:
                 if seen_next_at is not None:
                     self.tail_seen_at = max(self.tail_seen_at, seen_next_at)
                 if void:
-                    self._void(wal_id, obj, fence_id)
+                    self._void(wal_id, obj, fence.wal_id)
                 else:
                     if obj.writer_id == self._writer_id:
                         self._outcomes[wal_id] = aborted
-                    if obj.final_fence and obj.writer_epoch >= fence_epoch:
-                        self._fences.append((wal_id, obj.writer_epoch))
+                    self._note_fence(wal_id, obj, fence)
                     self._check_fence(wal_id, obj)
                 if memtable.size_bytes >= self._options.l0_sst_size:
                     self._freeze_locked()
@@ -197,11 +197,27 @@ class View:
         with self.cond:
             return self._outcomes.pop(wal_id, None)
 
-    def fence_at(self, wal_id: int) -> tuple[int, int]:
-        """The final fence in effect after WAL object ``wal_id`` (applied by this view), as
-        (WAL id, writer epoch): what a manifest whose replay point is ``wal_id`` records."""
+    def fence_at(self, wal_id: int) -> Fence:
+        """The final fence in effect after WAL object ``wal_id`` (applied by this view): what
+        a manifest whose replay point is ``wal_id`` records."""
         with self.cond:
-            return next((f for f in reversed(self._fences) if f[0] <= wal_id), (0, 0))
+            found = next((f for f in reversed(self._fences) if f.wal_id <= wal_id), Fence())
+            return found.at(wal_id)
+
+    def _note_fence(self, wal_id: int, obj: WalObject, fence: Fence) -> None:
+        """Keep the fence in effect up to date after applying ``obj`` (not void): a final
+        fence of an epoch at least the current one's replaces it; the first object after it
+        from another writer overtakes it (that writer opened after the fence's, whom it
+        fences). Holds ``cond``."""
+        if obj.final_fence and obj.writer_epoch >= fence.epoch:
+            self._fences.append(Fence(wal_id, obj.writer_epoch, obj.writer_id))
+        elif (
+            obj.batches
+            and fence.wal_id
+            and not fence.overtaken_at
+            and obj.writer_id != fence.writer_id
+        ):
+            self._fences[-1] = replace(fence, overtaken_at=wal_id)
 
     def _void(self, wal_id: int, obj: WalObject, fence_id: int) -> None:
         """``obj`` came after the final fence ``fence_id`` from an older writer epoch: every
@@ -351,7 +367,7 @@ class View:
             self.manifest_id = manifest_id
             self.tail_id = start
             self.last_seq = max(self.last_seq, manifest.last_seq)
-            if manifest.fence > self._fences[-1] and manifest.fence[1] >= self._fences[-1][1]:
+            if manifest.fence.supersedes(self._fences[-1]):
                 self._fences.append(manifest.fence)  # the fence in effect at the replay point
             self._check_fence_skipped(manifest)
             self.cond.notify_all()
@@ -361,16 +377,24 @@ class View:
         """A rebuild skips the WAL objects up to the replay point unread, a fence among them
         too. A writer epoch above ours means an exclusive writer opened after us (its open
         claims the epoch before it writes its fence): we are fenced, as applying its fence
-        would have told us, or about to be (a crashed open fences us anyway). Holds
-        ``cond``."""
+        would have told us, or about to be (a crashed open fences us anyway). An exclusive
+        writer whose own fence the manifest says was overtaken (another writer, opened after
+        it, stored an object that is not void) is fenced too, as applying that object would
+        have told it. Holds ``cond``."""
         if self.fence_after is None or self.fenced is not None:
             return
+        fence = manifest.fence
         if manifest.writer_epoch > self._epoch:
-            self.fenced = Fenced(
-                f"fenced: an exclusive writer opened the database (writer epoch "
-                f"{manifest.writer_epoch}, ours {self._epoch}); this process can no longer write"
+            why = (
+                f"an exclusive writer opened the database (writer epoch "
+                f"{manifest.writer_epoch}, ours {self._epoch})"
             )
-            log.error("%s", self.fenced)
+        elif self._exclusive and fence.writer_id == self._writer_id and fence.overtaken_at:
+            why = f"another writer wrote WAL object {fence.overtaken_at} after this one opened"
+        else:
+            return
+        self.fenced = Fenced(f"fenced: {why}; this process can no longer write")
+        log.error("%s", self.fenced)
 
     # -- manifests ---------------------------------------------------------------------------
 

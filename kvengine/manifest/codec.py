@@ -13,7 +13,14 @@ import google_crc32c
 import msgpack
 
 from kvengine.errors import Corruption
-from kvengine.manifest.model import Checkpoint, ExternalRoot, Manifest, SortedRun, SSTMeta
+from kvengine.manifest.model import (
+    Checkpoint,
+    ExternalRoot,
+    Fence,
+    Manifest,
+    SortedRun,
+    SSTMeta,
+)
 
 MAGIC = b"STRM"
 #: The version this module writes; it reads every version from 1 up to this one. Version 2
@@ -21,7 +28,7 @@ MAGIC = b"STRM"
 #: version 4 the version's own id (a twelfth), so that another version's valid bytes stored
 #: under this version's name are caught; version 5 the external roots of a clone (a
 #: thirteenth) and each SST's root id (an eighth SST field); version 6 the latest final fence
-#: at or before the replay point (a fourteenth: WAL id and writer epoch).
+#: at or before the replay point (a fourteenth: WAL id, writer epoch, writer id, overtaken at).
 FORMAT_VERSION = 6
 #: magic, format version, body length
 HEADER = struct.Struct("<4sHI")
@@ -59,7 +66,7 @@ def encode_manifest(m: Manifest, manifest_id: int = 0) -> bytes:
         m.txn_wal_span,
         manifest_id,
         tuple((e.root_id, e.url, e.checkpoint) for e in m.external),
-        m.fence,
+        (m.fence.wal_id, m.fence.epoch, m.fence.writer_id, m.fence.overtaken_at),
     )
     try:
         body: bytes = msgpack.packb(fields, use_bin_type=True)
@@ -152,13 +159,18 @@ def _from_fields(body: object, version: int) -> Manifest:
         external=tuple(_external(e) for e in _array(f[12], None, "external"))
         if version >= 5
         else (),
-        fence=_fence(f[13]) if version >= 6 else (0, 0),
+        fence=_fence(f[13]) if version >= 6 else Fence(),
     )
 
 
-def _fence(value: object) -> tuple[int, int]:
-    wal_id, epoch = _array(value, 2, "fence")
-    return (_uint(wal_id, "fence wal_id"), _uint(epoch, "fence epoch"))
+def _fence(value: object) -> Fence:
+    wal_id, epoch, writer_id, overtaken_at = _array(value, 4, "fence")
+    return Fence(
+        _uint(wal_id, "fence wal_id"),
+        _uint(epoch, "fence epoch"),
+        _bin(writer_id, "fence writer_id"),
+        _uint(overtaken_at, "fence overtaken_at"),
+    )
 
 
 def _external(value: object) -> ExternalRoot:

@@ -23,10 +23,11 @@ Invariants, checked by :meth:`Manifest.check_invariants` (and so on every decode
    (the tombstone horizon, docs/design/0005-storage-lifecycle.md).
 8. External roots (format version 5, clones) have unique ids >= 1 and a non-empty URL and
    checkpoint name; an SST's ``root`` is 0 (this database's ``sst/``) or one of them.
-9. The fence (format version 6) is ``(0, 0)`` or a WAL id at or before the replay point with
-   an epoch from 1 to ``writer_epoch``: the latest final fence at or before the replay point
-   (docs/design/0003-shared-writers.md, "Exclusive mode"), so that a process starting from
-   this version knows which objects after the replay point are void.
+9. The fence (format version 6) is none (all zero) or a WAL id at or before the replay point
+   with an epoch from 1 to ``writer_epoch`` and, if overtaken, a later id up to the replay
+   point: the latest final fence at or before the replay point (docs/design/0003-shared-
+   writers.md, "Exclusive mode"), so that a process starting from this version knows which
+   objects after the replay point are void, and its writer whether it was fenced meanwhile.
 
 Between consecutive versions the transitions also keep epochs, ``wal_replay_after``,
 ``last_seq`` and the ``next_*`` counters from going backwards (a single manifest cannot show
@@ -112,6 +113,30 @@ class SortedRun:
 
 
 @dataclass(frozen=True)
+class Fence:
+    """The final fence in effect at a WAL position (format version 6): the exclusive
+    writer's empty WAL object ``wal_id`` (0: none), its writer epoch and writer id, and
+    ``overtaken_at``, the first later object up to that position that another writer stored
+    and that is not void (0: none), which fences the fence's writer."""
+
+    wal_id: int = 0
+    epoch: int = 0
+    writer_id: bytes = bytes(WRITER_ID_BYTES)
+    overtaken_at: int = 0
+
+    def supersedes(self, other: Fence) -> bool:
+        """Whether this is news to a holder of ``other``: a later fence in effect (an epoch
+        at least ``other``'s), or ``other`` overtaken since."""
+        if self.wal_id != other.wal_id:
+            return self.wal_id > other.wal_id and self.epoch >= other.epoch
+        return bool(self.overtaken_at) and not other.overtaken_at
+
+    def at(self, wal_id: int) -> Fence:
+        """This fence as of WAL position ``wal_id`` (not yet overtaken before that)."""
+        return self if self.overtaken_at <= wal_id else replace(self, overtaken_at=0)
+
+
+@dataclass(frozen=True)
 class Manifest:
     """One version of the database's shape. Transitions (``with_*``) return a new manifest
     and raise ``ValueError`` when the change would break an invariant."""
@@ -131,9 +156,9 @@ class Manifest:
     txn_wal_span: int = 0
     # The databases whose SSTs a clone lists (format version 5), oldest first.
     external: tuple[ExternalRoot, ...] = ()
-    # The latest final fence at or before the replay point: its WAL id and writer epoch, (0, 0)
-    # for none (format version 6). The objects after it from an older epoch are void.
-    fence: tuple[int, int] = (0, 0)
+    # The latest final fence at or before the replay point, as of the replay point (format
+    # version 6). The objects after it from an older epoch are void.
+    fence: Fence = Fence()
 
     @classmethod
     def empty(cls, txn_wal_span: int = 0) -> Manifest:
@@ -209,10 +234,10 @@ class Manifest:
             )
         return replace(self, wal_replay_after=wal_replay_after)._checked()
 
-    def with_fence(self, fence: tuple[int, int]) -> Manifest:
-        """``fence`` (WAL id, writer epoch) recorded as the latest final fence at or before the
-        replay point, unless the recorded one is later."""
-        if fence <= self.fence or fence[1] < self.fence[1]:
+    def with_fence(self, fence: Fence) -> Manifest:
+        """``fence`` recorded as the final fence in effect at the replay point, unless the
+        recorded one is as recent."""
+        if not fence.supersedes(self.fence):
             return self
         return replace(self, fence=fence)._checked()
 
@@ -403,13 +428,19 @@ class Manifest:
                 raise ValueError(f"checkpoint {c.name!r}: bad version id, WAL tail or time")
             if c.expires_ms is not None and c.expires_ms <= c.created_ms:
                 raise ValueError(f"checkpoint {c.name!r} ends before it was created")
-        fence_id, fence_epoch = self.fence
-        if (fence_id == 0) != (fence_epoch == 0) or not (
-            0 <= fence_id <= self.wal_replay_after and 0 <= fence_epoch <= self.writer_epoch
+        f = self.fence
+        if f.wal_id == 0:
+            if f != Fence():
+                raise ValueError(f"fence {f} has no WAL id but other fields")
+        elif not (
+            f.wal_id <= self.wal_replay_after
+            and 1 <= f.epoch <= self.writer_epoch
+            and len(f.writer_id) == WRITER_ID_BYTES
+            and (f.overtaken_at == 0 or f.wal_id < f.overtaken_at <= self.wal_replay_after)
         ):
             raise ValueError(
-                f"fence {self.fence} is not (0, 0) or a WAL id up to the replay point "
-                f"{self.wal_replay_after} with an epoch up to {self.writer_epoch}"
+                f"fence {f} is not a WAL id up to the replay point {self.wal_replay_after} "
+                f"with an epoch up to {self.writer_epoch}, a writer id and a later overtaking id"
             )
         roots = [e.root_id for e in self.external]
         if len(roots) != len(set(roots)) or any(r < 1 for r in roots):

@@ -98,3 +98,26 @@ def test_only_a_final_fence_voids_what_follows(fence_version: int, late_stands: 
     with DB.open(Store(memory), read_only=True) as reader:
         assert reader.get(b"early") == b"1" and reader.get(b"new") == b"1"
         assert (reader.get(b"late") == b"1") is late_stands
+
+
+def test_an_exclusive_writer_that_rebuilds_past_a_newer_writers_commit_is_fenced() -> None:
+    """A shared writer opened after an exclusive one fences it with its first commit. An
+    exclusive writer idle for half ``wal_gc_min_age_s`` starts over from the manifest before
+    its next commit, skipping that commit unread: the manifest's fence (overtaken) must still
+    fence it. Found by the SQL simulation (``python -m tests.sim --seed 20278 --steps 100
+    --layer sql``: the zombie's commit returned)."""
+    memory = MemoryStore()
+    clock = ManualClock()
+    x = DB.open(Store(memory), exclusive=True, clock=clock, manual=True)
+    x.put(b"x", b"1")
+    s = DB.open(Store(memory))
+    try:
+        s.put(b"s", b"1")  # fences x
+        s.flush()  # the replay point passes s's object: x never reads it
+        clock.advance(x.options.wal_gc_min_age_s)
+        with pytest.raises(Fenced):
+            x.put(b"late", b"from a fenced writer")
+        assert s.get(b"late") is None
+    finally:
+        for db in (x, s):
+            db.close()

@@ -12,9 +12,17 @@ from hypothesis import strategies as st
 
 from kvengine.errors import Corruption
 from kvengine.manifest.codec import HEADER, MAGIC, TRAILER, decode_manifest, encode_manifest
-from kvengine.manifest.model import Checkpoint, ExternalRoot, Manifest, SortedRun, SSTMeta
+from kvengine.manifest.model import (
+    Checkpoint,
+    ExternalRoot,
+    Fence,
+    Manifest,
+    SortedRun,
+    SSTMeta,
+)
 
 NAME = "manifest/00000000000000000009"
+W = b"w" * 16  # a writer id
 U64 = 2**64 - 1
 
 
@@ -73,8 +81,9 @@ def sample_v5() -> Manifest:
 
 
 def sample_v6() -> Manifest:
-    """``sample_v5()`` after an exclusive writer's fence at WAL object 4 (epoch 2)."""
-    return sample_v5().with_fence((4, 2))
+    """``sample_v5()`` after an exclusive writer's fence at WAL object 4 (epoch 2), which
+    another writer overtook at WAL object 5."""
+    return sample_v5().with_fence(Fence(4, 2, b"x" * 16, 5))
 
 
 @st.composite
@@ -103,9 +112,16 @@ def manifests(draw: st.DrawFn) -> Manifest:
         runs.append(SortedRun(run_id, tuple(sst(first, last) for first, last in pairs)))
     used_ssts = next(ids) - 1
     writer_epoch, replay = draw(st.integers(0, U64)), draw(st.integers(0, U64))
-    fence = (0, 0)
+    fence = Fence()
     if writer_epoch and replay and draw(st.booleans()):  # (format version 6)
-        fence = (draw(st.integers(1, replay)), draw(st.integers(1, writer_epoch)))
+        fence_id = draw(st.integers(1, replay))
+        overtaken = draw(st.just(0) | st.integers(fence_id, replay).map(lambda i: i + 1))
+        fence = Fence(
+            fence_id,
+            draw(st.integers(1, writer_epoch)),
+            draw(st.binary(min_size=16, max_size=16)),
+            overtaken if overtaken <= replay else 0,
+        )
     return Manifest(
         fence=fence,
         writer_epoch=writer_epoch,
@@ -152,7 +168,7 @@ def test_golden_bytes() -> None:
 
 
 def test_version_5_still_decodes() -> None:
-    """A manifest written by format version 5 (thirteen body fields, no fence: (0, 0))."""
+    """A manifest written by format version 5 (thirteen body fields, no fence)."""
     data = frame(msgpack.packb(body_of(sample_v5(), 5, 9)), version=5)
     assert hashlib.sha256(data).hexdigest() == GOLDEN_V5
     assert decode_manifest(NAME, data, 9) == sample_v5()
@@ -279,9 +295,13 @@ def _bad_bodies() -> list[tuple[object, str]]:
         (with_field(5, [l0[0], l0[0]]), "appears twice"),  # an invariant
         (with_field(7, 1), "next_sst_id"),  # an invariant
         (with_field(13, [1]), "fence has 1"),
-        (with_field(13, [6, 1]), "up to the replay point"),  # an invariant: 6 > 5
-        (with_field(13, [5, 3]), "epoch up to"),  # an invariant: epoch 3 > writer epoch 2
-        (with_field(13, [5, 0]), "is not \\(0, 0\\)"),  # an invariant
+        (with_field(13, [6, 1, W, 0]), "up to the replay point"),  # an invariant: 6 > 5
+        (with_field(13, [5, 3, W, 0]), "epoch up to"),  # an invariant: 3 > writer epoch 2
+        (with_field(13, [5, 0, W, 0]), "epoch up to"),  # an invariant
+        (with_field(13, [4, 1, W, 4]), "later overtaking id"),  # an invariant
+        (with_field(13, [4, 1, b"short", 0]), "writer id"),  # an invariant
+        (with_field(13, [4, 1, "x" * 16, 0]), "fence writer_id"),
+        (with_field(13, [0, 1, W, 0]), "no WAL id but"),  # an invariant
     ]
 
 
@@ -317,6 +337,6 @@ def test_encoding_refuses_a_manifest_that_breaks_an_invariant() -> None:
 GOLDEN = "201b2966601e0d5eeeedafd2de22e739f0bf413eb2cfb233200dedaf1b38b8cc"
 GOLDEN_V2 = "d7776affaf111c53ec3652de1d11b79c77bee8156eaa73ea19a5966655c9bf14"
 GOLDEN_V3 = "e1a067ca911efb43d7f7496f5301664f8233c3f6cb45763b15679c814e08bfb2"
-GOLDEN_V6 = "28c7d47cd070597de2621018eb7f12bfeee27532911cc465f780ad6464689f30"
+GOLDEN_V6 = "4bcb91cd090a56f5b9b96ebc6c19ad6c7f53f7d849994b0bb7370dc83edd95a7"
 GOLDEN_V5 = "b9a7ee87cf241a3b1d1589bde5c29a9bafd4b13e7a9f2c61abeaa8566c6186bc"
 GOLDEN_V4 = "a3a8f4b13798ac57b15b3684cdde78e45fda1c435590067c899f40cab5112e30"

@@ -8,7 +8,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from kvengine.manifest.model import Manifest, SortedRun, SSTMeta
+from kvengine.manifest.model import Fence, Manifest, SortedRun, SSTMeta
 
 WRITER = bytes(range(16))
 
@@ -121,17 +121,24 @@ def test_flush_misuse(sst: SSTMeta, replay_after: int, last_seq: int, message: s
 
 def test_the_fence_only_moves_forward_and_stays_within_the_replay_point() -> None:
     m = Manifest.empty().with_writer(3, WRITER).with_replay_point(10)
-    assert m.fence == (0, 0)
-    m = m.with_fence((4, 2))
-    assert m.fence == (4, 2)
-    assert m.with_fence((3, 2)).fence == (4, 2)  # an earlier one: no change
-    assert m.with_fence((5, 1)).fence == (4, 2)  # a later one of an older epoch: not in effect
-    assert m.with_fence((9, 3)).fence == (9, 3)
-    assert m.with_l0_flush(meta(1), 12, 5).fence == (4, 2)  # carried over
+    assert m.fence == Fence()
+    x, y = b"x" * 16, b"y" * 16
+    m = m.with_fence(Fence(4, 2, x))
+    assert m.fence == Fence(4, 2, x)
+    assert m.with_fence(Fence(3, 2, y)).fence == Fence(4, 2, x)  # an earlier one: no change
+    assert m.with_fence(Fence(5, 1, y)).fence == Fence(4, 2, x)  # older epoch: not in effect
+    assert m.with_fence(Fence(9, 3, y)).fence == Fence(9, 3, y)
+    overtaken = m.with_fence(Fence(4, 2, x, 6))
+    assert overtaken.fence == Fence(4, 2, x, 6)  # the same fence, overtaken since
+    assert overtaken.with_fence(Fence(4, 2, x)).fence == Fence(4, 2, x, 6)  # stays so
+    assert Fence(4, 2, x, 6).at(5) == Fence(4, 2, x) and Fence(4, 2, x, 6).at(6).overtaken_at
+    assert m.with_l0_flush(meta(1), 12, 5).fence == Fence(4, 2, x)  # carried over
     with pytest.raises(ValueError, match="up to the replay point"):
-        m.with_fence((11, 3))
+        m.with_fence(Fence(11, 3, y))
     with pytest.raises(ValueError, match="epoch up to"):
-        m.with_fence((9, 4))
+        m.with_fence(Fence(9, 4, y))
+    with pytest.raises(ValueError, match="later overtaking id"):
+        m.with_fence(Fence(4, 2, x, 11))
 
 
 def test_compacting_oldest_l0_puts_the_run_first_among_runs() -> None:
