@@ -1,21 +1,28 @@
 """Who runs an engine's background work, and on which clock.
 
 By default the work runs on threads that wait on the system clock (docs/architecture.md):
-the flusher (``strata-flush``), the compaction thread (``strata-compact``), garbage collection
-(``strata-gc``) and a read-only open's poller (``strata-reader``). A deterministic simulation
-(tests/sim) opens the engine with ``DB.open(..., clock=ManualClock(), manual=True)`` instead:
-no such thread is started, every interval and timeout (the flusher's poll and takeover, a
+the commit thread (``strata-commit``), the flusher (``strata-flush``), the compaction thread
+(``strata-compact``), garbage collection (``strata-gc``) and a read-only open's poller
+(``strata-reader``). A deterministic simulation (tests/sim) opens the engine with
+``DB.open(..., clock=ManualClock(), manual=True)`` instead: no such thread is started, every
+interval and timeout (the commit timer and retry backoff, the flusher's poll and takeover, a
 reader's checkpoint renewal, the WAL tail's age) is read from the injected clock, and the
-caller runs each unit of work when it chooses, with :meth:`Background.step`. ``DB.flush`` and
-``DB.compact`` then do their work in the caller's thread and raise its store errors.
+caller runs each unit of work when it chooses, with :meth:`Background.step`. Each thread's
+loop runs the same unit functions. ``DB.flush`` and ``DB.compact`` then do their work in the
+caller's thread and raise its store errors; so does a caller that waits for the commit
+thread's work (a durable write, a read of this process's non-durable writes, ``flush_wal``, a
+full queue, ``close``): it runs the ``"wal"`` units itself until what it waits for is done,
+without waiting for the timer or a backoff (simulated time cannot pass while it waits).
+Several threads may write to a manual engine; they run the units one at a time.
 
 The units (:data:`UNITS`):
 
 ``"wal"``
-    store the queued non-durable writes now, as the commit thread's ``flush_interval_ms``
-    timer would. The commit thread itself still runs (kvengine/committer.py), woken by
-    durable writes, reads and this step, each of which waits for it; its timer still reads
-    the system clock, so a simulation sets ``flush_interval_ms`` beyond its running time.
+    one unit of the commit thread (kvengine/committer.py, ``Committer.step``), if one is due
+    by the clock: store one group (the queued writes once a durable write waits, the queue
+    is full, or the oldest has waited ``flush_interval_ms``; a failed group once its retry
+    backoff passed). With pipelined PUTs (exclusive mode): start one PUT, run the PUT of the
+    lowest one in flight, or settle it (in id order). Nothing if nothing is due.
 ``"flush"``
     one turn of the flusher: the holder of the flush role syncs with the WAL and writes every
     frozen memtable as an L0 SST; another process adopts newer manifests and claims the role

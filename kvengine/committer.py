@@ -23,6 +23,10 @@ up to that many are in flight at consecutive ids, each run (and its unknown outc
 by a worker thread, and the commit thread settles them strictly in id order, so a commit is
 acknowledged only once every object before its own is stored and applied. A group whose id
 another process took races again after the last id in flight.
+
+A manual engine (kvengine/background.py) starts no thread: :meth:`Committer.step` runs one
+unit of the thread's loop (:meth:`Committer._next`) in the caller's thread, on the injected
+clock, and a caller waiting for the work runs the units itself (:meth:`Committer._run_until`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -114,6 +118,7 @@ class _Flight:
     started: float = 0.0
     holds_nondurable: bool = False
     losses: int = 0  # ids lost to other processes (shared mode)
+    data: bytes = b""  # manual mode: the object, until a step runs its PUT
     finished: bool = False  # set by the worker, under the committer's lock
     created: bool = False
     error: BaseException | None = None
@@ -134,8 +139,17 @@ class Committer:
         gc_min_age_s: float,
         exclusive: bool,
         pipeline_depth: int = 1,
+        manual: bool = False,
     ) -> None:
         self._tables = tables
+        #: the injected clock (kvengine/background.py) times the group-commit timer, the
+        #: retry backoff and the pacing of pipelined PUTs
+        self._clock = view.clock
+        #: no thread: :meth:`step` (and a caller waiting for the work) runs each unit
+        self._manual = manual
+        self._unit_lock = threading.Lock()  # manual mode: one unit at a time
+        self._flights: deque[_Flight] = deque()  # pipelined PUTs in flight, in id order
+        self._pool: ThreadPoolExecutor | None = None
         #: PUTs in flight at once (docs/design/0006-pipelined-wal.md)
         self._depth = pipeline_depth
         self._put_s = 0.0  # how long a WAL PUT takes (moving average), for pacing
@@ -168,7 +182,10 @@ class Committer:
         self.puts = 0
         self.conflicts = 0
         self._thread = threading.Thread(target=self._run, name="strata-commit", daemon=True)
-        self._thread.start()
+        if not manual:
+            if self._depth > 1:
+                self._pool = ThreadPoolExecutor(self._depth, thread_name_prefix="strata-wal-put")
+            self._thread.start()
 
     # -- called by writers -------------------------------------------------------------------
 
@@ -178,6 +195,8 @@ class Committer:
             raise InvalidArgument(
                 f"a write of {len(request.ops)} ops is over the limit of {MAX_OPS_PER_OBJECT}"
             )
+        if self._manual:  # no thread makes room: this caller stores the queue's head
+            self._run_until(lambda: not self._queue_full(request))
         with self._cond:
             self._view.check_fenced()
             if self._broken is not None:
@@ -188,7 +207,7 @@ class Committer:
             # being stored, the next filling). Without it, a writer faster than the thread
             # grows the queue without end, and every read in this process waits for all of
             # it (read-your-writes): reads would stall behind a nonstop non-durable writer.
-            while self._queued_bytes and self._queued_bytes + request.size_bytes > self._max_queued:
+            while self._queue_full(request):
                 self._urgent = True
                 self._cond.notify_all()
                 self._cond.wait()
@@ -201,7 +220,7 @@ class Committer:
             request.number = self._submitted
             self._unfinished.add(request.number)
             if not self._queue:
-                self._oldest_at = time.monotonic()
+                self._oldest_at = self._clock()
             self._queue.append(request)
             if not request.durable:
                 self._last_nondurable = request.number
@@ -216,9 +235,17 @@ class Committer:
                 self._cond.notify_all()  # start the flush_interval_ms clock
             return request
 
+    def _queue_full(self, request: CommitRequest) -> bool:
+        return bool(self._queued_bytes) and (
+            self._queued_bytes + request.size_bytes > self._max_queued
+        )
+
     def wait(self, request: CommitRequest) -> None:
         """Block until ``request`` is stored; raises its error (``Conflict``, ``Fenced``, a
-        store error, ``Closed``) if it was not."""
+        store error, ``Closed``) if it was not. Manual mode: the caller runs the units that
+        store it (:meth:`_run_until`)."""
+        if self._manual:
+            self._run_until(lambda: request.done)
         with self._cond:
             while not request.done:
                 self._cond.wait()
@@ -278,6 +305,10 @@ class Committer:
                 return
             self._urgent = True
             self._cond.notify_all()
+        if self._manual:
+            self._run_until(lambda: self._done_through(target))
+            return
+        with self._cond:
             while not self._done_through(target) and not self._closed:
                 self._cond.wait()
 
@@ -290,31 +321,63 @@ class Committer:
         """Store what is queued, then stop the thread."""
         with self._cond:
             self._closing = True
-            self._closing_since = time.monotonic()
+            self._closing_since = self._clock()
             self._cond.notify_all()
-        self._thread.join()
+        if self._manual:
+            self._run_until(lambda: False)  # until the work is done and stopped
+        else:
+            self._thread.join()
+
+    def step(self) -> None:
+        """Manual mode: one unit of the commit thread's work, in this thread, if one is due
+        by the injected clock (what the thread does when it wakes): store one group (the
+        group-commit rules of :meth:`_next`), or with pipelined PUTs start one, run the PUT
+        of the lowest one in flight, or settle it."""
+        with self._unit_lock:
+            with self._cond:
+                if self._closed:
+                    return
+                unit = self._next()
+            if callable(unit) and unit():
+                self._stop()
+
+    def _run_until(self, done: Callable[[], bool]) -> None:
+        """Manual mode: a caller waiting for the commit work runs it, unit by unit, until
+        ``done()`` (called holding ``_cond``) or the work stopped: as the thread woken by a
+        waiter, it does not wait for the ``flush_interval_ms`` timer or the retry backoff
+        (simulated time cannot pass while a caller waits)."""
+        while True:
+            with self._unit_lock:
+                with self._cond:
+                    if self._closed or done():
+                        return
+                    unit = self._next(force=True)
+                if not callable(unit):  # cannot happen: a waiter's work is always runnable
+                    raise StrataError("the commit work has nothing to run for a waiting caller")
+                if unit():
+                    self._stop()
 
     # -- the background thread ---------------------------------------------------------------
 
-    def _take(self) -> list[CommitRequest] | None:
-        """Wait for requests to store; None when closing with nothing left."""
-        with self._cond:
-            while True:
-                if self._queue and (backoff := self._retry_at - time.monotonic()) > 0:
-                    self._cond.wait(backoff)  # the head failed just now: not at once again
-                    continue
-                if self._queue and (
-                    self._urgent
-                    or self._closing
-                    or time.monotonic() - self._oldest_at >= self._interval_s
-                ):
-                    return self._pop_queued(MAX_OPS_PER_OBJECT, self._buffer_bytes)
-                if self._closing:
-                    return None
-                if self._queue:
-                    self._cond.wait(self._interval_s - (time.monotonic() - self._oldest_at))
-                else:
-                    self._cond.wait()
+    def _next(self, force: bool = False) -> Callable[[], bool] | float | None:
+        """The next unit of the commit thread's work if one is due now (it returns True when
+        the thread stops), else how long until one is (None: until notified). ``force``: a
+        waiting caller of a manual engine (:meth:`_run_until`): due now. Holds ``_cond``."""
+        if self._depth > 1:
+            return self._next_pipelined(force)
+        now = self._clock()
+        if self._queue and not force and (backoff := self._retry_at - now) > 0:
+            return backoff  # the head failed just now: not at once again
+        if self._queue and (
+            force or self._urgent or self._closing or now - self._oldest_at >= self._interval_s
+        ):
+            group = self._pop_queued(MAX_OPS_PER_OBJECT, self._buffer_bytes)
+            return lambda: self._store(group)
+        if self._closing:
+            return lambda: True  # closing with nothing left
+        if self._queue:
+            return self._interval_s - (now - self._oldest_at)
+        return None
 
     def _pop_queued(self, max_ops: int, max_bytes: int) -> list[CommitRequest]:
         """Queued requests, oldest first, holding at most ``max_ops`` ops and (but for a
@@ -337,24 +400,44 @@ class Committer:
             return group
 
     def _run(self) -> None:
+        """The commit thread: wait until a unit is due (:meth:`_next`), run it, repeat; a
+        manual engine runs the same units from :meth:`step`."""
         try:
-            if self._depth > 1:
-                self._run_pipelined()
-                return
-            while (group := self._take()) is not None:
-                try:
-                    self._commit(group)
-                except StrataError as exc:
-                    self._failed_unstored(group, exc)  # _commit handles a stored object's
-                except Exception as exc:  # a bug: fail every waiter, now and later, not hang
-                    self._break(group, exc)
-                    return  # the finally below fails what is still queued
+            while True:
+                with self._cond:
+                    while not callable(unit := self._next()):
+                        self._cond.wait(unit)
+                if unit():
+                    return
         finally:
-            with self._cond:
-                self._closed = True
-                leftover, self._queue = list(self._queue), deque()
-                error = self._broken or Closed("the database closed before the write was stored")
-            self._finish(leftover, error)
+            self._stop()
+
+    def _store(self, group: list[CommitRequest]) -> bool:
+        """A unit: store ``group`` in the next WAL object. True if the work stops (a bug)."""
+        try:
+            self._commit(group)
+        except StrataError as exc:
+            self._failed_unstored(group, exc)  # _commit handles a stored object's
+        except Exception as exc:  # a bug: fail every waiter, now and later, not hang
+            self._break(group, exc)
+            return True  # _stop fails what is still queued
+        return False
+
+    def _stop(self) -> None:
+        """The work stopped (closed, or a bug): fail what is still in flight or queued."""
+        with self._cond:
+            error = self._broken or Closed("the database closed before the write was stored")
+        flights, self._flights = list(self._flights), deque()
+        for f in flights:  # only when the work stops early: these may still be stored
+            self._finish(f.group, error)
+        if self._depth > 1:
+            self._view.own_in_flight = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._cond:
+            self._closed = True
+            leftover, self._queue = list(self._queue), deque()
+        self._finish(leftover, error)
 
     def _break(self, group: Sequence[CommitRequest], exc: Exception) -> None:
         """The commit thread met a bug: fail ``group`` and every request from now on (the
@@ -392,7 +475,7 @@ class Committer:
         broken or closing database gives them up (the store's own retries ran already), and
         then everything queued after them too, so that a lost non-durable write is only
         ever a suffix."""
-        now = time.monotonic()
+        now = self._clock()
         with self._cond:
             retry = [r for r in group if not r.durable and not r.done]
             durable = [r for r in group if r.durable]
@@ -526,48 +609,52 @@ class Committer:
 
     # -- pipelined PUTs ---------------------------------------------------------------------
 
-    def _run_pipelined(self) -> None:
-        """Keep up to ``_depth`` PUTs in flight; settle them in id order as they finish."""
-        flights: deque[_Flight] = deque()
-        pool = ThreadPoolExecutor(self._depth, thread_name_prefix="strata-wal-put")
+    def _next_pipelined(self, force: bool) -> Callable[[], bool] | float | None:
+        """:meth:`_next` with up to ``_depth`` PUTs in flight, settled in id order as they
+        finish: settle the lowest once its PUT finished, else start one when
+        :meth:`_start_wait` allows. A manual engine has no worker threads: a step runs the
+        PUT of the lowest flight (the store answers). Holds ``_cond``."""
+        flights = self._flights
+        if flights and flights[0].finished:
+            head = flights.popleft()
+            return lambda: self._pipelined_unit(head, head.group)  # errors reach its waiters
+        wait = self._start_wait(flights)
+        if wait == 0.0 or (force and wait is not None and not flights):
+            group = self._pop_queued(MAX_OPS_PER_OBJECT, self._buffer_bytes)
+            return lambda: self._pipelined_unit(None, group)
+        if self._manual and flights:
+            lowest = flights[0]
+            return lambda: self._complete(lowest)
+        if self._closing and not self._queue and not flights:
+            return lambda: True
+        return wait
+
+    def _pipelined_unit(self, head: _Flight | None, group: list[CommitRequest]) -> bool:
+        """A unit: settle ``head`` (its PUT finished), or start the PUT of ``group``. True if
+        the work stops."""
         try:
-            while True:
-                head: _Flight | None = None
-                with self._cond:
-                    while True:
-                        if flights and flights[0].finished:
-                            head = flights.popleft()
-                            group = head.group  # so that any error reaches its waiters
-                            break
-                        wait = self._start_wait(flights)
-                        if wait == 0.0:
-                            group = self._pop_queued(MAX_OPS_PER_OBJECT, self._buffer_bytes)
-                            break
-                        if self._closing and not self._queue and not flights:
-                            return
-                        self._cond.wait(wait)
-                try:
-                    if head is not None:
-                        self._retire(head, flights, pool)
-                        if self._broken is not None:
-                            return
-                    else:
-                        self._start(group, flights, pool)
-                except StrataError as exc:
-                    if head is None:
-                        self._failed_unstored(group, exc)  # nothing of it was sent
-                    else:
-                        self._finish(group, exc)  # stored (_retire handles the rest)
-                except Exception as exc:  # a bug: fail every waiter, now and later, not hang
-                    self._break(group, exc)
-                    return
-        finally:
-            with self._cond:
-                error = self._broken or Closed("the database closed before the write was stored")
-            for f in flights:  # only when the thread stops early: these may still be stored
-                self._finish(f.group, error)
-            self._view.own_in_flight = None
-            pool.shutdown(wait=False, cancel_futures=True)
+            if head is not None:
+                self._retire(head, self._flights, self._pool)
+                if self._broken is not None:
+                    return True
+            else:
+                self._start(group, self._flights, self._pool)
+        except StrataError as exc:
+            if head is None:
+                self._failed_unstored(group, exc)  # nothing of it was sent
+            else:
+                self._finish(group, exc)  # stored (_retire handles the rest)
+        except Exception as exc:  # a bug: fail every waiter, now and later, not hang
+            self._break(group, exc)
+            return True
+        return False
+
+    def _complete(self, flight: _Flight) -> bool:
+        """Manual mode, a unit: run the PUT of ``flight`` (launched, not yet sent)."""
+        if not flight.finished:
+            data, flight.data = flight.data, b""
+            self._put(flight, data)
+        return False
 
     def _start_wait(self, flights: deque[_Flight]) -> float | None:
         """0 if a PUT may start now, else how long to wait (None: until notified). Holds
@@ -585,7 +672,7 @@ class Committer:
             return None
         if len(flights) >= self._depth or any(f.holds_nondurable for f in flights):
             return None
-        now = time.monotonic()
+        now = self._clock()
         if self._retry_at > now:
             return self._retry_at - now  # the head failed just now: not at once again
         if not (self._urgent or self._closing):
@@ -604,7 +691,7 @@ class Committer:
         return 0.0
 
     def _start(
-        self, group: list[CommitRequest], flights: deque[_Flight], pool: ThreadPoolExecutor
+        self, group: list[CommitRequest], flights: deque[_Flight], pool: ThreadPoolExecutor | None
     ) -> None:
         """Validate ``group`` and start its PUT at the id after the last one in flight."""
         view = self._view
@@ -625,18 +712,23 @@ class Committer:
             flight.holds_nondurable = any(not r.durable for r in group)
             self._launch(flight, flights, pool)
 
-    def _launch(self, flight: _Flight, flights: deque[_Flight], pool: ThreadPoolExecutor) -> None:
+    def _launch(
+        self, flight: _Flight, flights: deque[_Flight], pool: ThreadPoolExecutor | None
+    ) -> None:
         data, flight.obj = self._encode(flight.wal_id, flight.pending)
         flight.started = self._view.clock()
         flight.finished, flight.created, flight.error = False, False, None
         flights.append(flight)
         self._view.own_in_flight = flights[0].wal_id  # the lowest: no rebuild past it
-        self._last_start = time.monotonic()
-        pool.submit(self._put, flight, data)
+        self._last_start = self._clock()
+        if pool is None:
+            flight.data = data  # manual mode: a step runs the PUT (_complete)
+        else:
+            pool.submit(self._put, flight, data)
 
     def _put(self, flight: _Flight, data: bytes) -> None:
         """A worker: create the object, settling an unknown outcome (``_create``)."""
-        started = time.monotonic()
+        started = self._clock()
         try:
             flight.created = self._create(flight.wal_id, data)
         except BaseException as exc:
@@ -644,12 +736,14 @@ class Committer:
         with self._cond:
             self.puts += 1
             if flight.error is None:
-                took = time.monotonic() - started
+                took = self._clock() - started
                 self._put_s = took if self._put_s == 0.0 else 0.8 * self._put_s + 0.2 * took
             flight.finished = True
             self._cond.notify_all()
 
-    def _retire(self, flight: _Flight, flights: deque[_Flight], pool: ThreadPoolExecutor) -> None:
+    def _retire(
+        self, flight: _Flight, flights: deque[_Flight], pool: ThreadPoolExecutor | None
+    ) -> None:
         """Settle the lowest PUT in flight, every one before it being settled already."""
         view = self._view
         try:
@@ -704,6 +798,8 @@ class Committer:
         error = flight.error
         if not isinstance(error, StrataError):
             raise error  # type: ignore[misc]  # a bug: the commit thread stops
+        for f in flights if self._manual else ():
+            self._complete(f)  # no worker runs them: their PUTs go now, in id order
         with self._cond:
             while not all(f.finished for f in flights):
                 self._cond.wait()
@@ -749,7 +845,7 @@ class Committer:
                         "not have taken effect"
                     ) from exc
                 log.warning("WAL object %d stored; reading the ones before it: %s", wal_id, exc)
-            time.sleep(delay)
+            self._pause(delay)
             delay = min(delay * 2, 1.0)
 
     def _validate(
@@ -806,7 +902,7 @@ class Committer:
                     f"the outcome of WAL object {wal_id} is unknown (the store failed and "
                     "the database is closing); the write may or may not be stored"
                 )
-            time.sleep(delay)
+            self._pause(delay)
             delay = min(delay * 2, 1.0)
             try:
                 stored = self._tables.wal_bytes(wal_id)
@@ -824,11 +920,17 @@ class Committer:
             decode_wal(wal_path(wal_id), stored)  # someone else's; Corruption if damaged
             return False
 
+    def _pause(self, seconds: float) -> None:
+        """Wait before trying a store request again; not in manual mode, whose time is
+        simulated (nothing else moves while a unit runs)."""
+        if not self._manual:
+            time.sleep(seconds)
+
     def _closing_unresolved(self) -> bool:
         """Closing, and an unknown outcome has been retried for a minute since."""
         with self._cond:
             since = self._closing_since
-        return since is not None and time.monotonic() - since > UNKNOWN_OUTCOME_CLOSE_S
+        return since is not None and self._clock() - since > UNKNOWN_OUTCOME_CLOSE_S
 
 
 def too_old(span: int) -> Conflict:

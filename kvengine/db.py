@@ -109,6 +109,7 @@ class DB:
                 gc_min_age_s=options.wal_gc_min_age_s,
                 exclusive=exclusive,
                 pipeline_depth=options.wal_pipeline_depth,
+                manual=manual,
             )
         # Readers follow too (adopting manifests keeps their memtables bounded) but never
         # claim the role, which writes the manifest.
@@ -141,7 +142,7 @@ class DB:
             )
         units: dict[str, Callable[[], None]] = {"flush": self._flusher.turn}
         if self._committer is not None:
-            units["wal"] = self._committer.flush
+            units["wal"] = self._committer.step
             units["compact"] = self._flusher.compact_turn
         if self._gc is not None:
             units["gc"] = self._gc.step
@@ -183,9 +184,10 @@ class DB:
 
         For deterministic simulations (kvengine/background.py): ``clock`` measures the
         engine's intervals and timeouts (default: the system's monotonic clock), and
-        ``manual=True`` starts no flush, compaction, GC or reader thread: the caller runs
-        that work with ``db.background.step(unit)``, and ``flush``/``compact`` do theirs in
-        the calling thread. A manual engine is never shared either.
+        ``manual=True`` starts no commit, flush, compaction, GC or reader thread: the caller
+        runs that work with ``db.background.step(unit)``, and ``flush``/``compact`` (and a
+        call waiting for a WAL PUT) do theirs in the calling thread. A manual engine is
+        never shared either.
         """
         if read_only and exclusive:
             raise InvalidArgument("a database cannot be opened both read-only and exclusive")

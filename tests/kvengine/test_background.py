@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
-from kvengine import DB, InvalidArgument, Options, WriteBatch
+from kvengine import DB, InvalidArgument, Options, RetryPolicy, WriteBatch
 from kvengine.background import ManualClock
+from kvengine.batch import Kind
+from kvengine.committer import RETRY_FIRST_S, STALE_TAIL_S, CommitRequest
+from kvengine.errors import StoreUnavailable
 from kvengine.store import Store
+from kvengine.store.base import GET, LIST
 from kvengine.store.memory import MemoryStore
+from kvengine.store.wrapper import StoreWrapper
 from kvengine.table_store import SST_PREFIX
 
+T = TypeVar("T")
 BACKGROUND = {"strata-flush", "strata-compact", "strata-gc", "strata-reader"}
 OPTIONS = Options(
     l0_sst_size=2048,
@@ -170,3 +178,127 @@ def test_a_commit_within_one_clock_tick_of_a_probe_is_read() -> None:
     assert reader.get(b"k") == b"v"  # a read that starts later, at the same reading
     writer.close()
     reader.close()
+
+
+# -- the commit thread's work, stepped ------------------------------------------------------
+
+
+class _Outage(StoreWrapper):
+    """While ``down``, reads (GET, LIST) fail before reaching the store, as in an outage."""
+
+    down = False
+
+    def around(self, kind: str, path: str | None, op: Callable[[], T], written: int) -> T:
+        if self.down and kind in (GET, LIST):
+            raise StoreUnavailable(f"outage: {kind} {path!r}", path=path)
+        return op()
+
+
+def test_a_manual_engine_stores_non_durable_writes_when_a_step_finds_them_due() -> None:
+    """No commit thread: the "wal" unit stores the queue once its oldest write has waited
+    ``flush_interval_ms`` on the injected clock; a durable write (or a read) is stored by
+    its caller, who runs the work."""
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    before = {t.name for t in threading.enumerate()}
+    db = engine(memory, clock)
+    try:
+        assert "strata-commit" not in {t.name for t in threading.enumerate()} - before
+        db.put(b"a", b"1", durable=False)
+        db.background.step("wal")
+        assert db.stats()["wal_puts"] == 0  # not due: the timer has not run out
+        clock.advance(OPTIONS.flush_interval_ms / 1000)
+        db.background.step("wal")
+        assert db.stats()["wal_puts"] == 1
+        db.put(b"b", b"2", durable=False)
+        db.put(b"c", b"3")  # durable: in this thread, with the write queued before it
+        assert db.stats()["wal_puts"] == 2
+        db.put(b"d", b"4", durable=False)
+        assert db.get(b"d") == b"4" and db.stats()["wal_puts"] == 3  # read-your-writes
+    finally:
+        db.close()
+    with engine(memory, clock, read_only=True) as reader:
+        assert [reader.get(k) for k in (b"a", b"b", b"c", b"d")] == [b"1", b"2", b"3", b"4"]
+
+
+def test_a_failed_group_is_tried_again_after_its_backoff_on_the_injected_clock() -> None:
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    outage = _Outage(memory)
+    db = DB.open(
+        Store(outage, retry=RetryPolicy(attempts=1)),
+        options=OPTIONS,
+        clock=clock,
+        manual=True,
+    )
+    try:
+        db.put(b"a", b"1", durable=False)
+        clock.advance(STALE_TAIL_S + 1)  # the commit reads the WAL tail first: it fails
+        outage.down = True
+        db.background.step("wal")
+        outage.down = False
+        assert db.stats()["wal_puts"] == 0 and db.stats()["wal_tail"] == 0
+        db.background.step("wal")
+        assert db.stats()["wal_puts"] == 0  # the backoff has not passed on the clock
+        clock.advance(RETRY_FIRST_S)
+        db.background.step("wal")
+        assert db.stats()["wal_puts"] == 1 and db.stats()["wal_tail"] == 1
+    finally:
+        db.close()
+
+
+EXCLUSIVE = Options(
+    l0_sst_size=1 << 20, wal_pipeline_depth=4, l0_slowdown_trigger=0, l0_stop_trigger=0
+)
+
+
+def test_pipelined_puts_are_stepped_and_settled_in_id_order() -> None:
+    """Exclusive mode with pipelined PUTs, manual: a step starts a PUT, runs the PUT of the
+    lowest in flight, or settles it; commits are acknowledged in id order."""
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    db = DB.open(Store(memory), options=EXCLUSIVE, exclusive=True, clock=clock, manual=True)
+    try:
+        committer = db._committer
+        assert committer is not None
+        requests = []
+        in_flight = 0
+        for i in range(3):
+            requests.append(committer.submit(CommitRequest(((Kind.PUT, b"k%d" % i, b"v"),))))
+            db.background.step("wal")  # starts its PUT while the earlier ones are in flight
+            in_flight = max(in_flight, len(committer._flights))
+        assert in_flight >= 2 and db.stats()["wal_puts"] == 0  # started, none sent yet
+        done: list[list[bool]] = []
+        for _ in range(12):
+            db.background.step("wal")
+            done.append([r.done for r in requests])
+        assert all(done[-1]) and all(r.error is None for r in requests)
+        for state in done:  # a later commit is never acknowledged before an earlier one
+            assert state == sorted(state, reverse=True)
+        assert db.stats()["wal_tail"] == db.stats()["wal_puts"] + 1  # after the fence's
+    finally:
+        db.close()
+    with DB.open(Store(memory), read_only=True) as reader:
+        assert [reader.get(b"k%d" % i) for i in range(3)] == [b"v"] * 3
+
+
+def test_threads_writing_to_a_manual_engine_each_run_the_work_they_wait_for() -> None:
+    clock = ManualClock()
+    memory = MemoryStore(clock=clock.time)
+    db = DB.open(Store(memory), options=EXCLUSIVE, exclusive=True, clock=clock, manual=True)
+    try:
+
+        def writer(t: int) -> None:
+            for i in range(25):
+                db.put(b"t%d/%02d" % (t, i), b"v", durable=i % 3 != 0)
+            db.flush_wal()
+
+        threads = [threading.Thread(target=writer, args=(t,)) for t in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert "strata-commit" not in {t.name for t in threading.enumerate()}
+        assert sum(1 for _ in db.scan()) == 150
+    finally:
+        db.close()

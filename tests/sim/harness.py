@@ -55,9 +55,9 @@ OPTIONS = Options(
     l0_sst_size=4096,
     block_bytes=512,
     l0_compaction_trigger=3,
-    # The commit thread's timer reads the system clock: set past any run, so non-durable
-    # writes are stored by the "wal" unit (below), durable writes and reads only.
-    flush_interval_ms=3_600_000,
+    # simulated, as every interval: a "wal" unit stores the queued non-durable writes once
+    # the oldest has waited this long (or at once when a durable write or a read waits)
+    flush_interval_ms=100,
     flusher_poll_ms=200,
     flusher_takeover_ms=1000,
     reader_poll_ms=500,
@@ -69,10 +69,9 @@ OPTIONS = Options(
     l0_stop_trigger=0,
 )
 #: The longest each background unit waits on its thread (simulated seconds): a unit is run
-#: at the latest this long after its last run. "wal" is the commit timer (flush_interval_ms
-#: of a real engine, here simulated).
+#: at the latest this long after its last run. "wal" is the commit thread's timer.
 INTERVALS_S = {
-    "wal": 0.1,
+    "wal": OPTIONS.flush_interval_ms / 1000,
     "flush": OPTIONS.flusher_poll_ms / 1000,
     "compact": OPTIONS.flusher_poll_ms / 1000,
     "gc": OPTIONS.gc_interval_s,
@@ -81,7 +80,9 @@ INTERVALS_S = {
 #: How far the clock may move in one step (simulated seconds).
 CLOCK_STEPS_S = (0.0, 0.0, 0.01, 0.05, 0.2, 0.6)
 #: Threads a manual engine must not start.
-BACKGROUND_THREADS = frozenset({"strata-flush", "strata-compact", "strata-gc", "strata-reader"})
+BACKGROUND_THREADS = frozenset(
+    {"strata-commit", "strata-flush", "strata-compact", "strata-gc", "strata-reader"}
+)
 
 State = dict[bytes, bytes | None]
 

@@ -64,13 +64,16 @@ class Stepper:
         """One unit of background work, now; a failure is what its thread would log and retry
         at its next turn."""
         self.last_run[name, unit] = self.clock.monotonic()
+        puts = db.stats()["wal_puts"]
         try:
             db.background.step(unit)
         except StrataError as exc:
             self.note(f"{name}: {unit} failed: {exc!r}")
             self.counted(False)
             return
-        self.note(f"{name}: {unit}")
+        # "wal" stores a group only when one is due (its timer, a retry's backoff)
+        stored = f" ({db.stats()['wal_puts'] - puts} PUTs)" if unit == "wal" else ""
+        self.note(f"{name}: {unit}{stored}")
         self.counted(True)
 
 
