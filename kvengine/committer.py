@@ -18,10 +18,11 @@ Durable requests wake the thread at once; non-durable ones are stored within
 ``flush_interval_ms`` or once the queue passes ``wal_buffer_bytes``
 (docs/design/0003-shared-writers.md).
 
-Exclusive mode pipelines the PUTs (``wal_pipeline_depth``, docs/design/0006-pipelined-wal.md):
+With ``wal_pipeline_depth`` above 1 the PUTs are pipelined (docs/design/0006-pipelined-wal.md):
 up to that many are in flight at consecutive ids, each run (and its unknown outcome settled)
 by a worker thread, and the commit thread settles them strictly in id order, so a commit is
-acknowledged only once every object before its own is stored and applied.
+acknowledged only once every object before its own is stored and applied. A group whose id
+another process took races again after the last id in flight.
 
 A manual engine (kvengine/background.py) starts no thread: :meth:`Committer.step` runs one
 unit of the thread's loop (:meth:`Committer._next`) in the caller's thread, on the injected
@@ -116,6 +117,7 @@ class _Flight:
     obj: WalObject | None = None
     started: float = 0.0
     holds_nondurable: bool = False
+    losses: int = 0  # ids lost to other processes (shared mode)
     data: bytes = b""  # manual mode: the object, until a step runs its PUT
     finished: bool = False  # set by the worker, under the committer's lock
     created: bool = False
@@ -148,8 +150,8 @@ class Committer:
         self._unit_lock = threading.Lock()  # manual mode: one unit at a time
         self._flights: deque[_Flight] = deque()  # pipelined PUTs in flight, in id order
         self._pool: ThreadPoolExecutor | None = None
-        #: PUTs in flight at once; shared mode keeps one (a lost race would reorder groups)
-        self._depth = pipeline_depth if exclusive else 1
+        #: PUTs in flight at once (docs/design/0006-pipelined-wal.md)
+        self._depth = pipeline_depth
         self._put_s = 0.0  # how long a WAL PUT takes (moving average), for pacing
         self._last_start = -float("inf")
         self._writers = 0  # requests outstanding at the last PUT start (pacing)
@@ -612,7 +614,7 @@ class Committer:
                 self._finish([pending[i] for i in sorted(aborted - old)], error)
         self._finish([r for i, r in enumerate(pending) if i not in aborted], None)
 
-    # -- pipelined PUTs (exclusive mode) ----------------------------------------------------
+    # -- pipelined PUTs ---------------------------------------------------------------------
 
     def _next_pipelined(self, force: bool) -> Callable[[], bool] | float | None:
         """:meth:`_next` with up to ``_depth`` PUTs in flight, settled in id order as they
@@ -715,8 +717,8 @@ class Committer:
         """Validate ``group`` and start its PUT at the id after the last one in flight."""
         view = self._view
         view.check_fenced()
-        if flights:
-            wal_id = flights[-1].wal_id + 1
+        if flights:  # (the view may be past it: others' objects where ours was lost)
+            wal_id = max(flights[-1].wal_id, view.tail_id) + 1
         else:
             now = view.clock()
             if now - view.tail_seen_at > self._gc_min_age_s / 2:
@@ -769,15 +771,14 @@ class Committer:
             if flight.error is not None:
                 self._failed(flight, flights)
             elif not flight.created:
-                # Another writer took the id: a fence (which fences us) or an older writer
-                # not yet fenced, whose object stands; then race again after ours in flight.
+                # Another writer took the id; race again after ours in flight.
                 try:
-                    view.catch_up_to(flight.wal_id)
-                    view.check_fenced()
+                    self._lost(flight)
                 except StrataError as exc:
                     self._failed_unstored(flight.group, exc)
                     return
-                flight.wal_id = (flights[-1].wal_id if flights else flight.wal_id) + 1
+                last = flights[-1].wal_id if flights else flight.wal_id
+                flight.wal_id = max(last, view.tail_id) + 1
                 self._launch(flight, flights, pool)
             else:
                 assert flight.obj is not None
@@ -789,6 +790,26 @@ class Committer:
                 self._report(flight.wal_id, flight.pending)
         finally:
             view.own_in_flight = flights[0].wal_id if flights else None
+
+    def _lost(self, flight: _Flight) -> None:
+        """What to read after another writer took the id of ``flight``. Exclusive mode: that
+        object, a fence (which fences us) or an older writer's commit stored before our
+        fence. Shared mode: nothing, usually — losing is the normal outcome of a race, and
+        reading the lost id first would leave this writer a GET behind the winner for every
+        id (0003, "One WAL, positions decide"); the objects before ours are applied when ours
+        settles. As in :meth:`_commit`, a tail that has aged past half the GC minimum age
+        starts over from the manifest (invariant 5), and every few losses the WAL is read."""
+        view = self._view
+        if self._exclusive:
+            view.catch_up_to(flight.wal_id)
+        else:
+            flight.losses += 1
+            view.check_fenced()
+            if view.clock() - view.tail_seen_at > self._gc_min_age_s / 2:
+                view.catch_up_from_manifest()
+            elif flight.losses % LOSSES_BEFORE_LISTING == 0:
+                view.catch_up()
+        view.check_fenced()
 
     def _failed(self, flight: _Flight, flights: deque[_Flight]) -> None:
         """The PUT of ``flight`` failed: nothing is stored at its id. Its waiters get the

@@ -17,9 +17,9 @@ class Options:
     flush_interval_ms: int = 100
     #: A WAL buffer larger than this is PUT without waiting for the interval.
     wal_buffer_bytes: int = 4 * 1024 * 1024
-    #: Exclusive mode: at most this many WAL PUTs in flight at once, at consecutive ids, their
-    #: commits acknowledged strictly in WAL-id order (docs/design/0006-pipelined-wal.md).
-    #: 1: one PUT at a time. Shared mode always uses 1.
+    #: At most this many WAL PUTs in flight at once, at consecutive ids, their commits
+    #: acknowledged strictly in WAL-id order (docs/design/0006-pipelined-wal.md). 1: one PUT
+    #: at a time.
     wal_pipeline_depth: int = 2
     #: A memtable larger than this is frozen and written as an L0 SST.
     l0_sst_size: int = 64 * 1024 * 1024
