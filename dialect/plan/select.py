@@ -903,6 +903,10 @@ class Planner:
 
     def _select(self, node: exp.Select, frames: list[Frame]) -> Shape:
         _refuse_unplanned(node, _SELECT_ARGS, "SELECT")
+        if not node.expressions:  # sqlglot reads ``SELECT FROM t`` as a SELECT of nothing
+            raise ProgrammingError(
+                f"syntax error: a SELECT without result columns: {node.sql()[:60]}"
+            )
         for lock in node.args.get("locks") or []:
             if lock.args.get("wait") is False:
                 raise NotSupportedError("FOR UPDATE SKIP LOCKED is not supported")

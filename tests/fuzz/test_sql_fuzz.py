@@ -4,12 +4,14 @@ another exception or a hang, and the database unchanged after a failed statement
 from __future__ import annotations
 
 import random
+import sqlite3
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dialect
+from tests.dialect.oracle import both, open_pair
 from tests.fuzz.sqlgen import STATEMENTS, mutate, new_database, parameters, run_one
 
 
@@ -60,18 +62,31 @@ def test_deep_nesting_is_a_programming_error(sql: str) -> None:
         db.close()
 
 
-@pytest.mark.parametrize("value", [object(), "a\x00b", {"a": 1}])
+@pytest.mark.parametrize("value", [object(), {"a": 1}, [1]])
 def test_a_parameter_an_operation_cannot_take_is_a_data_error(value: object) -> None:
-    """Was: substr(v, ?, 2) with an object() or non-numeric text as the start escaped as a
-    TypeError or ValueError from evaluation."""
+    """Was: substr(v, ?, 2) with an object() as the start escaped as a TypeError from
+    evaluation (later: a DataError made of any TypeError by the driver, bugs included)."""
     _url, conn, db = new_database()
     try:
-        with pytest.raises(dialect.Error):
+        with pytest.raises(dialect.DataError, match="is not a number"):
             conn.cursor().execute("SELECT substr(v, ?, 2) FROM t", (value,)).fetchall()
         assert not run_one(conn, db, "UPDATE t SET v = substr(v, ?, 2)", (value,))
     finally:
         conn.close()
         db.close()
+
+
+def test_text_where_a_function_takes_an_integer_reads_as_sqlite_does() -> None:
+    """Was: substr(v, 'a\x00b', 2) and round(x, '1x') raised ValueError from int() (a
+    DataError); SQLite reads the text by its numeric prefix."""
+    with open_pair() as pair:
+        for sql in [
+            "SELECT substr('one', 'ab', 2), substr('one', '2x'), substr('one', 1.9, 2)",
+            "SELECT substr('one', NULL), substr('one', 1, NULL), substr(x'0102', 2)",
+            "SELECT round(2.5, '1x'), round('abc'), round(1.23456, 100), round(1e300, 2)",
+            "SELECT round('2.25', 1), round(-1.5), round(2.345, -1)",
+        ]:
+            both(pair, sql)
 
 
 def test_a_statement_without_a_target_table_is_a_programming_error() -> None:
@@ -83,3 +98,45 @@ def test_a_statement_without_a_target_table_is_a_programming_error() -> None:
     finally:
         conn.close()
         db.close()
+
+
+# -- found once the driver stopped making a DataError of every TypeError and ValueError --------
+
+
+def test_a_name_right_after_a_question_mark_is_an_alias() -> None:
+    """Was: ``?abc`` became the parameter ``:__strata_q0abc`` and int() of ``0abc`` raised
+    ValueError (reported as a DataError). SQLite reads ``?abc`` as ``? AS abc``."""
+    with open_pair() as pair:
+        both(pair, "SELECT ?abc", 7)
+        with pytest.raises(dialect.ProgrammingError, match="syntax error"):
+            pair[1].execute("SELECT coalesce(NULL, ?\ufeff)", (7,))
+
+
+def test_select_without_result_columns_is_a_programming_error() -> None:
+    """Was: ``SELECT FROM t`` planned a projection of nothing; itemgetter() raised
+    TypeError (reported as a DataError)."""
+    with open_pair("CREATE TABLE t (id INTEGER PRIMARY KEY)") as (oracle, ours):
+        with pytest.raises(dialect.ProgrammingError, match="without result columns"):
+            ours.execute("SELECT FROM t").fetchall()
+        with pytest.raises(sqlite3.OperationalError, match="syntax error"):
+            oracle.execute("SELECT FROM t")
+
+
+def test_create_index_without_columns_is_a_programming_error() -> None:
+    """Was: ``CREATE INDEX i ON t`` (no column list) raised TypeError iterating None
+    (reported as a DataError)."""
+    with open_pair("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)") as (_oracle, ours):
+        with pytest.raises(dialect.ProgrammingError, match="needs its columns"):
+            ours.execute("CREATE INDEX i ON t")
+        assert ours.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+
+
+def test_like_with_a_bytearray_or_memoryview_pattern() -> None:
+    """Was: a ``bytearray`` LIKE pattern was a key of the pattern cache: TypeError
+    (unhashable, reported as a DataError). Bound BLOBs are bytes now, as sqlite3 binds them."""
+    with open_pair(
+        "CREATE TABLE t (v TEXT, b BLOB)", "INSERT INTO t VALUES ('ab', x'00ff')"
+    ) as pair:
+        both(pair, "SELECT v LIKE ?, v LIKE ? FROM t", bytearray(b"a%"), memoryview(b"ab"))
+        both(pair, "SELECT count(*) FROM t WHERE b = ?", bytearray(b"\x00\xff"))
+        both(pair, "SELECT hex(?), length(?)", memoryview(b"\x01\x02"), bytearray(b"xyz"))
