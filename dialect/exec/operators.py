@@ -100,11 +100,11 @@ def key_span(
     if key_range is None:
         return base, prefix_end(base)
     cols = key_range.columns
-    prefix = [
-        key_value(_key_value(fn, cols[i], row, ctx), cols[i].type)
-        for i, fn in enumerate(key_range.prefix)
-    ]
-    try:
+    try:  # a value no key holds (an integer beyond 64 bits): no row matches
+        prefix = [
+            key_value(_key_value(fn, cols[i], row, ctx), cols[i].type)
+            for i, fn in enumerate(key_range.prefix)
+        ]
         start = base + encode_key(prefix)
     except ValueError as exc:
         raise _NoRows from exc

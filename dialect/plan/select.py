@@ -210,6 +210,8 @@ class Planner:
         width = len(rows[0]) if rows else 0
         if any(len(r) != width for r in rows):
             raise ProgrammingError("all VALUES must have the same number of terms")
+        if width == 0:  # sqlglot reads ``VALUES ()``, which SQLite refuses
+            raise ProgrammingError("syntax error: a row of VALUES needs at least one value")
         names = tuple(f"column{i + 1}" for i in range(width))
         return Shape(n.Values(rows, width), names, (None,) * width)
 

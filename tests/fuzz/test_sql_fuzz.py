@@ -140,3 +140,46 @@ def test_like_with_a_bytearray_or_memoryview_pattern() -> None:
         both(pair, "SELECT v LIKE ?, v LIKE ? FROM t", bytearray(b"a%"), memoryview(b"ab"))
         both(pair, "SELECT count(*) FROM t WHERE b = ?", bytearray(b"\x00\xff"))
         both(pair, "SELECT hex(?), length(?)", memoryview(b"\x01\x02"), bytearray(b"xyz"))
+
+
+def test_an_integer_beyond_64_bits_in_a_column_with_no_type() -> None:
+    """Was: looking one up through an index raised ValueError from the key encoding outside
+    the guarded code (no key holds it: no row matches), and storing one raised ValueError
+    from the row encoding (a DataError: the value cannot be stored)."""
+    _url, conn, db = new_database()
+    try:
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE a (k PRIMARY KEY, v)")
+        cur.execute("CREATE INDEX a_v ON a (v)")
+        cur.execute("INSERT INTO a VALUES (1, 'x')")
+        for big in (2**64, -(2**64) - 1, 2**70):
+            assert cur.execute("SELECT k FROM a WHERE v = ?", (big,)).fetchall() == []
+            assert cur.execute("SELECT k FROM a WHERE v = ? AND k = 1", (big,)).fetchall() == []
+            assert cur.execute("SELECT k FROM a WHERE k = ?", (big,)).fetchall() == []
+            assert not run_one(conn, db, "INSERT INTO a VALUES (2, ?)", (big,))
+            assert not run_one(conn, db, "INSERT INTO a VALUES (?, 1)", (big,))
+            assert not run_one(conn, db, "UPDATE a SET v = ?", (big,))
+        with pytest.raises(dialect.DataError, match="table a"):
+            cur.execute("INSERT INTO a VALUES (2, ?)", (2**64,))
+    finally:
+        conn.close()
+        db.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO t VALUES ()",
+        "INSERT INTO t (id) VALUES ()",
+        "INSERT INTO t VALUES (1, 'a'), ()",
+        "SELECT * FROM (VALUES ())",
+    ],
+)
+def test_an_empty_values_row_is_a_programming_error(sql: str) -> None:
+    """Was (atheris, `INSERT INTO t VALUES ()`): a row of no parameters made range() with a
+    step of 0 raise ValueError (reported as a DataError). SQLite: a syntax error."""
+    with open_pair("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)") as (oracle, ours):
+        with pytest.raises(sqlite3.OperationalError, match="syntax error"):
+            oracle.execute(sql)
+        with pytest.raises(dialect.ProgrammingError, match="syntax error"):
+            ours.execute(sql).fetchall()
