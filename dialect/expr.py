@@ -185,7 +185,10 @@ class Compiler:
             try:
                 value = int(text)
             except ValueError:
-                value = float(text)
+                try:
+                    value = float(text)
+                except ValueError:  # sqlglot reads ``1e`` as a number: SQLite does not
+                    raise ProgrammingError(f"syntax error: malformed number {text!r}") from None
         return lambda r, c: value
 
     def _c_Null(self, node: exp.Null) -> Fn:
@@ -784,7 +787,7 @@ class Compiler:
             f = flags(r, c) if flags is not None else ""
             if v is None or p is None or f is None:
                 return None
-            return _regex(p, f).search(_text(v)) is not None
+            return _regex(_text(p), _text(f)).search(_text(v)) is not None
 
         return run
 
@@ -810,7 +813,7 @@ class Compiler:
             if v is None or p is None or rep is None or f is None:
                 return None
             try:
-                return _regex(p, f).sub(_text(rep), _text(v))
+                return _regex(_text(p), _text(f)).sub(_text(rep), _text(v))
             except re.error as exc:
                 raise ProgrammingError(f"bad regexp_replace replacement {rep!r}: {exc}") from exc
 
@@ -880,7 +883,7 @@ _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.V
 
 
 @functools.lru_cache(maxsize=256)
-def _regex(pattern: SQLValue, flags: SQLValue) -> re.Pattern[str]:
+def _regex(pattern: str, flags: str) -> re.Pattern[str]:
     """``pattern`` compiled with ``flags`` (letters: i, c (case-sensitive), m, s, x; g is
     accepted: replacements are global anyway); ``ProgrammingError`` for a bad pattern."""
     bits = 0

@@ -1097,6 +1097,10 @@ class Planner:
         if isinstance(node, exp.GroupConcat):
             sep = node.args.get("separator")
             if sep is not None:
+                if sep.find(exp.Placeholder) is not None:  # read while planning: no parameters
+                    raise NotSupportedError(
+                        f"a group_concat separator that is a parameter: {node.sql()[:60]}"
+                    )
                 value = self.constant(sep, frames)((), _NO_CONTEXT)
                 separator = "" if value is None else str(value)
         if name == "count" and (target is None or isinstance(target, exp.Star)):

@@ -183,3 +183,41 @@ def test_an_empty_values_row_is_a_programming_error(sql: str) -> None:
             oracle.execute(sql)
         with pytest.raises(dialect.ProgrammingError, match="syntax error"):
             ours.execute(sql).fetchall()
+
+
+def test_values_found_by_probing_every_operation_with_odd_parameters() -> None:
+    """Each raised TypeError/ValueError inside the engine (a DataError made of it by the
+    driver, bugs included): a NaN ntile or lag offset (int(nan)), a LIMIT/OFFSET beyond
+    sys.maxsize (islice), a list or dict grouped or DISTINCT (unhashable), a dict REGEXP
+    pattern (the pattern cache), a parameter as group_concat's separator (read while planning,
+    with no parameters: IndexError)."""
+    setup = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'a')"
+    with open_pair(*setup) as pair:
+        both(pair, "SELECT id FROM t LIMIT 9223372036854775807 OFFSET 0")
+        both(pair, "SELECT id FROM t LIMIT 9223372036854775807 OFFSET 1")
+        ours = pair[1]
+        assert ours.execute("SELECT id FROM t LIMIT ?", (2**70,)).fetchall() == [(1,)]
+        assert ours.execute("SELECT id FROM t LIMIT 1 OFFSET ?", (2**70,)).fetchall() == []
+        with pytest.raises(dialect.DataError, match="ntile"):
+            ours.execute("SELECT ntile(?) OVER (ORDER BY id) FROM t", (float("nan"),)).fetchall()
+        lag = "SELECT lag(v, ?) OVER (ORDER BY id) FROM t"
+        assert ours.execute(lag, (float("nan"),)).fetchall() == [(None,)]
+        for value in ([1], {"a": 1}):
+            with pytest.raises(dialect.DataError, match="cannot be grouped"):
+                ours.execute("SELECT count(DISTINCT ?) FROM t", (value,)).fetchall()
+            with pytest.raises(dialect.DataError, match="cannot be grouped"):
+                ours.execute("SELECT v FROM t GROUP BY ?", (value,)).fetchall()
+        assert ours.execute("SELECT v REGEXP ? FROM t", ({"a": 1},)).fetchall() == [(False,)]
+        with pytest.raises(dialect.NotSupportedError, match="group_concat separator"):
+            ours.execute("SELECT group_concat(v, ?) FROM t", (";",)).fetchall()
+
+
+@pytest.mark.parametrize("sql", ["SELECT 06e", "SELECT 1e+", "UPDATE t SET n = n>06e"])
+def test_a_malformed_number_is_a_programming_error(sql: str) -> None:
+    """Was (atheris, `UPDATE t SET n =  n = n>!n>06e`): sqlglot reads `06e` as a number and
+    float() raised ValueError compiling it (reported as a DataError). SQLite refuses it too."""
+    with open_pair("CREATE TABLE t (id INTEGER PRIMARY KEY, n REAL)") as (oracle, ours):
+        with pytest.raises(sqlite3.OperationalError):
+            oracle.execute(sql)
+        with pytest.raises(dialect.ProgrammingError):
+            ours.execute(sql)
