@@ -232,7 +232,7 @@ class Planner:
             keys = []
             for o in order.expressions:
                 t = o.this
-                if isinstance(t, exp.Literal) and not t.is_string:
+                if _is_column_number(t):
                     i = int(t.this) - 1
                 elif isinstance(t, exp.Column) and t.name.lower() in positions:
                     i = positions[t.name.lower()]
@@ -1011,7 +1011,7 @@ class Planner:
         hidden: list[Fn] = []
         for o in order_items:
             target = o.this
-            if isinstance(target, exp.Literal) and not target.is_string:
+            if _is_column_number(target):
                 i = int(target.this) - 1
                 if not 0 <= i < len(exprs):
                     raise ProgrammingError(f"ORDER BY term out of range: {target.this}")
@@ -1057,7 +1057,7 @@ class Planner:
     ) -> exp.Expression:
         """A GROUP BY term with a result column's number or alias replaced by its expression,
         as SQLite reads them (a column of the FROM items wins over an alias)."""
-        if isinstance(term, exp.Literal) and not term.is_string:
+        if _is_column_number(term):
             i = int(term.this) - 1
             if not 0 <= i < len(items) or isinstance(items[i], exp.Star):
                 raise ProgrammingError(f"GROUP BY term out of range: {term.this}")
@@ -1454,3 +1454,14 @@ def _ordered_access(root: n.Node, order_items: list[exp.Ordered], limited: bool)
     for f in reversed(filters):
         new = replace(f, child=new)
     return new
+
+
+def _is_column_number(node: exp.Expression) -> bool:
+    """Whether an ORDER BY or GROUP BY term is a result column's number: an integer literal
+    (SQLite reads any other number, ``1.0``, as a constant expression)."""
+    return (
+        isinstance(node, exp.Literal)
+        and not node.is_string
+        and node.this.isascii()
+        and node.this.isdigit()
+    )

@@ -221,3 +221,37 @@ def test_a_malformed_number_is_a_programming_error(sql: str) -> None:
             oracle.execute(sql)
         with pytest.raises(dialect.ProgrammingError):
             ours.execute(sql)
+
+
+def test_the_fuzzers_report_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An InternalError is a bug: run_one (hypothesis, long mode) and the atheris ``sql``
+    target fail on it although it is a ``dialect.Error``."""
+    from dialect.plan import select
+    from tests.fuzz.targets import check
+
+    _url, conn, db = new_database()
+    try:
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise TypeError("a planner bug")
+
+        monkeypatch.setattr(select.Planner, "_select", broken)
+        with pytest.raises(AssertionError, match=r"internal error.*a planner bug"):
+            run_one(conn, db, "SELECT * FROM t", ())
+        with pytest.raises(AssertionError, match=r"InternalError.*a planner bug"):
+            check("sql", b"SELECT * FROM t")
+    finally:
+        conn.close()
+        db.close()
+
+
+def test_a_real_number_in_group_by_or_order_by_is_a_constant() -> None:
+    """Was (atheris, `GROUP BY.0`): a numeric literal there was taken for a result column's
+    number and int('0.0') raised ValueError (reported as a DataError). SQLite reads only an
+    integer as a column number; any other number is a constant expression."""
+    setup = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'a')"
+    with open_pair(*setup) as pair:
+        both(pair, "SELECT v, count(*) FROM t GROUP BY 1.0")
+        both(pair, "SELECT v, count(*) FROM t GROUP BY .0 ORDER BY 1 DESC")
+        both(pair, "SELECT v FROM t ORDER BY 1.5 DESC")
+        both(pair, "SELECT v FROM t GROUP BY 1")
