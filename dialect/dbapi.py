@@ -15,9 +15,9 @@ from dialect.catalog import Catalog
 from dialect.database import Database
 from dialect.errors import (
     ConflictError,
-    DataError,
     Error,
     InterfaceError,
+    InternalError,
     OperationalError,
     ProgrammingError,
     translate_engine_errors,
@@ -36,9 +36,12 @@ DDL_ATTEMPTS = 5
 def _depth_limited() -> Iterator[None]:
     """Errors Python raises while a statement runs, as the PEP 249 errors they are: the
     recursion limit (a statement nested thousands deep, in parsing, planning or evaluation) is
-    a ProgrammingError; a value an operation cannot take (a parameter of a type SQL has no use
-    for, text where a number is needed, an overflow) is a DataError. The statement is rolled
-    back as any failed statement is."""
+    a ProgrammingError. A value an operation cannot take (a parameter of a type SQL has no use
+    for, text where a number is needed, an overflow) is a DataError raised where the value is
+    evaluated (dialect.expr, dialect.functions, dialect.convert), never here: any other
+    exception escaping parsing, planning or execution is a bug in Strata, and arrives as an
+    ``InternalError`` whose ``__cause__`` is the original exception (the fuzzers report every
+    InternalError). The statement is rolled back as any failed statement is."""
     try:
         with translate_engine_errors():
             yield
@@ -46,8 +49,12 @@ def _depth_limited() -> Iterator[None]:
         raise
     except RecursionError:
         raise ProgrammingError("the statement is nested too deeply") from None
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise DataError(f"cannot evaluate the statement: {type(exc).__name__}: {exc}") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise InternalError(
+            f"internal error (a bug in Strata, please report it): {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 class Connection:

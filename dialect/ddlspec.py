@@ -359,7 +359,9 @@ def index_spec(node: exp.Create) -> IndexSpec:
     if table_node is None:
         raise ProgrammingError("CREATE INDEX needs ON <table>")
     params = ix_node.args.get("params")
-    cols = [o.this if isinstance(o, exp.Ordered) else o for o in params.args.get("columns", [])]
+    if params is None or not params.args.get("columns"):  # sqlglot reads ``ON t`` alone
+        raise ProgrammingError("syntax error: CREATE INDEX needs its columns: ON <table> (...)")
+    cols = [o.this if isinstance(o, exp.Ordered) else o for o in params.args["columns"]]
     if not cols or not all(isinstance(c, exp.Column) for c in cols):
         raise NotSupportedError("indexes on expressions are not supported")
     return IndexSpec(

@@ -14,6 +14,7 @@ import datetime as dt
 import decimal
 import fnmatch
 import functools
+import math
 import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
@@ -184,7 +185,10 @@ class Compiler:
             try:
                 value = int(text)
             except ValueError:
-                value = float(text)
+                try:
+                    value = float(text)
+                except ValueError:  # sqlglot reads ``1e`` as a number: SQLite does not
+                    raise ProgrammingError(f"syntax error: malformed number {text!r}") from None
         return lambda r, c: value
 
     def _c_Null(self, node: exp.Null) -> Fn:
@@ -246,7 +250,10 @@ class Compiler:
             b = right(r, c)
             if b is None:
                 return None
-            return op(a, b)
+            try:
+                return op(a, b)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise functions.cannot_evaluate(node.sql(), (a, b), exc) from exc
 
         return run
 
@@ -276,7 +283,7 @@ class Compiler:
 
         def run(r: Row, c: Context) -> SQLValue:
             v = inner(r, c)
-            return None if v is None else -_number(v)
+            return None if v is None else -_number(v)  # int, float or Decimal: never fails
 
         return run
 
@@ -543,9 +550,10 @@ class Compiler:
             v, p = value(r, c), pattern(r, c)
             if v is None or p is None:
                 return None
-            rx = cache.get(p)
+            text = str(p)  # by its text: a parameter may be unhashable (a list)
+            rx = cache.get(text)
             if rx is None:
-                rx = cache[p] = regex(str(p))
+                rx = cache[text] = regex(text)
             return rx.fullmatch(_text(v)) is not None
 
         return run
@@ -618,7 +626,12 @@ class Compiler:
 
         def run(r: Row, c: Context) -> SQLValue:
             v = inner(r, c)
-            return None if v is None else fn(v)
+            if v is None:
+                return None
+            try:
+                return fn(v)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise functions.cannot_evaluate(node.sql(), (v,), exc) from exc
 
         return run
 
@@ -642,9 +655,16 @@ class Compiler:
             v = inner(r, c)
             if v is None:
                 return None
-            n = int(digits(r, c) or 0) if digits else 0
-            d = decimal.Decimal(repr(float(v)) if isinstance(v, float) else v)
-            q = d.quantize(decimal.Decimal(1).scaleb(-n), rounding=decimal.ROUND_HALF_UP)
+            # SQLite: the number v reads as, to between 0 and 30 digits
+            n = min(max(_int64(digits(r, c) or 0), 0), 30) if digits else 0
+            x = _number(v)
+            if isinstance(x, float) and not math.isfinite(x):
+                return x
+            d = decimal.Decimal(repr(x) if isinstance(x, float) else x)
+            try:
+                q = d.quantize(decimal.Decimal(1).scaleb(-n), rounding=decimal.ROUND_HALF_UP)
+            except decimal.InvalidOperation:  # more digits than the context holds: as it is
+                return float(d)
             return float(q)
 
         return run
@@ -659,11 +679,16 @@ class Compiler:
             if v is None:
                 return None
             s = v if isinstance(v, str | bytes) else _text(v)
-            b = int(start(r, c)) if start else 1
+            # SQLite reads the start and length as integers (text by its numeric prefix)
+            b = _int_or_none(start(r, c)) if start else 1
+            if b is None:
+                return None
             begin = b - 1 if b > 0 else max(0, len(s) + b) if b < 0 else 0
             if length is None:
                 return s[begin:]
-            n = int(length(r, c))
+            n = _int_or_none(length(r, c))
+            if n is None:
+                return None
             return s[begin : begin + n] if b != 0 else s[: max(0, n - 1)]
 
         return run
@@ -762,7 +787,7 @@ class Compiler:
             f = flags(r, c) if flags is not None else ""
             if v is None or p is None or f is None:
                 return None
-            return _regex(p, f).search(_text(v)) is not None
+            return _regex(_text(p), _text(f)).search(_text(v)) is not None
 
         return run
 
@@ -788,11 +813,16 @@ class Compiler:
             if v is None or p is None or rep is None or f is None:
                 return None
             try:
-                return _regex(p, f).sub(_text(rep), _text(v))
+                return _regex(_text(p), _text(f)).sub(_text(rep), _text(v))
             except re.error as exc:
                 raise ProgrammingError(f"bad regexp_replace replacement {rep!r}: {exc}") from exc
 
         return run
+
+
+def _int_or_none(v: SQLValue) -> int | None:
+    """A function's integer argument as SQLite reads it (NULL stays NULL)."""
+    return None if v is None else _int64(v)
 
 
 def _with_affinity(fn: Fn, to: str) -> Fn:
@@ -853,7 +883,7 @@ _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.V
 
 
 @functools.lru_cache(maxsize=256)
-def _regex(pattern: SQLValue, flags: SQLValue) -> re.Pattern[str]:
+def _regex(pattern: str, flags: str) -> re.Pattern[str]:
     """``pattern`` compiled with ``flags`` (letters: i, c (case-sensitive), m, s, x; g is
     accepted: replacements are global anyway); ``ProgrammingError`` for a bad pattern."""
     bits = 0

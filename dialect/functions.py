@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from sqlglot import exp
 
 from dialect.convert import to_number_lenient, to_text, typeof
-from dialect.errors import OperationalError, ProgrammingError
+from dialect.errors import DataError, OperationalError, ProgrammingError
 from dialect.values import SQLValue, compare
 
 Row = tuple[Any, ...]  # Any: SQL values
@@ -1070,19 +1070,34 @@ FUNCTIONS: dict[str, Function] = {
 
 def bind(name: str, args: list[Fn]) -> Fn:
     """A compiled call of SQL function ``name`` (upper case, in :data:`FUNCTIONS`) on compiled
-    arguments; ``ProgrammingError`` for a wrong number of arguments."""
+    arguments; ``ProgrammingError`` for a wrong number of arguments. A value the function
+    cannot take (Python's TypeError, ValueError or ArithmeticError on it) is a ``DataError``
+    naming the call and its arguments."""
     f = FUNCTIONS[name]
     if len(args) < f.min_args or (f.max_args is not None and len(args) > f.max_args):
         raise ProgrammingError(f"wrong number of arguments to function {name.lower()}()")
     impl, strict = f.impl, f.strict
     if f.with_context:
-        return lambda r, c: impl(c, *(a(r, c) for a in args))
+
+        def with_context(r: Row, c: Any) -> SQLValue:  # Any: the run context
+            values = [a(r, c) for a in args]
+            try:
+                return impl(c, *values)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise cannot_evaluate(f"{name.lower()}()", values, exc) from exc
+
+        return with_context
     if len(args) == 1:
         (a,) = args
 
         def one(r: Row, c: Any) -> SQLValue:  # Any: the run context
             v = a(r, c)
-            return None if strict and v is None else impl(v)
+            if strict and v is None:
+                return None
+            try:
+                return impl(v)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise cannot_evaluate(f"{name.lower()}()", [v], exc) from exc
 
         return one
 
@@ -1090,9 +1105,24 @@ def bind(name: str, args: list[Fn]) -> Fn:
         values = [a(r, c) for a in args]
         if strict and None in values:
             return None
-        return impl(*values)
+        try:
+            return impl(*values)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise cannot_evaluate(f"{name.lower()}()", values, exc) from exc
 
     return run
+
+
+def cannot_evaluate(what: str, values: Sequence[SQLValue], exc: Exception) -> DataError:
+    """The DataError for values an operation cannot take (Python raised ``exc`` on them),
+    naming the operation (a function call, an expression's SQL) and the values."""
+    shown = ", ".join(_shown_arg(v) for v in values)
+    return DataError(f"cannot evaluate {what[:80]} on ({shown}): {type(exc).__name__}: {exc}")
+
+
+def _shown_arg(value: SQLValue) -> str:
+    text = repr(value)
+    return text[:40] + ("..." if len(text) > 40 else "")
 
 
 # -- sqlglot's own nodes for SQLite functions --------------------------------------------------

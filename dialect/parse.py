@@ -107,7 +107,7 @@ def _number_qmarks(sql: str) -> tuple[str, int]:
     out, last = [], 0
     for i, tok in enumerate(marks):
         out.append(sql[last : tok.start])
-        out.append(f":{_QMARK}{i}")
+        out.append(f":{_QMARK}{i} ")  # the space: a name after ``?`` (``?abc``) stays apart
         last = tok.end + 1
     out.append(sql[last:])
     return "".join(out), len(marks)
@@ -238,7 +238,10 @@ def _prepare(sql: str) -> Prepared:
     for node in ast.find_all(exp.Placeholder):
         name = str(node.this or "")
         if name.startswith(_QMARK):
-            node.meta["param_index"] = int(name[len(_QMARK) :])
+            index = name[len(_QMARK) :]
+            if not index.isascii() or not index.isdigit():
+                raise ProgrammingError(f"unsupported parameter name :{name}")
+            node.meta["param_index"] = int(index)
             continue
         if not name:
             raise NotSupportedError(f"unsupported parameter marker in {sql[:60]!r}")
@@ -263,7 +266,7 @@ def bind(prepared: Prepared, params: Sequence[Any] | Mapping[str, Any] | None) -
         missing = [n for n in prepared.param_names if n not in params]
         if missing:
             raise ProgrammingError(f"missing parameters: {', '.join(missing)}")
-        return [params[n] for n in prepared.param_names]
+        return _blobs_as_bytes([params[n] for n in prepared.param_names])
     if isinstance(params, Mapping):
         if prepared.param_count == 0 and not params:
             return []
@@ -276,6 +279,15 @@ def bind(prepared: Prepared, params: Sequence[Any] | Mapping[str, Any] | None) -
             f"incorrect number of bindings supplied: the statement uses "
             f"{prepared.param_count}, and there are {len(values)} supplied"
         )
+    return _blobs_as_bytes(values)
+
+
+def _blobs_as_bytes(values: list[Any]) -> list[Any]:  # Any: values to bind
+    """``values`` with every ``bytearray`` and ``memoryview`` (BLOBs, as sqlite3 binds them)
+    as ``bytes``, the one BLOB type evaluation knows (and a hashable one)."""
+    for i, v in enumerate(values):
+        if isinstance(v, bytearray | memoryview):
+            values[i] = bytes(v)
     return values
 
 

@@ -113,7 +113,10 @@ class RowCodec:
             v = row[i]
             if isinstance(v, dt.datetime) and v.tzinfo is not None:
                 stored[cid] = v
-        return encode_row(stored)
+        try:
+            return encode_row(stored)
+        except ValueError as exc:  # a value of a column with no type: an int beyond 64 bits
+            raise DataError(f"table {self.table.name}: {exc}") from exc
 
     def decode(self, key: bytes, value: bytes) -> Row:
         out: list[Any] = [None] * self.width

@@ -137,4 +137,6 @@ def hashable(value: SQLValue) -> SQLValue:
         return int(value)
     if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
         return int(value)
+    if isinstance(value, list | dict):  # a parameter no SQL value is (JSON goes in as text)
+        raise DataError(f"a {type(value).__name__} cannot be grouped or compared: {value!r:.60}")
     return value

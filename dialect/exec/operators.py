@@ -13,6 +13,7 @@ import decimal
 import itertools
 import math
 import operator
+import sys
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,11 +101,11 @@ def key_span(
     if key_range is None:
         return base, prefix_end(base)
     cols = key_range.columns
-    prefix = [
-        key_value(_key_value(fn, cols[i], row, ctx), cols[i].type)
-        for i, fn in enumerate(key_range.prefix)
-    ]
-    try:
+    try:  # a value no key holds (an integer beyond 64 bits): no row matches
+        prefix = [
+            key_value(_key_value(fn, cols[i], row, ctx), cols[i].type)
+            for i, fn in enumerate(key_range.prefix)
+        ]
         start = base + encode_key(prefix)
     except ValueError as exc:
         raise _NoRows from exc
@@ -450,6 +451,9 @@ def _limit(node: n.Limit, ctx: RunContext, row: Row) -> Rows:
     stop = None if limit is None or limit < 0 else offset + limit
     if stop == 0:
         return
+    # islice takes at most sys.maxsize: more rows than any table holds anyway
+    offset = min(offset, sys.maxsize)
+    stop = None if stop is None else min(stop, sys.maxsize)
     yield from itertools.islice(run(node.child, ctx, row), offset, stop)
 
 
@@ -570,8 +574,11 @@ def _integer(value: SQLValue) -> int | None:
             return None
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, float | decimal.Decimal) and value == int(value):
-        return int(value)
+    if isinstance(value, float | decimal.Decimal):
+        try:
+            return int(value) if value == int(value) else None
+        except (ValueError, OverflowError, ArithmeticError):  # NaN, infinity
+            return None
     return value if isinstance(value, int) else None
 
 
@@ -654,7 +661,10 @@ def _ntile(call: n.WindowCall, first: Row, m: int, ctx: RunContext) -> list[SQLV
     value = call.arguments[0](first, ctx)
     if isinstance(value, str):
         value = _number(value, n.AggregateCall("ntile", None))
-    buckets = int(value) if isinstance(value, int | float | decimal.Decimal) else 0
+    try:
+        buckets = int(value) if isinstance(value, int | float | decimal.Decimal) else 0
+    except (ValueError, OverflowError):  # NaN, infinity
+        buckets = 0
     if buckets <= 0:
         raise DataError("argument of ntile must be a positive integer")
     size, extra = divmod(m, buckets)

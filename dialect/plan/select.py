@@ -210,6 +210,8 @@ class Planner:
         width = len(rows[0]) if rows else 0
         if any(len(r) != width for r in rows):
             raise ProgrammingError("all VALUES must have the same number of terms")
+        if width == 0:  # sqlglot reads ``VALUES ()``, which SQLite refuses
+            raise ProgrammingError("syntax error: a row of VALUES needs at least one value")
         names = tuple(f"column{i + 1}" for i in range(width))
         return Shape(n.Values(rows, width), names, (None,) * width)
 
@@ -230,7 +232,7 @@ class Planner:
             keys = []
             for o in order.expressions:
                 t = o.this
-                if isinstance(t, exp.Literal) and not t.is_string:
+                if _is_column_number(t):
                     i = int(t.this) - 1
                 elif isinstance(t, exp.Column) and t.name.lower() in positions:
                     i = positions[t.name.lower()]
@@ -903,6 +905,10 @@ class Planner:
 
     def _select(self, node: exp.Select, frames: list[Frame]) -> Shape:
         _refuse_unplanned(node, _SELECT_ARGS, "SELECT")
+        if not node.expressions:  # sqlglot reads ``SELECT FROM t`` as a SELECT of nothing
+            raise ProgrammingError(
+                f"syntax error: a SELECT without result columns: {node.sql()[:60]}"
+            )
         for lock in node.args.get("locks") or []:
             if lock.args.get("wait") is False:
                 raise NotSupportedError("FOR UPDATE SKIP LOCKED is not supported")
@@ -1005,7 +1011,7 @@ class Planner:
         hidden: list[Fn] = []
         for o in order_items:
             target = o.this
-            if isinstance(target, exp.Literal) and not target.is_string:
+            if _is_column_number(target):
                 i = int(target.this) - 1
                 if not 0 <= i < len(exprs):
                     raise ProgrammingError(f"ORDER BY term out of range: {target.this}")
@@ -1051,7 +1057,7 @@ class Planner:
     ) -> exp.Expression:
         """A GROUP BY term with a result column's number or alias replaced by its expression,
         as SQLite reads them (a column of the FROM items wins over an alias)."""
-        if isinstance(term, exp.Literal) and not term.is_string:
+        if _is_column_number(term):
             i = int(term.this) - 1
             if not 0 <= i < len(items) or isinstance(items[i], exp.Star):
                 raise ProgrammingError(f"GROUP BY term out of range: {term.this}")
@@ -1091,6 +1097,10 @@ class Planner:
         if isinstance(node, exp.GroupConcat):
             sep = node.args.get("separator")
             if sep is not None:
+                if sep.find(exp.Placeholder) is not None:  # read while planning: no parameters
+                    raise NotSupportedError(
+                        f"a group_concat separator that is a parameter: {node.sql()[:60]}"
+                    )
                 value = self.constant(sep, frames)((), _NO_CONTEXT)
                 separator = "" if value is None else str(value)
         if name == "count" and (target is None or isinstance(target, exp.Star)):
@@ -1444,3 +1454,14 @@ def _ordered_access(root: n.Node, order_items: list[exp.Ordered], limited: bool)
     for f in reversed(filters):
         new = replace(f, child=new)
     return new
+
+
+def _is_column_number(node: exp.Expression) -> bool:
+    """Whether an ORDER BY or GROUP BY term is a result column's number: an integer literal
+    (SQLite reads any other number, ``1.0``, as a constant expression)."""
+    return (
+        isinstance(node, exp.Literal)
+        and not node.is_string
+        and node.this.isascii()
+        and node.this.isdigit()
+    )

@@ -79,6 +79,10 @@ def plan_insert(planner: Planner, node: exp.Insert, value_rows: int = 1) -> n.In
     else:
         positions = [i for i, c in enumerate(table.columns) if not c.hidden]
     source = node.expression
+    if isinstance(source, exp.Values) and any(
+        isinstance(r, exp.Tuple) and not r.expressions for r in source.expressions
+    ):  # sqlglot reads ``VALUES ()``, which SQLite refuses
+        raise ProgrammingError("syntax error: a row of VALUES needs at least one value")
     root: n.Node
     if source is None and node.args.get("default"):  # INSERT ... DEFAULT VALUES
         root, positions = n.Values(((),), 0), []

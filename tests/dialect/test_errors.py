@@ -142,3 +142,72 @@ def test_cursor_interface(mem: Connection) -> None:
         mem.cursor().executemany("UPDATE t SET a = a + ? WHERE a = ?", [(10, 1), (10, 2)]).rowcount
         == 2
     )
+
+
+# -- a bug is an InternalError, never a plausible DataError ------------------------------------
+
+
+@pytest.mark.parametrize("error", [TypeError, ValueError, ZeroDivisionError, KeyError])
+def test_an_internal_error_while_planning_is_an_internal_error(
+    conn: Connection, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    """Was: the driver turned every TypeError, ValueError and ArithmeticError raised while a
+    statement ran into a DataError, so a bug in the planner looked like a bad value (and the
+    fuzzers, which accept any PEP 249 error, could not see it). A value error is a DataError
+    where the value is evaluated; anything else escaping is an InternalError (chained)."""
+    from dialect.plan import select
+
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    cur.execute("INSERT INTO t VALUES (1, 'a')")
+    conn.commit()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise error("a bug")
+
+    monkeypatch.setattr(select.Planner, "_select", broken)
+    with pytest.raises(dialect.InternalError, match="a bug") as info:
+        cur.execute("SELECT v FROM t WHERE id = ?", (1,))
+    assert not isinstance(info.value, dialect.DataError)
+    assert type(info.value.__cause__) is error
+    monkeypatch.undo()
+    assert conn.execute("SELECT v FROM t").fetchall() == [("a",)]  # still usable
+
+
+def test_an_internal_error_while_reading_rows_is_an_internal_error(
+    conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same while the rows of a query stream (an operator's bug)."""
+    from dialect.exec import operators
+
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    cur.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    conn.commit()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a bug")
+        yield  # a generator, as the runners are
+
+    monkeypatch.setitem(operators._RUNNERS, operators.n.Filter, broken)
+    with pytest.raises(dialect.InternalError, match="TypeError: a bug") as info:
+        cur.execute("SELECT v FROM t WHERE v > 'a'").fetchall()
+    assert type(info.value.__cause__) is TypeError
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "names"),
+    [
+        ("SELECT substr('abc', ?)", (object(),), "not a number"),
+        ("SELECT 1 + ?", ({"a": 1},), "not a number"),
+        ("SELECT abs(?)", ([1],), "not a number"),
+        ("SELECT CAST(? AS DATE)", ("nope",), "AS DATE"),
+        ("SELECT zeroblob(?)", (1e300,), r"zeroblob\(\) on \(1e\+300\): OverflowError"),
+    ],
+)
+def test_a_value_an_operation_cannot_take_is_a_data_error(
+    conn: Connection, sql: str, params: tuple[object, ...], names: str
+) -> None:
+    """A value is a DataError where it is evaluated, naming what could not be evaluated."""
+    with pytest.raises(dialect.DataError, match=names):
+        conn.execute(sql, params).fetchall()

@@ -168,13 +168,16 @@ def dump(db: DB) -> dict[bytes, bytes]:
 
 def run_one(conn: dialect.Connection, db: DB, sql: str, params: tuple[Any, ...]) -> bool:
     """Execute ``sql``; True if it succeeded. Raises AssertionError if it failed with anything
-    but a PEP 249 error, or failed and changed the database."""
+    but a PEP 249 error, with an ``InternalError`` (a bug in Strata: the database here is
+    never corrupt), or failed and changed the database."""
     before = dump(db)
     cur = conn.cursor()
     try:
         cur.execute(sql, params)
         if cur.description is not None:
             cur.fetchall()
+    except dialect.InternalError as exc:
+        raise AssertionError(f"internal error on {sql!r} {params!r}: {exc}") from exc
     except dialect.Error:
         after = dump(db)
         assert after == before, f"a failed statement changed the database: {sql!r} {params!r}"
