@@ -147,8 +147,10 @@ def start_in_order(
 def test_several_puts_are_in_flight_and_at_most_the_depth() -> None:
     _, gate, db = open_gated()
     first = db.stats()["wal_tail"] + 1
-    writers = [Writer(db, b"k%d" % i, b"v") for i in range(3 * DEPTH)]
-    gate.wait_held(range(first, first + DEPTH))
+    # One at a time until DEPTH PUTs are in flight (writers started together may all ride
+    # in the first PUT when their threads are slow to start), then more than the slots take.
+    writers = start_in_order(db, gate, first, [(b"k%d" % i, b"v") for i in range(DEPTH)])
+    writers += [Writer(db, b"k%d" % i, b"v") for i in range(DEPTH, 3 * DEPTH)]
     gate.release(*range(first, first + 10 * DEPTH))
     assert all(w.result() == "ok" for w in writers)
     assert gate.max_held == DEPTH
