@@ -109,5 +109,9 @@ def test_sql_simulation_over_many_seeds(seed: int) -> None:
 def test_the_seeds_that_found_bugs() -> None:
     """Seeds that found bugs, kept as regressions: a non-durable write whose WAL PUT failed
     was dropped while later ones were stored (a hole, not a suffix; KV seed 5322 at 60
-    steps)."""
+    steps); a shared writer's commit landed after an exclusive writer's fence (SQL seed 9 at
+    20 steps); an idle exclusive writer, fenced by a newer writer's commit it skipped when it
+    started over from the manifest, committed (SQL seed 20278 at 100 steps)."""
     run(5322, 60)
+    run_sql(9, 20)
+    run_sql(20278, 100)
