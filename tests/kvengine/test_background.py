@@ -32,6 +32,9 @@ OPTIONS = Options(
     wal_gc_min_age_s=30,
     l0_slowdown_trigger=0,
     l0_stop_trigger=0,
+    # one PUT in flight: a "wal" step stores a group (pipelined, a step starts a PUT, runs
+    # one or settles one: test_pipelined_puts_are_stepped_and_settled_in_id_order)
+    wal_pipeline_depth=1,
 )
 
 
@@ -285,6 +288,7 @@ def test_pipelined_puts_are_stepped_and_settled_in_id_order() -> None:
 def test_threads_writing_to_a_manual_engine_each_run_the_work_they_wait_for() -> None:
     clock = ManualClock()
     memory = MemoryStore(clock=clock.time)
+    before = {t.name for t in threading.enumerate()}  # other tests' engines may still run
     db = DB.open(Store(memory), options=EXCLUSIVE, exclusive=True, clock=clock, manual=True)
     try:
 
@@ -298,7 +302,7 @@ def test_threads_writing_to_a_manual_engine_each_run_the_work_they_wait_for() ->
             t.start()
         for t in threads:
             t.join()
-        assert "strata-commit" not in {t.name for t in threading.enumerate()}
+        assert "strata-commit" not in {t.name for t in threading.enumerate()} - before
         assert sum(1 for _ in db.scan()) == 150
     finally:
         db.close()
