@@ -35,6 +35,13 @@ class Version:
         object.__setattr__(self, "_runs", runs)
         #: SST readers this version has used, by (root, sst id): one dict lookup, no lock
         object.__setattr__(self, "_readers", {})
+        # A frozen memtable takes no more writes: its size is fixed (writers check it each time)
+        object.__setattr__(self, "_frozen_bytes", sum(m.size_bytes for m in self.frozen))
+
+    def frozen_bytes(self) -> int:
+        """The bytes held by the frozen memtables (not yet flushed)."""
+        frozen_bytes: int = self._frozen_bytes  # type: ignore[attr-defined]
+        return frozen_bytes
 
     def memtables(self) -> tuple[Memtable, ...]:
         """The memtable, then the frozen ones, newest first."""

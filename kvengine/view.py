@@ -429,5 +429,4 @@ class View:
                 self.cond.notify_all()
 
     def frozen_bytes(self) -> int:
-        with self.cond:
-            return sum(m.size_bytes for m in self.version.frozen)
+        return self.version.frozen_bytes()  # (the version is immutable: no lock)
