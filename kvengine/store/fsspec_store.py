@@ -107,6 +107,9 @@ class FsspecStore:
         self.atomic_create = self._local or bool(
             NATIVE_CREATE_PROTOCOLS.intersection(_protocols(fs))
         )
+        # Local disk creates with one link(2), never retried inside the call, so its "exists"
+        # is never our own object; gcsfs, s3fs/botocore and adlfs may retry inside a request.
+        self.hidden_create_retries = not self._local
         self.url = url or f"{_protocols(fs)[0]}://{self.root}"
         self._closed = False
         if self._local:

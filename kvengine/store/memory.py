@@ -38,6 +38,8 @@ class MemoryStore:
     """Objects held in this process, with create-only writes made atomic by a lock."""
 
     atomic_create = True
+    #: a create-only write is one call under a lock: "exists" is never its own object
+    hidden_create_retries = False
     _buckets: ClassVar[dict[str, _Bucket]] = {}
     _buckets_lock: ClassVar[threading.Lock] = threading.Lock()
 

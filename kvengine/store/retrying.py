@@ -66,6 +66,11 @@ class RetryingStore:
         self.policy = policy or RetryPolicy()
         self.atomic_create = inner.atomic_create
         self.url = inner.url
+        #: Whether the backend's client may retry a request inside one call, so that a
+        #: create-only write's first attempt can answer "exists" for its own landed object
+        #: (``hidden_create_retries`` of the inner store; True, the safe side, if it does not
+        #: say). A lost race costs a GET then, and only then (docs/object-stores.md).
+        self._hidden_create_retries: bool = getattr(inner, "hidden_create_retries", True)
         self._sleep = sleep
         self._lock = threading.Lock()
         self.retries = 0
@@ -93,11 +98,21 @@ class RetryingStore:
         self._retry(lambda: self.inner.put(path, data))
 
     def put_if_absent(self, path: str, data: bytes) -> bool:
-        if self._retry(lambda: self.inner.put_if_absent(path, data)):
+        attempts = 0
+
+        def attempt() -> bool:
+            nonlocal attempts
+            attempts += 1
+            return self.inner.put_if_absent(path, data)
+
+        if self._retry(attempt):
             return True
         # "Exists" may be our own earlier attempt that landed: compare the stored bytes. Even
-        # after one attempt here: gcsfs, s3fs and botocore retry a failed request inside
-        # that attempt, and their retry of a create that landed gets "exists" too.
+        # after one attempt where the backend's client may retry inside a request (gcsfs, s3fs
+        # and botocore do: their retry of a create that landed gets "exists" too); not after a
+        # single attempt on one that cannot (local disk, memory), where that GET is pure cost.
+        if attempts == 1 and not self._hidden_create_retries:
+            return False
         try:
             stored = self._retry(lambda: self.inner.get(path))
         except ObjectNotFound:
@@ -113,9 +128,18 @@ class RetryingStore:
         """As ``put_if_absent``: each attempt iterates ``chunks`` afresh, and an "exists" after
         a failed attempt is settled by comparing the stored object with ``chunks``, range by
         range (never the whole object in memory)."""
-        if self._retry(lambda: self.inner.put_if_absent_stream(path, chunks, size)):
+        attempts = 0
+
+        def attempt() -> bool:
+            nonlocal attempts
+            attempts += 1
+            return self.inner.put_if_absent_stream(path, chunks, size)
+
+        if self._retry(attempt):
             return True
-        try:  # as in put_if_absent, even after one attempt
+        if attempts == 1 and not self._hidden_create_retries:
+            return False  # as in put_if_absent
+        try:  # as in put_if_absent, even after one attempt where the client may retry inside
             if self._retry(lambda: self.inner.head(path)).size != size:
                 return False
             offset = 0

@@ -16,6 +16,8 @@ class StoreWrapper:
     def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
         self.atomic_create = inner.atomic_create
+        #: passed through (see RetryingStore); a wrapper that models such a client sets True
+        self.hidden_create_retries: bool = getattr(inner, "hidden_create_retries", True)
         self.url = inner.url
 
     def around(self, kind: str, path: str | None, op: Callable[[], T], written: int) -> T:

@@ -79,3 +79,8 @@ def test_passes_over_a_spill_file_are_independent(tmp_path: Path) -> None:
             got_first.append(x)
             got_second.append(y)
         assert b"".join(got_first) == data == b"".join(got_second)
+
+
+def test_local_disk_creates_are_never_retried_inside_a_call(tmp_path: Path) -> None:
+    # so a lost create-only race is not read back (RetryingStore.put_if_absent)
+    assert open_store(str(tmp_path / "db")).instrumented.hidden_create_retries is False

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from kvengine.store import MemoryStore, open_store
+from kvengine.store import MemoryStore, ObjectStore, open_store
 from kvengine.store.wrapper import StoreWrapper
 from tests.kvengine.store.conformance import StoreConformance, Target
 
@@ -30,6 +30,10 @@ class _HiddenRetry(StoreWrapper):
     """A backend client that retries inside one request (gcsfs, s3fs, botocore do): its
     first try lands, the answer is lost, and its retry gets "exists"."""
 
+    def __init__(self, inner: ObjectStore) -> None:
+        super().__init__(inner)
+        self.hidden_create_retries = True  # what such a client declares
+
     def put_if_absent(self, path: str, data: bytes) -> bool:
         self.inner.put_if_absent(path, data)
         return False
@@ -48,3 +52,8 @@ def test_a_create_whose_client_retried_it_inside_one_request_is_ours() -> None:
     assert store.verified_creates == 2
     assert store.put_if_absent("wal/1", b"other") is False  # someone else's bytes: a loss
     assert store.put_if_absent_stream("sst/1", [b"ot", b"he"], 4) is False
+
+
+def test_memory_creates_are_never_retried_inside_a_call() -> None:
+    # so a lost create-only race is not read back (RetryingStore.put_if_absent)
+    assert open_store(f"memory://{uuid.uuid4().hex}").instrumented.hidden_create_retries is False
