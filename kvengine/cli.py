@@ -62,7 +62,7 @@ def parse_engine_options(pairs: tuple[str, ...]) -> Options:
         name, sep, value = pair.partition("=")
         if not sep or name not in fields:
             raise click.BadParameter(f"expected an Options field=value, got {pair!r}")
-        kind = str(fields[name].type)
+        kind = str(fields[name].type).removesuffix(" | None")
         values[name] = float(value) if kind == "float" else int(value) if kind == "int" else value
     try:
         return Options(**values)

@@ -108,7 +108,7 @@ class DB:
                 buffer_bytes=options.wal_buffer_bytes,
                 gc_min_age_s=options.wal_gc_min_age_s,
                 exclusive=exclusive,
-                pipeline_depth=options.wal_pipeline_depth,
+                pipeline_depth=options.wal_pipeline_depth or (2 if exclusive else 1),
                 manual=manual,
             )
         # Readers follow too (adopting manifests keeps their memtables bounded) but never

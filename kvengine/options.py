@@ -19,8 +19,10 @@ class Options:
     wal_buffer_bytes: int = 4 * 1024 * 1024
     #: At most this many WAL PUTs in flight at once, at consecutive ids, their commits
     #: acknowledged strictly in WAL-id order (docs/design/0006-pipelined-wal.md). 1: one PUT
-    #: at a time.
-    wal_pipeline_depth: int = 2
+    #: at a time. None: 2 in exclusive mode, 1 in shared mode, where several processes race
+    #: for the ids and a process with more PUTs in flight than the others starves them
+    #: (0006, "Shared mode"); 2 suits one process of many writers.
+    wal_pipeline_depth: int | None = None
     #: A memtable larger than this is frozen and written as an L0 SST.
     l0_sst_size: int = 64 * 1024 * 1024
     #: Writes wait while frozen, unflushed memtables hold more than this.
@@ -121,7 +123,7 @@ class Options:
             "compaction_spill_bytes",
         )
         for name in positive:
-            if getattr(self, name) <= 0:
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise InvalidArgument(f"Options.{name} must be positive, got {getattr(self, name)}")
         if self.compression not in ("zstd", "lz4", "none"):
             raise InvalidArgument(f"unknown compression {self.compression!r}")

@@ -353,3 +353,20 @@ def test_a_pipelined_writer_killed_mid_flight_loses_nothing_acknowledged(tmp_pat
             assert last < len(got) <= last + 2, (
                 f"{who}: acknowledged up to {last}, {len(got)} there"
             )
+
+
+@pytest.mark.parametrize(("depth", "held"), [(None, 1), (2, 2)])
+def test_shared_mode_keeps_one_put_in_flight_unless_told(depth: int | None, held: int) -> None:
+    """Shared mode defaults to one PUT in flight (processes racing for ids: one with more
+    PUTs in flight starves the others, 0006 "Shared mode"); a depth given applies to it."""
+    gate = WalGate()
+    name = uuid.uuid4().hex
+    db = DB.open(gate.store(name), options=Options(wal_pipeline_depth=depth))
+    gate.armed = True
+    first = db.stats()["wal_tail"] + 1
+    writers = start_in_order(db, gate, first, [(b"k%d" % i, b"v") for i in range(held)])
+    writers += [Writer(db, b"k%d" % i, b"v") for i in range(held, 6)]
+    gate.release(*range(first, first + 20))
+    assert all(w.result() == "ok" for w in writers)
+    assert gate.max_held == held
+    db.close()
