@@ -34,7 +34,7 @@ import hashlib
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from kvengine import DB, Conflict, Options, RetryPolicy, Snapshot, StrataError, WriteBatch
@@ -68,6 +68,9 @@ OPTIONS = Options(
     l0_slowdown_trigger=0,
     l0_stop_trigger=0,
 )
+#: Each engine's WAL pipeline depth, chosen by the seed: the default (shared mode one PUT in
+#: flight, exclusive mode two) or two in flight in shared mode too.
+PIPELINE_DEPTHS = (None, 2)
 #: The longest each background unit waits on its thread (simulated seconds): a unit is run
 #: at the latest this long after its last run. "wal" is the commit thread's timer.
 INTERVALS_S = {
@@ -176,6 +179,8 @@ class Simulation:
     def __init__(self, seed: int, *, writers: int = 2, fault_p: float = 0.02) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
+        #: each engine's pipeline depth (a stream of its own: the operations stay the seed's)
+        self.depths = random.Random(f"depth-{seed}")
         self.fault_p = fault_p
         self.clock = ManualClock()
         self.memory = MemoryStore(clock=self.clock.time)
@@ -197,7 +202,8 @@ class Simulation:
         return b"acct/%d" % i
 
     def _engine(self, store: Store, *, read_only: bool = False) -> DB:
-        return DB.open(store, options=OPTIONS, read_only=read_only, clock=self.clock, manual=True)
+        options = replace(OPTIONS, wal_pipeline_depth=self.depths.choice(PIPELINE_DEPTHS))
+        return DB.open(store, options=options, read_only=read_only, clock=self.clock, manual=True)
 
     def _open(self, name: str, old: Writer | None) -> Writer:
         faults = KeyedFaults(self.memory, seed=self.rng.randrange(2**32), p=self.fault_p)

@@ -44,14 +44,22 @@ import contextlib
 import hashlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
 
 import dialect
 from kvengine import DB, Store, StrataError
 from kvengine.background import ManualClock
 from kvengine.store import MemoryStore
-from tests.sim.harness import CLOCK_STEPS_S, INTERVALS_S, OPTIONS, RETRY, Crashable, KeyedFaults
+from tests.sim.harness import (
+    CLOCK_STEPS_S,
+    INTERVALS_S,
+    OPTIONS,
+    PIPELINE_DEPTHS,
+    RETRY,
+    Crashable,
+    KeyedFaults,
+)
 from tests.sim.stepping import Stepper, engine_state
 
 ACCOUNTS = 4
@@ -137,6 +145,8 @@ class SqlSimulation:
     def __init__(self, seed: int, *, processes: int = 2, fault_p: float = 0.02) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
+        #: each engine's pipeline depth (a stream of its own: the operations stay the seed's)
+        self.depths = random.Random(f"depth-{seed}")
         self.fault_p = fault_p
         self.clock = ManualClock()
         self.memory = MemoryStore(clock=self.clock.time)
@@ -168,7 +178,8 @@ class SqlSimulation:
     def _connect(self, store: Store, **settings: Any) -> dialect.Connection:
         """A connection whose engine (if it opens one) runs in manual mode on the simulated
         clock: its background work is what the seed steps."""
-        return dialect.connect(store, options=OPTIONS, clock=self.clock, manual=True, **settings)
+        options = replace(OPTIONS, wal_pipeline_depth=self.depths.choice(PIPELINE_DEPTHS))
+        return dialect.connect(store, options=options, clock=self.clock, manual=True, **settings)
 
     def _faults(self) -> KeyedFaults:
         return KeyedFaults(self.memory, seed=self.rng.randrange(2**32), p=self.fault_p)
