@@ -26,7 +26,7 @@ from kvengine.record import MAX_SEQ, Entry, Kind
 MAGIC = b"STRW"
 #: The version this module writes. It reads every version from 1 up to this one. Version 4
 #: has the bytes of version 3; a fence of version 4 is *final*: every object after it from an
-#: older writer epoch is void (docs/formats/wal.md, "Fences").
+#: older writer epoch is void (docs/formats/wal.md, "Final fences").
 FORMAT_VERSION = 4
 #: The first version whose fences void the older-epoch objects after them.
 FINAL_FENCE_VERSION = 4
