@@ -8,6 +8,7 @@ calling thread only, about ten times a second, with the number of operations don
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import threading
@@ -65,6 +66,12 @@ def run_timed(
     # operation would otherwise pay inside the measured loop.
     tallies: list[dict[int, int]] = [{} for _ in range(threads)]
     timelines: list[list[tuple[float, float]]] = [[] for _ in range(threads)]
+    # The objects alive now (the bench's own imports — SQLAlchemy, rich, pandas — and the
+    # workload's setup) are moved out of the cyclic collector's reach for the run, as an
+    # application does with gc.freeze() after its start-up: otherwise every full collection
+    # rescans them, which costs a fast operation a fifth of its rate here (docs/benchmarks.md).
+    gc.collect()
+    gc.freeze()
     t0 = time.perf_counter()
     end_at = t0 + duration_s if duration_s is not None else math.inf
 
@@ -92,14 +99,17 @@ def run_timed(
             failures.append(exc)
 
     workers = [threading.Thread(target=body, args=(t,), daemon=True) for t in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        while w.is_alive():
-            w.join(0.1)
-            if progress is not None:
-                progress(sum(done))
-    seconds = time.perf_counter() - t0
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            while w.is_alive():
+                w.join(0.1)
+                if progress is not None:
+                    progress(sum(done))
+        seconds = time.perf_counter() - t0
+    finally:
+        gc.unfreeze()
     if failures:
         raise failures[0]
     merged = new_histogram()
