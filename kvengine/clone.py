@@ -34,6 +34,7 @@ from kvengine.manifest.model import (
     SSTMeta,
 )
 from kvengine.manifest.store import ManifestStore
+from kvengine.manifest.store import fresh_s as manifest_fresh_s
 from kvengine.options import Options
 from kvengine.record import Entry
 from kvengine.store.base import ObjectInfo, ObjectStore
@@ -93,8 +94,10 @@ def create(
     a free id, then version 1 of the manifest), deleting nothing there; the one whose
     version 1 lands has made the clone, and only then deletes the holds of the others,
     whose version 1 can no longer land (docs/design/0005-storage-lifecycle.md, "Clones")."""
-    tmstore = ManifestStore(target)
-    smstore = ManifestStore(source)
+    # Fresh versions are written without a check for newer ones: with several attempts at
+    # once, another's version on top of ours would otherwise make ours look like a stray.
+    tmstore = ManifestStore(target, fresh_s=manifest_fresh_s(options))
+    smstore = ManifestStore(source, fresh_s=manifest_fresh_s(options))
     _refuse_a_database(tmstore, target, smstore, source_url, target_url)
     cp = checkpoints.find(smstore, checkpoint_name)
     hold = hold_name(target_url, os.urandom(4).hex())

@@ -32,6 +32,7 @@ from kvengine.flusher import Flusher
 from kvengine.gc import GcThread
 from kvengine.manifest.model import Checkpoint, Manifest
 from kvengine.manifest.store import FenceableManifest, ManifestStore
+from kvengine.manifest.store import fresh_s as manifest_fresh_s
 from kvengine.options import Options
 from kvengine.reader import ReaderThread
 from kvengine.record import MAX_KEY_BYTES, MAX_VALUE_BYTES, Entry, Kind, prefix_end
@@ -249,10 +250,7 @@ class DB:
         manual: bool = False,
     ) -> DB:
         tables = TableStore(store, options)
-        # Garbage collection deletes no version younger than gc_min_age_s, which every process
-        # sets at least as high as the others' wal_gc_min_age_s (ManifestStore, "fresh_s").
-        fresh_s = min(options.gc_min_age_s, options.wal_gc_min_age_s) / 2
-        mstore = ManifestStore(store, clock, fresh_s)
+        mstore = ManifestStore(store, clock, manifest_fresh_s(options))
         writer_id = os.urandom(16)
         role: FenceableManifest | None = None
         if not read_only and mstore.read_latest() is None:

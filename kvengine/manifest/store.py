@@ -26,6 +26,7 @@ from kvengine.background import SYSTEM_CLOCK, Clock
 from kvengine.errors import Corruption, Fenced, ObjectNotFound
 from kvengine.manifest.codec import decode_manifest, encode_manifest
 from kvengine.manifest.model import Manifest
+from kvengine.options import Options
 from kvengine.store.base import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ def manifest_path(manifest_id: int) -> str:
 def _parse_id(path: str) -> int | None:
     name = path[len(PREFIX) :]
     return int(name) if len(name) == _ID_DIGITS and name.isdigit() else None
+
+
+def fresh_s(options: Options) -> float:
+    """How long after finding a version the latest a process may write the next one without
+    checking for newer ones: half the shortest GC minimum age (a stray needs its id created
+    and garbage-collected meanwhile, and every process sets ``gc_min_age_s`` at least as
+    high as the others' ``wal_gc_min_age_s``)."""
+    return min(options.gc_min_age_s, options.wal_gc_min_age_s) / 2
 
 
 class ManifestStore:

@@ -564,3 +564,40 @@ def test_clones_into_one_target_from_several_processes_at_once(tmp_path: Path) -
     assert sorted(outcomes) == ["made", "refused", "refused", "refused"]
     winner = ("base", "later", "base", "later")[outcomes.index("made")]
     _check_one_clone(source_url, clone_url, {winner: "made", "other": "refused"})
+
+
+class _AnotherVersionOnTop(StoreWrapper):
+    """Right after this process's first manifest create in the source lands (its hold),
+    another process writes the next version on top, before this one looks for newer ones."""
+
+    def __init__(self, inner: ObjectStore, other: Callable[[], object]) -> None:
+        super().__init__(inner)
+        self.other: Callable[[], object] | None = other
+
+    def around(self, kind: str, path: str | None, op: Callable[[], T], written: int) -> T:
+        result = op()
+        if self.other is not None and path and path.startswith("manifest/") and result is True:
+            other, self.other = self.other, None
+            other()
+        return result
+
+
+def test_a_version_written_on_top_of_the_hold_at_once_does_not_fail_the_clone(
+    tmp_path: Path,
+) -> None:
+    """Found as a flaky failure of the four-process test above: one attempt's hold landed,
+    another attempt wrote its own hold on top before the first listed the versions, and the
+    first took its own version for a stray re-created after GC, re-applied its change and
+    met its own hold ("a checkpoint named … exists")."""
+    source_url, clone_url = _two_checkpoints(tmp_path)
+
+    def another_process_adds_a_checkpoint() -> None:
+        with DB.open(source_url) as other:
+            other.checkpoint("meanwhile")
+
+    source = Store(
+        _AnotherVersionOnTop(open_store(source_url).adapter, another_process_adds_a_checkpoint)
+    )
+    DB.clone(source, "base", clone_url)
+    with DB.open(clone_url) as clone:
+        assert clone.get(b"late") is None
