@@ -17,6 +17,7 @@ from kvengine.record import MAX_SEQ, Entry, Kind, sort_key
 from kvengine.sst import BlockCache, SSTReader
 from kvengine.sst.bloom import _split, key_digest, key_hashes
 from kvengine.sst.reader import NOT_CACHED
+from tests.kvengine.ops import apply_op
 from tests.kvengine.sst.test_sst import CountingRead, build, entry_sets
 
 #: few keys, so that most are written several times around snapshots, flushes, compactions
@@ -58,15 +59,9 @@ def test_get_equals_scan(ops: list[tuple[str, bytes, bytes]], cache_bytes: int) 
     snapshots = []
     try:
         for op, key, value in ops:
-            if op == "put":
-                db.put(key, value, durable=False)
-            elif op == "delete":
-                db.delete(key, durable=False)
-            elif op == "flush":
-                db.flush()
-            elif op == "compact":
-                db.compact()
-            elif op == "snapshot":
+            if apply_op(db, op, key, value):
+                continue
+            if op == "snapshot":
                 snapshots.append(db.snapshot())
             else:
                 check_agrees(db)
